@@ -1,0 +1,45 @@
+using System;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlnetLstm.Transforms
+{
+    /// <summary>
+    /// The checks every MlnetLstm component runs when it reads itself back from an ML.NET model zip, so that a model
+    /// from a newer release or a damaged file fails with a message that names the component, the entry and the fix.
+    /// </summary>
+    internal static class ModelFormat
+    {
+        /// <summary>
+        /// Checks that <paramref name="ctx"/> is positioned at a model written by a format this build can read,
+        /// then lets ML.NET check the signatures.
+        /// </summary>
+        /// <exception cref="FormatException">The model was written by a newer format or is not this component's.</exception>
+        internal static void CheckAtModel(ModelLoadContext ctx, VersionInfo version, string component)
+        {
+            if (ctx is null)
+                throw new ArgumentNullException(nameof(ctx));
+            var header = ctx.Header;
+            if (header.ModelVerReadable > version.VerReadableCur)
+                throw new FormatException(
+                    $"The {component} in model entry '{Describe(ctx)}' was written in format 0x{header.ModelVerWritten:X8}, which needs a reader of format " +
+                    $"0x{header.ModelVerReadable:X8} or newer; this build of MlnetLstm reads up to 0x{version.VerReadableCur:X8}. " +
+                    "Load the model with the MlnetLstm version that saved it (or newer), or retrain and save it with this one.");
+            if (header.ModelVerWritten < version.VerWeCanReadBack)
+                throw new FormatException(
+                    $"The {component} in model entry '{Describe(ctx)}' was written in format 0x{header.ModelVerWritten:X8}, older than the oldest this build " +
+                    $"reads (0x{version.VerWeCanReadBack:X8}). Retrain and save the model with this version of MlnetLstm.");
+            try
+            {
+                ctx.CheckAtModel(version);
+            }
+            catch (Exception e) when (e is not FormatException)
+            {
+                throw new FormatException($"Model entry '{Describe(ctx)}' is not a valid {component}: {e.Message}", e);
+            }
+        }
+
+        /// <summary>The zip folder of the component being read, for messages.</summary>
+        internal static string Describe(ModelLoadContext ctx) => string.IsNullOrEmpty(ctx.Directory) ? "(root)" : ctx.Directory;
+    }
+}

@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlnetLstm.Transforms
+{
+    /// <summary>Entry points of the MlnetLstm sequence transforms on <see cref="MLContext.Transforms"/>.</summary>
+    public static class SequenceTransformsCatalog
+    {
+        /// <summary>
+        /// Learns a character vocabulary (by Unicode scalar value) and maps text to a variable-length vector of
+        /// token keys (id + 1) carrying the vocabulary as key values. Reserved tokens: <c>&lt;unk&gt;</c>, <c>&lt;eos&gt;</c>.
+        /// </summary>
+        /// <param name="catalog">The text transforms catalog.</param>
+        /// <param name="outputColumnName">The output column of token keys.</param>
+        /// <param name="inputColumnName">The input text column; defaults to <paramref name="outputColumnName"/>.</param>
+        /// <param name="minimumCount">Characters seen fewer times than this map to <c>&lt;unk&gt;</c>.</param>
+        /// <param name="maximumVocabularySize">The largest vocabulary, reserved tokens included; the most frequent characters are kept.</param>
+        /// <param name="caseFolding">Whether to lower-case text before counting and lookup.</param>
+        public static VocabularyTokenizingEstimator TokenizeIntoCharacterIds(this TransformsCatalog.TextTransforms catalog,
+            string outputColumnName, string? inputColumnName = null, int minimumCount = 1, int maximumVocabularySize = Vocabulary.MaximumSize, bool caseFolding = false)
+            => catalog.TokenizeIntoIds(new VocabularyTokenizingEstimator.Options
+            {
+                OutputColumnName = outputColumnName,
+                InputColumnName = inputColumnName,
+                Level = TokenizerLevel.Character,
+                MinimumCount = minimumCount,
+                MaximumVocabularySize = maximumVocabularySize,
+                CaseFolding = caseFolding,
+            });
+
+        /// <summary>
+        /// Learns a word vocabulary (white-space separated words) and maps text to a variable-length vector of token
+        /// keys (id + 1) carrying the vocabulary as key values. Reserved tokens: <c>&lt;unk&gt;</c>, <c>&lt;eos&gt;</c>.
+        /// </summary>
+        /// <param name="catalog">The text transforms catalog.</param>
+        /// <param name="outputColumnName">The output column of token keys.</param>
+        /// <param name="inputColumnName">The input text column; defaults to <paramref name="outputColumnName"/>.</param>
+        /// <param name="minimumCount">Words seen fewer times than this map to <c>&lt;unk&gt;</c>.</param>
+        /// <param name="maximumVocabularySize">The largest vocabulary, reserved tokens included; the most frequent words are kept.</param>
+        /// <param name="caseFolding">Whether to lower-case text before counting and lookup.</param>
+        public static VocabularyTokenizingEstimator TokenizeIntoWordIds(this TransformsCatalog.TextTransforms catalog,
+            string outputColumnName, string? inputColumnName = null, int minimumCount = 1, int maximumVocabularySize = Vocabulary.MaximumSize, bool caseFolding = false)
+            => catalog.TokenizeIntoIds(new VocabularyTokenizingEstimator.Options
+            {
+                OutputColumnName = outputColumnName,
+                InputColumnName = inputColumnName,
+                Level = TokenizerLevel.Word,
+                MinimumCount = minimumCount,
+                MaximumVocabularySize = maximumVocabularySize,
+                CaseFolding = caseFolding,
+            });
+
+        /// <summary>Learns a vocabulary and maps text to token keys, with every option of <see cref="VocabularyTokenizingEstimator.Options"/>.</summary>
+        /// <param name="catalog">The text transforms catalog.</param>
+        /// <param name="options">The tokenizer options.</param>
+        public static VocabularyTokenizingEstimator TokenizeIntoIds(this TransformsCatalog.TextTransforms catalog, VocabularyTokenizingEstimator.Options options)
+            => new(catalog.GetEnvironment(), options);
+
+        /// <summary>
+        /// Maps a vector of token keys to a sparse one-hot sequence (T×V floats with T non-zeros).
+        /// </summary>
+        /// <param name="catalog">The categorical transforms catalog.</param>
+        /// <param name="outputColumnName">The output column.</param>
+        /// <param name="inputColumnName">The input column of token keys; defaults to <paramref name="outputColumnName"/>.</param>
+        /// <param name="maximumLength">0 for a variable-length output; otherwise the fixed number of positions (longer rows are an error), which adds slot names.</param>
+        public static OneHotSequenceEstimator OneHotEncodeSequence(this TransformsCatalog.CategoricalTransforms catalog,
+            string outputColumnName, string? inputColumnName = null, int maximumLength = 0)
+            => new(catalog.GetEnvironment(), outputColumnName, inputColumnName, maximumLength);
+    }
+}

@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+
+namespace MlnetLstm.Transforms
+{
+    /// <summary>
+    /// A learned token vocabulary: token id ↔ token text. Ids are 0-based; in ML.NET columns they appear as keys,
+    /// where key = id + 1 (key 0 is ML.NET's missing value).
+    /// </summary>
+    /// <remarks>
+    /// Text is read as Unicode scalar values (<see cref="Rune"/>): invalid UTF-16 (a lone surrogate) reads as
+    /// U+FFFD, the replacement character, which is then a token like any other (or <see cref="UnknownToken"/>).
+    /// A vocabulary is immutable and safe to use from many threads.
+    /// </remarks>
+    public sealed class Vocabulary
+    {
+        /// <summary>The most tokens a vocabulary may have; also the bound checked when a saved one is read.</summary>
+        public const int MaximumSize = 1 << 24;
+
+        private readonly string[] _tokens;
+        private readonly Dictionary<string, int> _ids;
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIds;
+
+        internal Vocabulary(TokenizerLevel level, bool caseFolding, IReadOnlyList<string> tokens, int unknownId)
+        {
+            if (tokens.Count == 0 || tokens.Count > MaximumSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"A vocabulary has 1 to {MaximumSize} tokens; got {tokens.Count}.");
+            if (unknownId < 0 || unknownId >= tokens.Count)
+                throw new ArgumentOutOfRangeException(nameof(unknownId), $"The unknown-token id {unknownId} is outside the vocabulary of {tokens.Count} tokens.");
+            Level = level;
+            CaseFolding = caseFolding;
+            UnknownId = unknownId;
+            _tokens = tokens.ToArray();
+            _ids = new Dictionary<string, int>(_tokens.Length, StringComparer.Ordinal);
+            for (int i = 0; i < _tokens.Length; i++)
+            {
+                if (string.IsNullOrEmpty(_tokens[i]))
+                    throw new ArgumentException($"Token {i} of the vocabulary is empty.", nameof(tokens));
+                if (!_ids.TryAdd(_tokens[i], i))
+                    throw new ArgumentException($"The token '{_tokens[i]}' appears twice in the vocabulary (ids {_ids[_tokens[i]]} and {i}).", nameof(tokens));
+            }
+            _spanIds = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
+
+        /// <summary>Whether a token is a character or a word.</summary>
+        public TokenizerLevel Level { get; }
+
+        /// <summary>Whether text is lower-cased (invariant culture, per character) before it is looked up.</summary>
+        public bool CaseFolding { get; }
+
+        /// <summary>The id that text outside the vocabulary maps to.</summary>
+        public int UnknownId { get; }
+
+        /// <summary>The token text of <see cref="UnknownId"/>.</summary>
+        public string UnknownToken => _tokens[UnknownId];
+
+        /// <summary>The tokens, indexed by id.</summary>
+        public IReadOnlyList<string> Tokens => _tokens;
+
+        /// <summary>The number of tokens.</summary>
+        public int Count => _tokens.Length;
+
+        /// <summary>What <see cref="Decode(ReadOnlySpan{int})"/> puts between two tokens: nothing for characters, a space for words.</summary>
+        public string Separator => Level == TokenizerLevel.Word ? " " : "";
+
+        /// <summary>Looks up the id of a token's exact text (reserved tokens such as <c>&lt;eos&gt;</c> included).</summary>
+        public bool TryGetId(string token, out int id) => _ids.TryGetValue(token, out id);
+
+        /// <summary>Maps text to token ids; text outside the vocabulary maps to <see cref="UnknownId"/>.</summary>
+        public int[] Encode(string text) => Encode(text, out _);
+
+        /// <summary>Maps text to token ids and counts the tokens that mapped to <see cref="UnknownId"/>.</summary>
+        public int[] Encode(string text, out int unknownCount)
+        {
+            if (text is null)
+                throw new ArgumentNullException(nameof(text));
+            var ids = new List<int>(text.Length);
+            unknownCount = Encode(text.AsSpan(), ids);
+            return ids.ToArray();
+        }
+
+        /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="ids"/>; returns how many were unknown.</summary>
+        internal int Encode(ReadOnlySpan<char> text, List<int> ids)
+        {
+            int unknown = 0;
+            foreach (var token in new TokenEnumerator(text, Level, CaseFolding, new char[16]))
+            {
+                if (!_spanIds.TryGetValue(token, out int id))
+                {
+                    id = UnknownId;
+                    unknown++;
+                }
+                ids.Add(id);
+            }
+            return unknown;
+        }
+
+        /// <summary>Maps ids back to text: the tokens' text, joined by <see cref="Separator"/>.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">An id is not in the vocabulary.</exception>
+        public string Decode(ReadOnlySpan<int> ids)
+        {
+            var builder = new StringBuilder();
+            for (int i = 0; i < ids.Length; i++)
+            {
+                if ((uint)ids[i] >= (uint)_tokens.Length)
+                    throw new ArgumentOutOfRangeException(nameof(ids), $"Token id {ids[i]} at position {i} is outside the vocabulary of {_tokens.Length} tokens.");
+                if (i > 0)
+                    builder.Append(Separator);
+                builder.Append(_tokens[ids[i]]);
+            }
+            return builder.ToString();
+        }
+
+        /// <summary>Maps ML.NET keys (id + 1) back to text; key 0 (missing) is rejected.</summary>
+        public string DecodeKeys(ReadOnlySpan<uint> keys)
+        {
+            var ids = new int[keys.Length];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                if (keys[i] == 0 || keys[i] > _tokens.Length)
+                    throw new ArgumentOutOfRangeException(nameof(keys), $"Key {keys[i]} at position {i} is not a token key (1 to {_tokens.Length}).");
+                ids[i] = (int)keys[i] - 1;
+            }
+            return Decode(ids);
+        }
+
+        // *** Binary format ***
+        // int: level (0 = character, 1 = word)
+        // byte: case folding (0 or 1)
+        // int: number of tokens N (1 to MaximumSize)
+        // int: unknown-token id (0 to N-1)
+        // N × string: token text (BinaryWriter string: 7-bit encoded UTF-8 byte length, then the bytes)
+        internal void Save(BinaryWriter writer)
+        {
+            writer.Write((int)Level);
+            writer.Write(CaseFolding ? (byte)1 : (byte)0);
+            writer.Write(_tokens.Length);
+            writer.Write(UnknownId);
+            foreach (var token in _tokens)
+                writer.Write(token);
+        }
+
+        /// <summary>Reads a vocabulary written by <see cref="Save"/>, validating every field before it is used.</summary>
+        /// <exception cref="FormatException">The data is not a valid vocabulary; the message names <paramref name="source"/>.</exception>
+        internal static Vocabulary Load(BinaryReader reader, string source)
+        {
+            try
+            {
+                int level = reader.ReadInt32();
+                if (level != (int)TokenizerLevel.Character && level != (int)TokenizerLevel.Word)
+                    throw new FormatException($"{source}: unknown tokenizer level {level}.");
+                byte folding = reader.ReadByte();
+                if (folding > 1)
+                    throw new FormatException($"{source}: case-folding flag {folding} is neither 0 nor 1.");
+                int count = reader.ReadInt32();
+                if (count < 1 || count > MaximumSize)
+                    throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {MaximumSize}.");
+                int unknownId = reader.ReadInt32();
+                if (unknownId < 0 || unknownId >= count)
+                    throw new FormatException($"{source}: unknown-token id {unknownId} is outside the vocabulary of {count} tokens.");
+                // Each token takes at least 2 bytes, so a size the stream cannot hold is rejected before allocating.
+                if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < 2L * count)
+                    throw new FormatException($"{source}: the vocabulary claims {count} tokens but the entry is too short to hold them.");
+                var tokens = new string[count];
+                for (int i = 0; i < count; i++)
+                    tokens[i] = reader.ReadString();
+                return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId);
+            }
+            catch (Exception e) when (e is EndOfStreamException or ArgumentException or DecoderFallbackException)
+            {
+                throw new FormatException($"{source}: the vocabulary is truncated or corrupt ({e.Message}).", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace MlnetLstm.Transforms
+{
+    /// <summary>
+    /// Learns a character (or word) vocabulary from a text column and maps text to a variable-length vector of
+    /// key-typed token ids, with the vocabulary attached as the column's key values. Enter it through
+    /// <see cref="SequenceTransformsCatalog.TokenizeIntoCharacterIds(TransformsCatalog.TextTransforms, string, string?, int, int, bool)"/>.
+    /// </summary>
+    public sealed class VocabularyTokenizingEstimator : IEstimator<VocabularyTokenizingTransformer>
+    {
+        /// <summary>Options of <see cref="VocabularyTokenizingEstimator"/>.</summary>
+        public sealed class Options
+        {
+            /// <summary>The output column: a variable-length vector of keys (token id + 1). Required.</summary>
+            public string OutputColumnName { get; set; } = "Tokens";
+
+            /// <summary>The input text column. Defaults to <see cref="OutputColumnName"/>.</summary>
+            public string? InputColumnName { get; set; }
+
+            /// <summary>Whether a token is a character (a Unicode scalar value) or a white-space separated word. Default: character.</summary>
+            public TokenizerLevel Level { get; set; } = TokenizerLevel.Character;
+
+            /// <summary>Tokens seen fewer times than this in the training data are left out (they map to the unknown token). Default 1; at least 1.</summary>
+            public int MinimumCount { get; set; } = 1;
+
+            /// <summary>
+            /// The largest vocabulary, reserved tokens included; the most frequent tokens are kept, ties broken by ordinal
+            /// order of the token text. Default <see cref="Vocabulary.MaximumSize"/>; must exceed the number of reserved tokens.
+            /// </summary>
+            public int MaximumVocabularySize { get; set; } = Vocabulary.MaximumSize;
+
+            /// <summary>Whether text is lower-cased (invariant culture) before counting and lookup. Default false.</summary>
+            public bool CaseFolding { get; set; }
+
+            /// <summary>
+            /// Tokens that take the first ids, in this order, whether or not they occur in the text; they must be distinct
+            /// and non-empty and include <see cref="UnknownToken"/>. Default <c>&lt;unk&gt;</c>, <c>&lt;eos&gt;</c>
+            /// (end of text, which the language-model trainer puts between documents); add <c>&lt;pad&gt;</c> or
+            /// <c>&lt;bos&gt;</c> where a model needs them. In word mode a word equal to a reserved token maps to it.
+            /// </summary>
+            public IReadOnlyList<string> ReservedTokens { get; set; } = new[] { "<unk>", "<eos>" };
+
+            /// <summary>The reserved token that unseen text maps to. Default <c>&lt;unk&gt;</c>.</summary>
+            public string UnknownToken { get; set; } = "<unk>";
+        }
+
+        private readonly IHost _host;
+        private readonly Options _options;
+
+        internal VocabularyTokenizingEstimator(IHostEnvironment env, Options options)
+        {
+            _host = MlNetVersion.Register(env, nameof(VocabularyTokenizingEstimator));
+            _options = Validate(options);
+        }
+
+        private static Options Validate(Options options)
+        {
+            if (options is null)
+                throw new ArgumentNullException(nameof(options));
+            if (string.IsNullOrWhiteSpace(options.OutputColumnName))
+                throw new ArgumentException("OutputColumnName must name the output column.", nameof(options));
+            if (options.InputColumnName is not null && options.InputColumnName.Length == 0)
+                throw new ArgumentException("InputColumnName must name the input text column, or be null to use OutputColumnName.", nameof(options));
+            if (!Enum.IsDefined(options.Level))
+                throw new ArgumentOutOfRangeException(nameof(options), $"Level {(int)options.Level} is not a TokenizerLevel: use Character or Word.");
+            if (options.MinimumCount < 1)
+                throw new ArgumentOutOfRangeException(nameof(options), $"MinimumCount is {options.MinimumCount}: it must be at least 1 (1 keeps every token seen).");
+            var reserved = options.ReservedTokens ?? throw new ArgumentNullException(nameof(options), "ReservedTokens must not be null; it must at least contain UnknownToken.");
+            if (reserved.Any(string.IsNullOrEmpty))
+                throw new ArgumentException("ReservedTokens contains an empty token; reserved tokens must be non-empty text such as \"<eos>\".", nameof(options));
+            if (reserved.Distinct(StringComparer.Ordinal).Count() != reserved.Count)
+                throw new ArgumentException($"ReservedTokens contains a token twice: {string.Join(", ", reserved)}. List each once.", nameof(options));
+            if (string.IsNullOrEmpty(options.UnknownToken) || !reserved.Contains(options.UnknownToken, StringComparer.Ordinal))
+                throw new ArgumentException($"UnknownToken '{options.UnknownToken}' must be one of ReservedTokens ({string.Join(", ", reserved)}): unseen text maps to it.", nameof(options));
+            if (options.MaximumVocabularySize <= reserved.Count || options.MaximumVocabularySize > Vocabulary.MaximumSize)
+                throw new ArgumentOutOfRangeException(nameof(options),
+                    $"MaximumVocabularySize is {options.MaximumVocabularySize}: it counts the {reserved.Count} reserved tokens, so it must be from {reserved.Count + 1} to {Vocabulary.MaximumSize}.");
+            return options;
+        }
+
+        private string InputColumn => _options.InputColumnName ?? _options.OutputColumnName;
+
+        /// <summary>Learns the vocabulary from the input column of <paramref name="input"/>.</summary>
+        /// <exception cref="InvalidOperationException">The column holds no token to learn from.</exception>
+        public VocabularyTokenizingTransformer Fit(IDataView input)
+        {
+            _host.CheckValue(input, nameof(input));
+            var column = input.Schema[VocabularyTokenizingTransformer.FindTextColumn(input.Schema, InputColumn)];
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+            var scratch = new char[16];
+            using (var cursor = input.GetRowCursor(new[] { column }))
+            {
+                var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+                ReadOnlyMemory<char> text = default;
+                while (cursor.MoveNext())
+                {
+                    getter(ref text);
+                    foreach (var token in new TokenEnumerator(text.Span, _options.Level, _options.CaseFolding, scratch))
+                    {
+                        lookup.TryGetValue(token, out long count);
+                        lookup[token] = count + 1;
+                    }
+                }
+            }
+
+            var reserved = _options.ReservedTokens;
+            var learned = counts
+                .Where(kv => kv.Value >= _options.MinimumCount && !reserved.Contains(kv.Key, StringComparer.Ordinal))
+                .OrderByDescending(kv => kv.Value)
+                .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+                .Take(_options.MaximumVocabularySize - reserved.Count)
+                .Select(kv => kv.Key)
+                .ToList();
+            if (learned.Count == 0)
+                throw new InvalidOperationException(counts.Count == 0
+                    ? $"Input column '{InputColumn}' holds no text to learn a vocabulary from (every row is empty or the data has no rows). Fit on data with text in that column."
+                    : $"No token of column '{InputColumn}' is seen at least MinimumCount = {_options.MinimumCount} times; lower MinimumCount.");
+
+            var vocabulary = new Vocabulary(_options.Level, _options.CaseFolding, reserved.Concat(learned).ToList(), reserved.ToList().IndexOf(_options.UnknownToken));
+            return new VocabularyTokenizingTransformer(_host, vocabulary, _options.OutputColumnName, InputColumn);
+        }
+
+        /// <summary>Checks the input schema and returns the schema after the transform.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            _host.CheckValue(inputSchema, nameof(inputSchema));
+            if (!inputSchema.TryFindColumn(InputColumn, out var column))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{InputColumn}' is not in the data. Name the text column to tokenize.");
+            if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not TextDataViewType)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{InputColumn}' must be a text (string) column; it is {column.ItemType}{(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}.");
+            var result = inputSchema.ToDictionary(c => c.Name);
+            var annotations = new SchemaShape(new[]
+            {
+                new SchemaShape.Column(AnnotationUtils.Kinds.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false),
+                new SchemaShape.Column(SequenceAnnotations.TokenSeparator, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
+            });
+            result[_options.OutputColumnName] = new SchemaShape.Column(_options.OutputColumnName, SchemaShape.Column.VectorKind.VariableVector,
+                NumberDataViewType.UInt32, true, annotations);
+            return new SchemaShape(result.Values);
+        }
+    }
+}

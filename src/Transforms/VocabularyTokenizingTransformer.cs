@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlnetLstm.Transforms;
+
+[assembly: LoadableClass(typeof(VocabularyTokenizingTransformer), null, typeof(SignatureLoadModel),
+    VocabularyTokenizingTransformer.UserName, VocabularyTokenizingTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(VocabularyTokenizingTransformer), null, typeof(SignatureLoadRowMapper),
+    VocabularyTokenizingTransformer.UserName, VocabularyTokenizingTransformer.LoaderSignature)]
+
+namespace MlnetLstm.Transforms
+{
+    /// <summary>
+    /// Maps a text column to a variable-length vector of key-typed token ids (key = id + 1) using a learned
+    /// <see cref="Transforms.Vocabulary"/>; the output column carries the vocabulary as ML.NET key values, so
+    /// ML.NET's own key-to-value transform can map ids back. Text outside the vocabulary maps to the unknown token
+    /// and is counted in <see cref="UnknownTokenCount"/>; nothing is dropped. Empty text gives an empty vector.
+    /// The transformer is immutable apart from that counter and safe to share between threads.
+    /// </summary>
+    public sealed class VocabularyTokenizingTransformer : OneToOneTransformerBase
+    {
+        internal const string LoaderSignature = "MlnetLstmVocabTokenizer";
+        internal const string UserName = "MlnetLstm Vocabulary Tokenizer";
+
+        private long _unknownTokenCount;
+
+        private static VersionInfo GetVersionInfo() => new(
+            modelSignature: "VOCBTOKN",
+            verWrittenCur: 0x00010001, // Initial.
+            verReadableCur: 0x00010001,
+            verWeCanReadBack: 0x00010001,
+            loaderSignature: LoaderSignature,
+            loaderAssemblyName: typeof(VocabularyTokenizingTransformer).Assembly.FullName);
+
+        internal VocabularyTokenizingTransformer(IHost host, Vocabulary vocabulary, string outputColumnName, string inputColumnName)
+            : base(host, (outputColumnName, inputColumnName))
+        {
+            Vocabulary = vocabulary;
+        }
+
+        private VocabularyTokenizingTransformer(IHost host, ModelLoadContext ctx)
+            : base(host, ctx)
+        {
+            // *** Binary format ***
+            // <base: column names>
+            // <vocabulary: see Vocabulary.Save>
+            Vocabulary = Vocabulary.Load(ctx.Reader, $"Model entry '{ModelFormat.Describe(ctx)}' ({UserName})");
+        }
+
+        /// <summary>The learned vocabulary.</summary>
+        public Vocabulary Vocabulary { get; }
+
+        /// <summary>How many tokens this transformer has mapped to the unknown token since it was created or loaded.</summary>
+        public long UnknownTokenCount => Interlocked.Read(ref _unknownTokenCount);
+
+        /// <summary>The output column name.</summary>
+        public string OutputColumnName => ColumnPairs[0].outputColumnName;
+
+        /// <summary>The input text column name.</summary>
+        public string InputColumnName => ColumnPairs[0].inputColumnName;
+
+        private static VocabularyTokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+        {
+            var host = MlNetVersion.Register(env, nameof(VocabularyTokenizingTransformer));
+            ModelFormat.CheckAtModel(ctx, GetVersionInfo(), UserName);
+            return new VocabularyTokenizingTransformer(host, ctx);
+        }
+
+        private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+            => Create(env, ctx).MakeRowMapper(inputSchema);
+
+        /// <summary>Finds a text column by name, or throws an exception that names it and says what it must be.</summary>
+        internal static int FindTextColumn(DataViewSchema schema, string name)
+        {
+            var column = schema.GetColumnOrNull(name)
+                ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Input column '{name}' is not in the data. Name the text column to tokenize.");
+            if (column.Type is not TextDataViewType)
+                throw new ArgumentOutOfRangeException(nameof(schema), $"Input column '{name}' must be a text (string) column; it is {column.Type}.");
+            return column.Index;
+        }
+
+        /// <inheritdoc/>
+        protected override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
+            => FindTextColumn(inputSchema, inputSchema[srcCol].Name);
+
+        /// <inheritdoc/>
+        protected override void SaveModel(ModelSaveContext ctx)
+        {
+            Host.CheckValue(ctx, nameof(ctx));
+            ctx.CheckAtModel();
+            ctx.SetVersionInfo(GetVersionInfo());
+            SaveColumns(ctx);
+            Vocabulary.Save(ctx.Writer);
+        }
+
+        /// <inheritdoc/>
+        protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+        private sealed class Mapper : OneToOneMapperBase
+        {
+            private readonly VocabularyTokenizingTransformer _parent;
+
+            public Mapper(VocabularyTokenizingTransformer parent, DataViewSchema inputSchema)
+                : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
+            {
+                _parent = parent;
+            }
+
+            /// <inheritdoc/>
+            protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+            {
+                var vocabulary = _parent.Vocabulary;
+                var annotations = new DataViewSchema.Annotations.Builder();
+                SequenceAnnotations.AddVocabulary(annotations, AnnotationUtils.Kinds.KeyValues, vocabulary.Tokens, vocabulary.Separator);
+                var type = new VectorDataViewType(new KeyDataViewType(typeof(uint), vocabulary.Count));
+                return new[] { new DataViewSchema.DetachedColumn(_parent.OutputColumnName, type, annotations.ToAnnotations()) };
+            }
+
+            /// <inheritdoc/>
+            protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+            {
+                disposer = null;
+                var textGetter = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[ColMapNewToOld[iinfo]]);
+                var vocabulary = _parent.Vocabulary;
+                var ids = new List<int>();
+                ReadOnlyMemory<char> text = default;
+                ValueGetter<VBuffer<uint>> getter = (ref VBuffer<uint> dst) =>
+                {
+                    textGetter(ref text);
+                    ids.Clear();
+                    int unknown = vocabulary.Encode(text.Span, ids);
+                    if (unknown > 0)
+                        Interlocked.Add(ref _parent._unknownTokenCount, unknown);
+                    var editor = VBufferEditor.Create(ref dst, ids.Count);
+                    for (int i = 0; i < ids.Count; i++)
+                        editor.Values[i] = (uint)ids[i] + 1;
+                    dst = editor.Commit();
+                };
+                return getter;
+            }
+        }
+    }
+}
