@@ -13,7 +13,8 @@
 #   --update-checksums  refetch every corpus and rewrite build/corpora.sha256 (only when a source changes on purpose)
 set -euo pipefail
 
-readonly REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO_ROOT
 readonly CACHE_DIR="$REPO_ROOT/.cache/corpora"
 readonly CHECKSUMS="$REPO_ROOT/build/corpora.sha256"
 readonly REQUIRED_GLIBCXX=GLIBCXX_3.4.32
@@ -29,7 +30,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-corpora) do_corpora=0 ;;
     --update-checksums) update_checksums=1 ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown option '$arg' (known: --no-corpora, --update-checksums, --help)" ;;
   esac
 done
@@ -62,7 +63,7 @@ quiet() {
 ########################################################################################################
 # 1. .NET SDK
 ########################################################################################################
-command -v dotnet >/dev/null 2>&1 || die "'dotnet' is not on PATH: the .NET 10 SDK (or newer) is required, see https://dot.net"
+command -v dotnet >/dev/null 2>&1 || die "'dotnet' is not on PATH: the .NET 10 SDK (or newer) is required (install it, then rerun)"
 # Run from the repository root so global.json's SDK selection applies.
 if ! sdk_version="$(cd "$REPO_ROOT" && dotnet --version 2>&1)"; then
   printf '%s\n' "$sdk_version" >&2
@@ -172,13 +173,21 @@ Pin-Priority: 100"
   fi
   log "apt-get update"
   quiet "apt-get update" apt-get update -q
-  log "apt-get install -t trixie libstdc++6 (also upgrades libc6 and the packages bound to its version)"
+  # This also upgrades libc6 to 2.41 and what is bound to it (about 28 packages on a Debian 12 dev machine,
+  # including base-files, so /etc/os-release then reads Debian 13); with -t trixie apt removes nothing, whereas
+  # 'libstdc++6/trixie' alone makes apt's resolver remove the compilers instead.
+  log "apt-get install -t trixie libstdc++6 (this also upgrades libc6 and the packages bound to its version)"
   new_work_dir
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t trixie --no-install-recommends libstdc++6 >"$WD/apt.log" 2>&1; then
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t trixie --no-install-recommends \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold libstdc++6 >"$WD/apt.log" 2>&1; then
     tail -n 30 "$WD/apt.log" >&2
     die "apt-get install -t trixie libstdc++6 failed"
   fi
-  sed -n '/^The following/,/^[0-9]* upgraded/p' "$WD/apt.log" | sed 's/^/[setup]   /'
+  # Summarise: "N upgraded, ..." and the names of the upgraded/new packages.
+  awk '/^The following (packages will be upgraded|NEW packages will be installed):/ { take = 1; next }
+       /^[^ ]/ { take = 0 } take { for (i = 1; i <= NF; i++) pkgs = pkgs " " $i }
+       /^[0-9]+ upgraded/ { summary = $0 }
+       END { print "[setup]   " summary; if (pkgs != "") print "[setup]   changed:" pkgs }' "$WD/apt.log"
 }
 
 libstdcxx="$(find_libstdcxx)"
@@ -216,7 +225,7 @@ expected_sha() { # $1: file name relative to the cache dir
 sha_of() { sha256sum "$1" | awk '{ print $1 }'; }
 
 need_npm() {
-  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+  { command -v node && command -v npm; } >/dev/null 2>&1 ||
     die "node and npm are required to fetch the corpora (Debian: apt-get install nodejs npm), or run with --no-corpora"
 }
 
