@@ -102,6 +102,7 @@ namespace MlnetLstm.Transforms
             private readonly int _vocabularySize;
             private readonly string[] _tokens;
             private readonly string _separator;
+            private readonly string? _unknownToken;
 
             public Mapper(OneHotSequenceTransformer parent, DataViewSchema inputSchema)
                 : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
@@ -114,13 +115,14 @@ namespace MlnetLstm.Transforms
                     ? vocabulary.Value.Tokens
                     : Enumerable.Range(1, _vocabularySize).Select(key => key.ToString(CultureInfo.InvariantCulture)).ToArray();
                 _separator = vocabulary?.Separator ?? "";
+                _unknownToken = vocabulary?.UnknownToken;
             }
 
             /// <inheritdoc/>
             protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
             {
                 var annotations = new DataViewSchema.Annotations.Builder();
-                SequenceAnnotations.AddVocabulary(annotations, SequenceAnnotations.TokenVocabulary, _tokens, _separator);
+                SequenceAnnotations.AddVocabulary(annotations, SequenceAnnotations.TokenVocabulary, _tokens, _separator, _unknownToken);
                 int length = _parent.MaximumLength;
                 if (length > 0)
                 {

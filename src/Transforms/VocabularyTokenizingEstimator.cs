@@ -140,6 +140,7 @@ namespace MlnetLstm.Transforms
             {
                 new SchemaShape.Column(AnnotationUtils.Kinds.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false),
                 new SchemaShape.Column(SequenceAnnotations.TokenSeparator, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
+                new SchemaShape.Column(SequenceAnnotations.UnknownToken, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
             });
             result[_options.OutputColumnName] = new SchemaShape.Column(_options.OutputColumnName, SchemaShape.Column.VectorKind.VariableVector,
                 NumberDataViewType.UInt32, true, annotations);

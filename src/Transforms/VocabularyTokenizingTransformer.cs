@@ -114,7 +114,7 @@ namespace MlnetLstm.Transforms
             {
                 var vocabulary = _parent.Vocabulary;
                 var annotations = new DataViewSchema.Annotations.Builder();
-                SequenceAnnotations.AddVocabulary(annotations, AnnotationUtils.Kinds.KeyValues, vocabulary.Tokens, vocabulary.Separator);
+                SequenceAnnotations.AddVocabulary(annotations, AnnotationUtils.Kinds.KeyValues, vocabulary.Tokens, vocabulary.Separator, vocabulary.UnknownToken);
                 var type = new VectorDataViewType(new KeyDataViewType(typeof(uint), vocabulary.Count));
                 return new[] { new DataViewSchema.DetachedColumn(_parent.OutputColumnName, type, annotations.ToAnnotations()) };
             }

@@ -1,0 +1,213 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// Trains a recurrent (LSTM, GRU or RNN) language model on a token column: rows are documents, joined by the
+    /// end-of-text token into one stream; the model learns to predict each next token. The fitted
+    /// <see cref="RecurrentLanguageModelTransformer"/> continues prefixes, gives next-token probabilities and scores
+    /// text. Enter it through <see cref="RecurrentCatalog.RecurrentLanguageModel(TransformsCatalog.TextTransforms, Options)"/>.
+    /// </summary>
+    public sealed class RecurrentLanguageModelEstimator : IEstimator<RecurrentLanguageModelTransformer>
+    {
+        /// <summary>Options of <see cref="RecurrentLanguageModelEstimator"/>.</summary>
+        public sealed class Options : RecurrentTrainingOptions
+        {
+            /// <summary>The input token column: token keys from TokenizeIntoCharacterIds/TokenizeIntoWordIds, or a one-hot sequence from OneHotEncodeSequence. Default "Tokens".</summary>
+            public string TokenColumnName { get; set; } = "Tokens";
+
+            /// <summary>How tokens enter the first layer: one-hot (as in the seeds) or a learned embedding. Default one-hot.</summary>
+            public TokenInputEncoding InputEncoding { get; set; } = TokenInputEncoding.OneHot;
+
+            /// <summary>Embedding width when <see cref="InputEncoding"/> is <see cref="TokenInputEncoding.Embedding"/>. Default 0 (must then be set; 1 to 65,536).</summary>
+            public int EmbeddingSize { get; set; }
+
+            /// <summary>How one-hot input is projected: by gathering weight columns or by a dense product (same results). Default auto.</summary>
+            public OneHotProjection OneHotProjection { get; set; } = OneHotProjection.Auto;
+
+            /// <summary>Time steps per batch: the truncation length of back-propagation through time. Default 35 (the seeds'); at least 1.</summary>
+            public int SequenceLength { get; set; } = 35;
+
+            /// <summary>Sequential partitioning with carried state, or random windows. Default sequential.</summary>
+            public BatchSampling BatchSampling { get; set; } = BatchSampling.Sequential;
+
+            /// <summary>
+            /// Not allowed for a language model: a bidirectional network reads the token it must predict (seed 001
+            /// explains why its generations are nonsense). Kept so the mistake gets an explanation, not a silent no-op.
+            /// </summary>
+            public bool Bidirectional { get; set; }
+
+            /// <summary>Fraction of the token stream, taken from its end, held out for validation when <see cref="ValidationData"/> is null. Default 0.1; [0, 1).</summary>
+            public double ValidationFraction { get; set; } = 0.1;
+
+            /// <summary>Separate validation data with the same token column (and vocabulary); overrides <see cref="ValidationFraction"/>. Default null.</summary>
+            public IDataView? ValidationData { get; set; }
+
+            /// <summary>The vocabulary's end-of-text token, put between documents (rows) and before a prefix. Default <c>&lt;eos&gt;</c>.</summary>
+            public string EndOfTextToken { get; set; } = "<eos>";
+
+            /// <summary>Output column with the generated continuation of each row's text (text); null to leave it out. Default "Generated".</summary>
+            public string? GeneratedColumnName { get; set; } = "Generated";
+
+            /// <summary>Output column with the next-token probabilities after each row's text (vector of floats, slot names = vocabulary); null to leave it out. Default "NextTokenProbabilities".</summary>
+            public string? NextTokenProbabilitiesColumnName { get; set; } = "NextTokenProbabilities";
+
+            /// <summary>Output column with the natural-log likelihood of each row's text, each token predicted from the ones before it (double); null to leave it out. Default "LogLikelihood".</summary>
+            public string? LogLikelihoodColumnName { get; set; } = "LogLikelihood";
+
+            /// <summary>Output column with the perplexity of each row's text, exp(−log-likelihood / tokens) (double); null to leave it out. Default "Perplexity".</summary>
+            public string? PerplexityColumnName { get; set; } = "Perplexity";
+
+            /// <summary>Output column with −log₂-likelihood / tokens: bits per character for a character model (double); null to leave it out. Default "BitsPerToken".</summary>
+            public string? BitsPerTokenColumnName { get; set; } = "BitsPerToken";
+
+            /// <summary>How the fitted model generates; changeable later without retraining. Default greedy, 100 tokens.</summary>
+            public GenerationOptions Generation { get; set; } = new();
+
+            internal override void Validate()
+            {
+                base.Validate();
+                if (Bidirectional)
+                    throw new ArgumentOutOfRangeException(nameof(Bidirectional), true,
+                        "Option Bidirectional must be false for a language model: a bidirectional network sees the future, including the very token it is asked " +
+                        "to predict, so it learns to copy rather than to predict and generates nonsense (seed 001, section on bidirectional RNNs). " +
+                        "Use bidirectional layers in the sequence classifier instead.");
+                Require(!string.IsNullOrWhiteSpace(TokenColumnName), nameof(TokenColumnName), TokenColumnName, "the name of the token column");
+                Require(Enum.IsDefined(InputEncoding), nameof(InputEncoding), InputEncoding, "OneHot or Embedding");
+                Require(InputEncoding != TokenInputEncoding.Embedding || (EmbeddingSize >= 1 && EmbeddingSize <= RecurrentArchitecture.MaximumWidth),
+                    nameof(EmbeddingSize), EmbeddingSize, $"1 to {RecurrentArchitecture.MaximumWidth} with InputEncoding = Embedding");
+                Require(Enum.IsDefined(OneHotProjection), nameof(OneHotProjection), OneHotProjection, "Auto, Gather or Dense");
+                Require(SequenceLength >= 1, nameof(SequenceLength), SequenceLength, "at least 1");
+                Require(Enum.IsDefined(BatchSampling), nameof(BatchSampling), BatchSampling, "Sequential or RandomWindows");
+                Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
+                Require(!string.IsNullOrEmpty(EndOfTextToken), nameof(EndOfTextToken), EndOfTextToken, "a reserved token of the vocabulary, such as <eos>");
+                Require(Generation is not null, nameof(Generation), Generation, "generation options");
+                Generation!.Validated();
+                var outputs = OutputColumnNames.Where(n => n is not null).ToList();
+                Require(outputs.Count > 0, nameof(GeneratedColumnName), null, "set, or another output column set: the model must produce something");
+                Require(outputs.Distinct().Count() == outputs.Count, "output column names", string.Join(", ", outputs), "distinct");
+            }
+
+            internal string?[] OutputColumnNames => new[] { GeneratedColumnName, NextTokenProbabilitiesColumnName, LogLikelihoodColumnName, PerplexityColumnName, BitsPerTokenColumnName };
+        }
+
+        private readonly IHost _host;
+        private readonly Options _options;
+
+        internal RecurrentLanguageModelEstimator(IHostEnvironment env, Options options)
+        {
+            _host = MlNetVersion.Register(env, nameof(RecurrentLanguageModelEstimator));
+            _options = options ?? throw new ArgumentNullException(nameof(options));
+            _options.Validate();
+        }
+
+        /// <summary>Trains the language model on the token column of <paramref name="input"/>.</summary>
+        public RecurrentLanguageModelTransformer Fit(IDataView input)
+        {
+            _host.CheckValue(input, nameof(input));
+            var column = TokenColumn.Bind(input.Schema, _options.TokenColumnName);
+            var vocabulary = LanguageModelVocabulary.From(column, _options.EndOfTextToken);
+            if (_options.Generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
+                throw new ArgumentOutOfRangeException(nameof(input),
+                    $"Generation.StopToken '{stop}' is not in the vocabulary of token column '{column.Name}'. Use one of its reserved tokens, or null for no stop token.");
+
+            var stream = ReadStream(input, column, vocabulary.EndOfText, "training data");
+            int[] train, validation;
+            if (_options.ValidationData is { } validationData)
+            {
+                var validationColumn = TokenColumn.Bind(validationData.Schema, _options.TokenColumnName);
+                if (!validationColumn.Carries(vocabulary))
+                    throw new ArgumentOutOfRangeException(nameof(input),
+                        $"ValidationData's column '{validationColumn.Name}' has a different vocabulary than the training data's. Transform both with the same fitted tokenizer.");
+                train = stream;
+                validation = ReadStream(validationData, validationColumn, vocabulary.EndOfText, "validation data");
+            }
+            else
+            {
+                int split = (int)(stream.Length * (1 - _options.ValidationFraction));
+                train = stream[..split];
+                validation = stream[split..];
+            }
+
+            long needed = LanguageModelTask.MinimumTokens(_options.SequenceLength, _options.BatchSize);
+            if (train.Length < needed)
+                throw new InvalidOperationException(
+                    $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
+                    $"{needed} one batch needs (BatchSize {_options.BatchSize} × SequenceLength {_options.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
+
+            int seed = _options.Seed ?? _host.Rand.Next();
+            using var channel = _host.Start("Language model");
+            var device = TorchDevice.Choose(_host, channel);
+            var architecture = new RecurrentArchitecture(_options.Cell,
+                _options.InputEncoding == TokenInputEncoding.Embedding ? NetworkInput.TokensEmbedding : NetworkInput.TokensOneHot,
+                vocabulary.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
+            channel.Info($"Training a {_options.Layers}-layer {_options.Cell} language model ({architecture.ParameterCount:N0} parameters) on {train.Length:N0} tokens " +
+                $"({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}, on {device}.");
+            var network = new RecurrentNetwork(architecture, seed, device)
+            {
+                Implementation = _options.Implementation,
+                OneHotProjection = _options.OneHotProjection,
+            };
+            try
+            {
+                IReadOnlyList<EpochMetrics> history;
+                using (var task = new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling))
+                    history = TrainingLoop.Run(_host, network, task, _options, seed, "token");
+                return new RecurrentLanguageModelTransformer(_host, network, vocabulary, column.Name, _options.OutputColumnNames, _options.Generation, history);
+            }
+            catch
+            {
+                network.Dispose();
+                throw;
+            }
+        }
+
+        private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)
+        {
+            var stream = new List<int>();
+            var ids = new List<int>();
+            using (var cursor = data.GetRowCursor(new[] { column.Column }))
+            {
+                var read = column.MakeReader(cursor);
+                while (cursor.MoveNext())
+                {
+                    read(ids);
+                    stream.AddRange(ids);
+                    stream.Add(endOfText);
+                }
+            }
+            if (stream.Count == 0)
+                throw new InvalidOperationException($"The {what} has no rows. Fit a language model on data with text in column '{column.Name}'.");
+            return stream.ToArray();
+        }
+
+        /// <summary>Checks the input schema and returns the schema after the transform.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            _host.CheckValue(inputSchema, nameof(inputSchema));
+            if (!inputSchema.TryFindColumn(_options.TokenColumnName, out var column))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                    $"Token column '{_options.TokenColumnName}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeIntoCharacterIds) or set TokenColumnName.");
+            if (column.Kind == SchemaShape.Column.VectorKind.Scalar || !(column.IsKey || column.ItemType == NumberDataViewType.Single))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                    $"Token column '{_options.TokenColumnName}' must be a vector of token keys or a one-hot sequence; it is {column.ItemType}.");
+            var result = inputSchema.ToDictionary(c => c.Name);
+            void Add(string? name, SchemaShape.Column.VectorKind kind, DataViewType type)
+            {
+                if (name is not null)
+                    result[name] = new SchemaShape.Column(name, kind, type, false);
+            }
+            Add(_options.GeneratedColumnName, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance);
+            Add(_options.NextTokenProbabilitiesColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
+            Add(_options.LogLikelihoodColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
+            Add(_options.PerplexityColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
+            Add(_options.BitsPerTokenColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
+            return new SchemaShape(result.Values);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
+
+[assembly: LoadableClass(typeof(RecurrentLanguageModelTransformer), null, typeof(SignatureLoadModel),
+    RecurrentLanguageModelTransformer.UserName, RecurrentLanguageModelTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(RecurrentLanguageModelTransformer), null, typeof(SignatureLoadRowMapper),
+    RecurrentLanguageModelTransformer.UserName, RecurrentLanguageModelTransformer.LoaderSignature)]
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// A trained recurrent language model. For each row's tokens (the text, read as a prefix) it produces, in the
+    /// columns named by the options: a generated continuation, the next-token probabilities (slot names = the
+    /// vocabulary), and the log-likelihood, perplexity and bits per token of the text. Immutable and safe to score
+    /// from many threads (each PredictionEngine, as always in ML.NET, belongs to one thread).
+    /// </summary>
+    public sealed class RecurrentLanguageModelTransformer : RowToRowTransformerBase
+    {
+        internal const string LoaderSignature = "MlnetLstmRecurrentLM";
+        internal const string UserName = "MlnetLstm Recurrent Language Model";
+        private const string WeightsEntry = "Weights";
+
+        private readonly RecurrentNetwork _network;
+        private readonly LanguageModelVocabulary _vocabulary;
+        private readonly string _tokenColumnName;
+        private readonly string?[] _outputColumnNames;
+        private readonly IReadOnlyList<EpochMetrics> _history;
+
+        private static VersionInfo GetVersionInfo() => new(
+            modelSignature: "RNNLANGM",
+            verWrittenCur: 0x00010001, // Initial.
+            verReadableCur: 0x00010001,
+            verWeCanReadBack: 0x00010001,
+            loaderSignature: LoaderSignature,
+            loaderAssemblyName: typeof(RecurrentLanguageModelTransformer).Assembly.FullName);
+
+        internal RecurrentLanguageModelTransformer(IHost host, RecurrentNetwork network, LanguageModelVocabulary vocabulary, string tokenColumnName,
+            string?[] outputColumnNames, GenerationOptions generation, IReadOnlyList<EpochMetrics> history)
+            : base(host)
+        {
+            _network = network;
+            _vocabulary = vocabulary;
+            _tokenColumnName = tokenColumnName;
+            _outputColumnNames = outputColumnNames;
+            Generation = generation.Validated();
+            _history = history;
+        }
+
+        /// <summary>Per-epoch metrics of the training run (saved with the model).</summary>
+        public IReadOnlyList<EpochMetrics> TrainingHistory => _history;
+
+        /// <summary>How this model generates.</summary>
+        public GenerationOptions Generation { get; }
+
+        /// <summary>The tokens the model predicts, indexed by token id.</summary>
+        public IReadOnlyList<string> Vocabulary => _vocabulary.Tokens;
+
+        /// <summary>The input token column.</summary>
+        public string TokenColumnName => _tokenColumnName;
+
+        /// <summary>The number of trained parameters.</summary>
+        public long ParameterCount => _network.Architecture.ParameterCount;
+
+        /// <summary>
+        /// The same model with other generation settings (no retraining; the weights are shared). The stop token must
+        /// be in the vocabulary.
+        /// </summary>
+        public RecurrentLanguageModelTransformer WithGeneration(GenerationOptions generation)
+        {
+            if (generation is null)
+                throw new ArgumentNullException(nameof(generation));
+            if (generation.StopToken is string stop && !_vocabulary.Tokens.Contains(stop))
+                throw new ArgumentOutOfRangeException(nameof(generation), $"Generation option StopToken '{stop}' is not in the model's vocabulary; use one of its tokens or null.");
+            return new RecurrentLanguageModelTransformer(Host, _network, _vocabulary, _tokenColumnName, _outputColumnNames, generation, _history);
+        }
+
+        private static RecurrentLanguageModelTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+        {
+            var host = MlNetVersion.Register(env, nameof(RecurrentLanguageModelTransformer));
+            ModelFormat.CheckAtModel(ctx, GetVersionInfo(), UserName);
+            string source = $"Model entry '{ModelFormat.Describe(ctx)}' ({UserName})";
+            try
+            {
+                return Load(host, ctx, source);
+            }
+            catch (Exception e) when (e is System.IO.EndOfStreamException or System.IO.InvalidDataException or ArgumentException)
+            {
+                throw new FormatException($"{source} is truncated or corrupt: {e.Message}", e);
+            }
+        }
+
+        // *** Binary format ***
+        // string: token column name
+        // 5 × { byte: present; string: name (if present) }: generated, next-token probabilities, log-likelihood, perplexity, bits per token
+        // <vocabulary: see LanguageModelVocabulary.Save>
+        // <architecture: see RecurrentArchitecture.Save>
+        // int: implementation (0 fused, 1 gate-level); int: one-hot projection (0 auto, 1 gather, 2 dense)
+        // <generation options: see GenerationOptions.Save>
+        // <training history: see EpochMetrics.SaveHistory>
+        // binary stream entry "Weights": see ParameterSerializer.Save
+        private static RecurrentLanguageModelTransformer Load(IHost host, ModelLoadContext ctx, string source)
+        {
+            var reader = ctx.Reader;
+            string tokenColumn = reader.ReadString();
+            var outputs = new string?[5];
+            for (int i = 0; i < outputs.Length; i++)
+                outputs[i] = reader.ReadByte() == 1 ? reader.ReadString() : null;
+            var vocabulary = LanguageModelVocabulary.Load(reader, source);
+            var architecture = RecurrentArchitecture.Load(reader);
+            if (architecture.InputSize != vocabulary.Tokens.Length || architecture.OutputSize != vocabulary.Tokens.Length)
+                throw new FormatException($"{source}: the network reads {architecture.InputSize} and predicts {architecture.OutputSize} tokens, but the vocabulary has {vocabulary.Tokens.Length}; the file is inconsistent.");
+            var implementation = (RecurrentImplementation)reader.ReadInt32();
+            var projection = (OneHotProjection)reader.ReadInt32();
+            if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
+                throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
+            var generation = GenerationOptions.Load(reader);
+            var history = EpochMetrics.LoadHistory(reader, source);
+
+            var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(host)) { Implementation = implementation, OneHotProjection = projection };
+            network.eval();
+            if (!ctx.TryLoadBinaryStream(WeightsEntry, r => ParameterSerializer.Load(r, network, source)))
+                throw new FormatException($"{source}: the '{WeightsEntry}' entry is missing from the model zip.");
+            return new RecurrentLanguageModelTransformer(host, network, vocabulary, tokenColumn, outputs, generation, history);
+        }
+
+        private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+            => Create(env, ctx).MakeRowMapper(inputSchema);
+
+        /// <inheritdoc/>
+        protected override void SaveModel(ModelSaveContext ctx)
+        {
+            Host.CheckValue(ctx, nameof(ctx));
+            ctx.CheckAtModel();
+            ctx.SetVersionInfo(GetVersionInfo());
+            var writer = ctx.Writer;
+            writer.Write(_tokenColumnName);
+            foreach (var name in _outputColumnNames)
+            {
+                writer.Write(name is null ? (byte)0 : (byte)1);
+                if (name is not null)
+                    writer.Write(name);
+            }
+            _vocabulary.Save(writer);
+            _network.Architecture.Save(writer);
+            writer.Write((int)_network.Implementation);
+            writer.Write((int)_network.OneHotProjection);
+            Generation.Save(writer);
+            EpochMetrics.SaveHistory(writer, _history);
+            ctx.SaveBinaryStream(WeightsEntry, w => ParameterSerializer.Save(w, _network));
+        }
+
+        /// <inheritdoc/>
+        protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+        private sealed class Mapper : MapperBase
+        {
+            private const int Generated = 0, Probabilities = 1, LogLikelihood = 2, Perplexity = 3, BitsPerToken = 4;
+
+            private readonly RecurrentLanguageModelTransformer _parent;
+            private readonly TokenColumn _column;
+            private readonly int[] _outputKinds;
+
+            public Mapper(RecurrentLanguageModelTransformer parent, DataViewSchema inputSchema)
+                : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
+            {
+                _parent = parent;
+                _column = TokenColumn.Bind(inputSchema, parent._tokenColumnName);
+                if (!_column.Carries(parent._vocabulary))
+                    throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                        $"Token column '{_column.Name}' has a vocabulary of {_column.Tokens.Length} tokens that differs from the {parent._vocabulary.Tokens.Length} the language model was trained on. " +
+                        "Produce it with the tokenizer fitted together with the model (save and load the whole pipeline).");
+                _outputKinds = Enumerable.Range(0, parent._outputColumnNames.Length).Where(i => parent._outputColumnNames[i] is not null).ToArray();
+            }
+
+            protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => _outputKinds.Select(kind =>
+            {
+                string name = _parent._outputColumnNames[kind]!;
+                if (kind == Generated)
+                    return new DataViewSchema.DetachedColumn(name, TextDataViewType.Instance);
+                if (kind != Probabilities)
+                    return new DataViewSchema.DetachedColumn(name, NumberDataViewType.Double);
+                var tokens = _parent._vocabulary.Tokens;
+                var annotations = new DataViewSchema.Annotations.Builder();
+                ValueGetter<VBuffer<ReadOnlyMemory<char>>> slotNames = (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+                {
+                    var editor = VBufferEditor.Create(ref dst, tokens.Length);
+                    for (int i = 0; i < tokens.Length; i++)
+                        editor.Values[i] = tokens[i].AsMemory();
+                    dst = editor.Commit();
+                };
+                annotations.AddSlotNames(tokens.Length, slotNames);
+                return new DataViewSchema.DetachedColumn(name, new VectorDataViewType(NumberDataViewType.Single, tokens.Length), annotations.ToAnnotations());
+            }).ToArray();
+
+            protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+            {
+                bool any = Enumerable.Range(0, _outputKinds.Length).Any(activeOutput);
+                return column => any && column == _column.Column.Index;
+            }
+
+            protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);
+
+            protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+            {
+                disposer = null;
+                return CreateGetters(input, i => i == iinfo, out _)[iinfo];
+            }
+
+            /// <summary>All active outputs of a row come from one pass of the network, cached by row position.</summary>
+            public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
+            {
+                disposer = null;
+                var active = Enumerable.Range(0, _outputKinds.Length).Where(activeOutput).ToArray();
+                var kinds = active.Select(i => _outputKinds[i]).ToHashSet();
+                var read = _column.MakeReader(input);
+                var ids = new List<int>();
+                long position = -1;
+                LanguageModelScore score = null!;
+                var parent = _parent;
+                string columnName = _column.Name;
+
+                LanguageModelScore Current()
+                {
+                    if (input.Position == position)
+                        return score;
+                    read(ids);
+                    GenerationOptions? generation = null;
+                    if (kinds.Contains(Generated))
+                    {
+                        generation = parent.Generation;
+                        if (ids.Count == 0 && !generation.AllowEmptyPrefix)
+                            throw new InvalidOperationException(
+                                $"Row {input.Position}: token column '{columnName}' is empty, so there is no prefix to continue. Give a non-empty prefix, " +
+                                "or allow generation from the start of a document with WithGeneration(model.Generation with { AllowEmptyPrefix = true }).");
+                        if (ids.Count > 0 && parent._vocabulary.Unknown is int unknown && ids.All(id => id == unknown))
+                            throw new InvalidOperationException(
+                                $"Row {input.Position}: every token of the prefix in column '{columnName}' is unknown ('{parent._vocabulary.Tokens[unknown]}'): the model never saw these characters, " +
+                                "so a continuation would be meaningless. Give a prefix in the training text's alphabet.");
+                    }
+                    score = LanguageModelScorer.Score(parent._network, parent._vocabulary, ids,
+                        kinds.Contains(LogLikelihood) || kinds.Contains(Perplexity) || kinds.Contains(BitsPerToken), kinds.Contains(Probabilities), generation);
+                    position = input.Position;
+                    return score;
+                }
+
+                var getters = new Delegate[_outputKinds.Length];
+                foreach (int i in active)
+                {
+                    getters[i] = _outputKinds[i] switch
+                    {
+                        Generated => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> dst) => dst = parent._vocabulary.Decode(Current().Generated!).AsMemory()),
+                        Probabilities => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                        {
+                            var probabilities = Current().NextTokenProbabilities!;
+                            var editor = VBufferEditor.Create(ref dst, probabilities.Length);
+                            probabilities.CopyTo(editor.Values);
+                            dst = editor.Commit();
+                        }),
+                        LogLikelihood => (ValueGetter<double>)((ref double dst) => dst = Current().LogLikelihood),
+                        Perplexity => (ValueGetter<double>)((ref double dst) => dst = Math.Exp(-Current().LogLikelihood / Current().TokenCount)),
+                        _ => (ValueGetter<double>)((ref double dst) => dst = -Current().LogLikelihood / Current().TokenCount / Math.Log(2)),
+                    };
+                }
+                return getters;
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+namespace MlnetLstm.Trainers
+{
+    /// <summary>What a <see cref="RecurrentNetwork"/> reads at each time step.</summary>
+    internal enum NetworkInput
+    {
+        /// <summary>Token ids, one-hot encoded (input size = vocabulary size).</summary>
+        TokensOneHot = 0,
+
+        /// <summary>Token ids through a learned embedding.</summary>
+        TokensEmbedding = 1,
+
+        /// <summary>A dense feature vector (input size = number of features).</summary>
+        Features = 2,
+    }
+}

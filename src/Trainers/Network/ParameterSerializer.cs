@@ -1,0 +1,78 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// Writes and reads a network's parameters in a plain, device-independent format: a model trained on CUDA loads
+    /// on a CPU-only machine. Reading checks every name, shape and length against the network built from the saved
+    /// architecture before copying, and never allocates from a size it has not checked.
+    /// </summary>
+    internal static class ParameterSerializer
+    {
+        // *** Binary format ***
+        // int: number of parameters P
+        // P × {
+        //   string: parameter name (as TorchSharp names it, e.g. "layer0.fused.weight_ih_l0")
+        //   int: rank R
+        //   R × long: dimensions
+        //   float32 × product of dimensions: values, row-major, little-endian
+        // }
+        public static void Save(BinaryWriter writer, nn.Module network)
+        {
+            var parameters = network.named_parameters().ToList();
+            writer.Write(parameters.Count);
+            foreach (var (name, parameter) in parameters)
+            {
+                writer.Write(name);
+                writer.Write(parameter.shape.Length);
+                foreach (var dimension in parameter.shape)
+                    writer.Write(dimension);
+                using var cpu = parameter.detach().cpu().contiguous();
+                writer.Write(MemoryMarshal.AsBytes(cpu.data<float>().ToArray().AsSpan()));
+            }
+        }
+
+        /// <exception cref="FormatException">The data does not match the network; the message names <paramref name="source"/> and the parameter.</exception>
+        public static void Load(BinaryReader reader, nn.Module network, string source)
+        {
+            var parameters = network.named_parameters().ToList();
+            try
+            {
+                int count = reader.ReadInt32();
+                if (count != parameters.Count)
+                    throw new FormatException($"{source}: the weights hold {count} parameter tensors but the saved architecture has {parameters.Count}; the model file is corrupt or inconsistent.");
+                using var noGrad = no_grad();
+                foreach (var (name, parameter) in parameters)
+                {
+                    string savedName = reader.ReadString();
+                    if (savedName != name)
+                        throw new FormatException($"{source}: expected parameter '{name}' but found '{savedName}'; the model file is corrupt or inconsistent.");
+                    int rank = reader.ReadInt32();
+                    if (rank != parameter.shape.Length)
+                        throw new FormatException($"{source}: parameter '{name}' has rank {rank}, expected {parameter.shape.Length} for the saved architecture.");
+                    var shape = new long[rank];
+                    for (int i = 0; i < rank; i++)
+                        shape[i] = reader.ReadInt64();
+                    if (!shape.SequenceEqual(parameter.shape))
+                        throw new FormatException($"{source}: parameter '{name}' has shape [{string.Join(", ", shape)}] but the saved architecture (and vocabulary) need [{string.Join(", ", parameter.shape)}].");
+                    long bytes = parameter.numel() * sizeof(float);
+                    if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < bytes)
+                        throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
+                    var values = new float[parameter.numel()];
+                    if (reader.Read(MemoryMarshal.AsBytes(values.AsSpan())) != bytes)
+                        throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
+                    using var tensorValues = tensor(values, shape);
+                    parameter.copy_(tensorValues);
+                }
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new FormatException($"{source}: the weights entry is truncated.", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// One recurrent layer. Its parameters are those of a one-layer TorchSharp nn.LSTM/GRU/RNN (weight_ih_l0,
+    /// weight_hh_l0, bias_ih_l0, bias_hh_l0), which <see cref="RecurrentImplementation.Fused"/> runs directly and
+    /// <see cref="RecurrentImplementation.GateLevel"/> runs through <see cref="GateLevelCells"/>.
+    /// </summary>
+    internal sealed class RecurrentLayer : nn.Module
+    {
+        private readonly nn.Module _fused;
+        private readonly RecurrentCellKind _cell;
+
+        public RecurrentLayer(string name, RecurrentCellKind cell, int inputSize, int hiddenSize) : base(name)
+        {
+            _cell = cell;
+            _fused = cell switch
+            {
+                RecurrentCellKind.Lstm => nn.LSTM(inputSize, hiddenSize),
+                RecurrentCellKind.Gru => nn.GRU(inputSize, hiddenSize),
+                RecurrentCellKind.RnnTanh => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.Tanh),
+                RecurrentCellKind.RnnRelu => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.ReLU),
+                _ => throw new ArgumentOutOfRangeException(nameof(cell)),
+            };
+            register_module("fused", _fused);
+        }
+
+        private Tensor WeightIh => _fused.get_parameter("weight_ih_l0")!;
+
+        private Tensor WeightHh => _fused.get_parameter("weight_hh_l0")!;
+
+        private Tensor BiasIh => _fused.get_parameter("bias_ih_l0")!;
+
+        private Tensor BiasHh => _fused.get_parameter("bias_hh_l0")!;
+
+        /// <summary>Runs the layer over dense input [T, B, in].</summary>
+        public (Tensor Output, Tensor Hidden, Tensor? Cell) Forward(Tensor input, Tensor hidden, Tensor? cell, RecurrentImplementation implementation)
+        {
+            if (implementation == RecurrentImplementation.GateLevel)
+                return Recur(nn.functional.linear(input, WeightIh, BiasIh), hidden, cell);
+
+            switch (_fused)
+            {
+                case LSTM lstm:
+                    var (output, h, c) = lstm.call(input, (hidden.unsqueeze(0), cell!.unsqueeze(0)));
+                    return (output, h.squeeze(0), c.squeeze(0));
+                case GRU gru:
+                    var (gruOutput, gruHidden) = gru.call(input, hidden.unsqueeze(0));
+                    return (gruOutput, gruHidden.squeeze(0), null);
+                case RNN rnn:
+                    var (rnnOutput, rnnHidden) = rnn.call(input, hidden.unsqueeze(0));
+                    return (rnnOutput, rnnHidden.squeeze(0), null);
+                default:
+                    throw new InvalidOperationException($"Unexpected fused module {_fused.GetType()}.");
+            }
+        }
+
+        /// <summary>
+        /// Runs the layer over one-hot token ids [T, B] without a one-hot matrix: W_ih·one_hot(x) is column x of W_ih,
+        /// so the input projection is a gather of W_ih's columns.
+        /// </summary>
+        public (Tensor Output, Tensor Hidden, Tensor? Cell) ForwardOneHot(Tensor ids, Tensor hidden, Tensor? cell)
+        {
+            var projection = WeightIh.t().index_select(0, ids.reshape(-1)).reshape(ids.shape[0], ids.shape[1], -1) + BiasIh;
+            return Recur(projection, hidden, cell);
+        }
+
+        /// <summary>The recurrence over precomputed input projections [T, B, gates·H], one time step at a time.</summary>
+        private (Tensor Output, Tensor Hidden, Tensor? Cell) Recur(Tensor projection, Tensor hidden, Tensor? cell)
+        {
+            var weightHh = WeightHh;
+            var biasHh = BiasHh;
+            long steps = projection.shape[0];
+            var outputs = new List<Tensor>((int)steps);
+            for (long t = 0; t < steps; t++)
+            {
+                var xp = projection[t];
+                switch (_cell)
+                {
+                    case RecurrentCellKind.Lstm:
+                        (hidden, cell) = GateLevelCells.Lstm(xp, hidden, cell!, weightHh, biasHh);
+                        break;
+                    case RecurrentCellKind.Gru:
+                        hidden = GateLevelCells.Gru(xp, hidden, weightHh, biasHh);
+                        break;
+                    default:
+                        hidden = GateLevelCells.Rnn(xp, hidden, weightHh, biasHh, _cell == RecurrentCellKind.RnnRelu);
+                        break;
+                }
+                outputs.Add(hidden);
+            }
+            return (stack(outputs), hidden, cell);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>Entry points of the MlnetLstm recurrent trainers on <see cref="MLContext"/> catalogs.</summary>
+    public static class RecurrentCatalog
+    {
+        /// <summary>
+        /// Trains a recurrent language model on a token column (from TokenizeIntoCharacterIds, or its one-hot sequence):
+        /// the fitted model generates continuations, gives next-token probabilities and scores text.
+        /// </summary>
+        /// <param name="catalog">The text transforms catalog.</param>
+        /// <param name="tokenColumnName">The token column.</param>
+        /// <param name="cell">LSTM, GRU or RNN.</param>
+        /// <param name="hiddenSize">Hidden units per layer.</param>
+        /// <param name="layers">Recurrent layers.</param>
+        /// <param name="epochs">Passes over the data.</param>
+        /// <param name="sequenceLength">Time steps per batch (truncated back-propagation through time).</param>
+        /// <param name="batchSize">Sequences per batch.</param>
+        public static RecurrentLanguageModelEstimator RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog,
+            string tokenColumnName = "Tokens", RecurrentCellKind cell = RecurrentCellKind.Lstm, int hiddenSize = 256, int layers = 1,
+            int epochs = 10, int sequenceLength = 35, int batchSize = 32)
+            => catalog.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
+            {
+                TokenColumnName = tokenColumnName,
+                Cell = cell,
+                HiddenSize = hiddenSize,
+                Layers = layers,
+                Epochs = epochs,
+                SequenceLength = sequenceLength,
+                BatchSize = batchSize,
+            });
+
+        /// <summary>Trains a recurrent language model with every option of <see cref="RecurrentLanguageModelEstimator.Options"/>.</summary>
+        /// <param name="catalog">The text transforms catalog.</param>
+        /// <param name="options">The trainer options.</param>
+        public static RecurrentLanguageModelEstimator RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog, RecurrentLanguageModelEstimator.Options options)
+            => new(catalog.GetEnvironment(), options);
+    }
+}

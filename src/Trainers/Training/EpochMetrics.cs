@@ -1,0 +1,71 @@
+using System;
+using System.IO;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>What one training epoch measured. Losses are means per predicted item (token, value or sequence).</summary>
+    /// <param name="Epoch">1-based epoch number.</param>
+    /// <param name="TrainingLoss">Mean training loss over the epoch (cross-entropy in nats for models of tokens, the regression loss otherwise).</param>
+    /// <param name="ValidationLoss">Mean validation loss after the epoch, or null without validation data.</param>
+    /// <param name="ItemsPerSecond">Training throughput: predicted items (for a language model, tokens) per second.</param>
+    /// <param name="Elapsed">Time since training started.</param>
+    /// <param name="LearningRate">The learning rate at the end of the epoch.</param>
+    public sealed record EpochMetrics(int Epoch, double TrainingLoss, double? ValidationLoss, double ItemsPerSecond, TimeSpan Elapsed, double LearningRate)
+    {
+        /// <summary>exp(training cross-entropy): the training perplexity of a model of tokens.</summary>
+        public double TrainingPerplexity => Math.Exp(TrainingLoss);
+
+        /// <summary>exp(validation cross-entropy), or null without validation data.</summary>
+        public double? ValidationPerplexity => ValidationLoss is double loss ? Math.Exp(loss) : null;
+
+        /// <summary>Training cross-entropy in bits per token (bits per character for a character model).</summary>
+        public double TrainingBitsPerToken => TrainingLoss / Math.Log(2);
+
+        /// <summary>Validation cross-entropy in bits per token, or null without validation data.</summary>
+        public double? ValidationBitsPerToken => ValidationLoss / Math.Log(2);
+
+        // *** Binary format ***
+        // int: epoch; double: training loss; byte: has validation; double: validation loss (0 if none);
+        // double: items per second; long: elapsed ticks; double: learning rate
+        internal void Save(BinaryWriter writer)
+        {
+            writer.Write(Epoch);
+            writer.Write(TrainingLoss);
+            writer.Write(ValidationLoss.HasValue ? (byte)1 : (byte)0);
+            writer.Write(ValidationLoss ?? 0);
+            writer.Write(ItemsPerSecond);
+            writer.Write(Elapsed.Ticks);
+            writer.Write(LearningRate);
+        }
+
+        internal static EpochMetrics Load(BinaryReader reader)
+        {
+            int epoch = reader.ReadInt32();
+            double training = reader.ReadDouble();
+            bool hasValidation = reader.ReadByte() == 1;
+            double validation = reader.ReadDouble();
+            return new EpochMetrics(epoch, training, hasValidation ? validation : null, reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
+        }
+
+        /// <summary>Writes a history: its length, then each epoch.</summary>
+        internal static void SaveHistory(BinaryWriter writer, System.Collections.Generic.IReadOnlyList<EpochMetrics> history)
+        {
+            writer.Write(history.Count);
+            foreach (var metrics in history)
+                metrics.Save(writer);
+        }
+
+        /// <summary>Reads a history written by <see cref="SaveHistory"/>.</summary>
+        /// <exception cref="FormatException">The length is not plausible.</exception>
+        internal static System.Collections.Generic.List<EpochMetrics> LoadHistory(BinaryReader reader, string source)
+        {
+            int count = reader.ReadInt32();
+            if (count < 0 || count > 1_000_000)
+                throw new FormatException($"{source}: a training history of {count} epochs is not plausible; the file is corrupt.");
+            var history = new System.Collections.Generic.List<EpochMetrics>(count);
+            for (int i = 0; i < count; i++)
+                history.Add(Load(reader));
+            return history;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using System;
+using static TorchSharp.torch;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// What a trainer teaches the network: how an epoch is cut into batches, the loss of one batch and the validation
+    /// loss. <see cref="TrainingLoop"/> does the rest (optimizer, clipping, schedule, early stopping, checkpoints,
+    /// progress), the same for every task.
+    /// </summary>
+    internal abstract class RecurrentTask : IDisposable
+    {
+        /// <summary>Prepares an epoch (shuffling with <paramref name="random"/>) and returns its number of batches.</summary>
+        public abstract int BeginEpoch(Random random);
+
+        /// <summary>
+        /// Forward pass of batch <paramref name="index"/> in training mode: the mean loss and the number of items it
+        /// averages over. Runs inside a dispose scope that ends after the optimizer step.
+        /// </summary>
+        public abstract (Tensor Loss, long Count) TrainBatch(int index);
+
+        /// <summary>The summed validation loss and item count in evaluation mode, or null without validation data.</summary>
+        public abstract (double LossSum, long Count)? Validate();
+
+        /// <summary>Releases tensors the task holds.</summary>
+        public virtual void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>Options every recurrent trainer shares: the network, the optimisation and the run.</summary>
+    public abstract class RecurrentTrainingOptions
+    {
+        /// <summary>The recurrent cell. Default LSTM.</summary>
+        public RecurrentCellKind Cell { get; set; } = RecurrentCellKind.Lstm;
+
+        /// <summary>Hidden units per layer. Default 256 (the seeds' value); 1 to 65,536.</summary>
+        public int HiddenSize { get; set; } = 256;
+
+        /// <summary>Recurrent layers (a deep RNN for more than 1). Default 1; 1 to 64.</summary>
+        public int Layers { get; set; } = 1;
+
+        /// <summary>Dropout probability on the outputs of every layer but the last, in training only. Default 0; [0, 1).</summary>
+        public float Dropout { get; set; }
+
+        /// <summary>Fused TorchSharp kernels or gate-level cells; the parameters and results are the same. Default fused.</summary>
+        public RecurrentImplementation Implementation { get; set; } = RecurrentImplementation.Fused;
+
+        /// <summary>Passes over the training data. Default 10; at least 1. Training also stops at <see cref="TimeBudget"/>.</summary>
+        public int Epochs { get; set; } = 10;
+
+        /// <summary>Wall-clock limit for training, checked after every batch; null for none. Default null.</summary>
+        public TimeSpan? TimeBudget { get; set; }
+
+        /// <summary>Sequences per mini-batch. Default 32; at least 1.</summary>
+        public int BatchSize { get; set; } = 32;
+
+        /// <summary>The optimizer. Default SGD, as in the seeds.</summary>
+        public OptimizerKind Optimizer { get; set; } = OptimizerKind.Sgd;
+
+        /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in the seeds; Adam and AdamW 0.002). Must be positive.</summary>
+        public double? LearningRate { get; set; }
+
+        /// <summary>How the learning rate changes over the run. Default constant.</summary>
+        public LearningRateSchedule LearningRateSchedule { get; set; } = LearningRateSchedule.Constant;
+
+        /// <summary>Gradients are clipped to this global norm (the seeds' θ); 0 turns clipping off. Default 1.0.</summary>
+        public double GradientClippingNorm { get; set; } = 1.0;
+
+        /// <summary>L2 weight decay (decoupled for AdamW). Default 0; not negative.</summary>
+        public double WeightDecay { get; set; }
+
+        /// <summary>
+        /// Stop when the validation loss has not improved for this many epochs, and keep the weights of the best
+        /// epoch; 0 turns early stopping off. Needs validation data. Default 0.
+        /// </summary>
+        public int EarlyStoppingPatience { get; set; }
+
+        /// <summary>
+        /// Seed of the initial weights, the batch order and dropout; null draws one from the <c>MLContext</c>'s
+        /// random source (so <c>new MLContext(seed: s)</c> makes training reproducible). Same seed, same data and CPU
+        /// give identical weights.
+        /// </summary>
+        public int? Seed { get; set; }
+
+        /// <summary>Threads TorchSharp uses on the CPU (process-wide); null leaves TorchSharp's default (one per core).</summary>
+        public int? NumberOfThreads { get; set; }
+
+        /// <summary>
+        /// A file to which training writes a checkpoint after every epoch (atomically: written beside it, then renamed);
+        /// null for none. Default null.
+        /// </summary>
+        public string? CheckpointPath { get; set; }
+
+        /// <summary>
+        /// Continue from the checkpoint at <see cref="CheckpointPath"/> when it exists (weights, optimizer state,
+        /// history and epoch), instead of starting over. Default false.
+        /// </summary>
+        public bool ResumeFromCheckpoint { get; set; }
+
+        /// <summary>Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>.</summary>
+        public Action<EpochMetrics>? EpochCompleted { get; set; }
+
+        /// <summary>The learning rate in effect: <see cref="LearningRate"/> or the optimizer's default.</summary>
+        internal double EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Sgd ? 1.0 : 0.002);
+
+        /// <summary>Checks every option, throwing an exception that names the option, its value and the valid range.</summary>
+        internal virtual void Validate()
+        {
+            Require(Enum.IsDefined(Cell), nameof(Cell), Cell, "Lstm, Gru, RnnTanh or RnnRelu");
+            Require(HiddenSize >= 1 && HiddenSize <= RecurrentArchitecture.MaximumWidth, nameof(HiddenSize), HiddenSize, $"1 to {RecurrentArchitecture.MaximumWidth}");
+            Require(Layers >= 1 && Layers <= RecurrentArchitecture.MaximumLayers, nameof(Layers), Layers, $"1 to {RecurrentArchitecture.MaximumLayers}");
+            Require(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "at least 0 and below 1");
+            Require(Enum.IsDefined(Implementation), nameof(Implementation), Implementation, "Fused or GateLevel");
+            Require(Epochs >= 1, nameof(Epochs), Epochs, "at least 1");
+            Require(TimeBudget is null || TimeBudget > TimeSpan.Zero, nameof(TimeBudget), TimeBudget, "positive, or null for none");
+            Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
+            Require(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "Sgd, Adam or AdamW");
+            Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), nameof(LearningRate), LearningRate, "a positive number, or null for the optimizer's default");
+            Require(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), LearningRateSchedule, "Constant or Cosine");
+            Require(GradientClippingNorm >= 0 && double.IsFinite(GradientClippingNorm), nameof(GradientClippingNorm), GradientClippingNorm, "positive, or 0 to turn clipping off");
+            Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "0 or more");
+            Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "0 (off) or more epochs");
+            Require(NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "at least 1, or null for TorchSharp's default");
+            Require(!ResumeFromCheckpoint || !string.IsNullOrEmpty(CheckpointPath), nameof(ResumeFromCheckpoint), ResumeFromCheckpoint, "false unless CheckpointPath names the checkpoint to resume from");
+        }
+
+        /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the option unless <paramref name="valid"/>.</summary>
+        protected static void Require(bool valid, string option, object? value, string expected)
+        {
+            if (!valid)
+                throw new ArgumentOutOfRangeException(option, value, $"Option {option} is {value?.ToString() ?? "null"}; it must be {expected}.");
+        }
+    }
+}

@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// The one training loop of every recurrent trainer: per batch zero_grad → forward → backward → clip → step, with
+    /// a learning-rate schedule, a time budget and cancellation through ML.NET's host; per epoch validation, early
+    /// stopping, a checkpoint, and progress on <c>MLContext.Log</c> and the options' callback. Every batch runs in a
+    /// TorchSharp dispose scope, so long runs do not accumulate native memory.
+    /// </summary>
+    internal static class TrainingLoop
+    {
+        public static IReadOnlyList<EpochMetrics> Run(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed, string itemName)
+        {
+            if (options.NumberOfThreads is int threads)
+                set_num_threads(threads);
+            using var channel = host.Start("Training");
+            using var optimizer = CreateOptimizer(network, options);
+            var parameters = network.parameters().ToList();
+            var history = new List<EpochMetrics>();
+            if (options.ResumeFromCheckpoint && File.Exists(options.CheckpointPath))
+            {
+                history = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
+                channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
+            }
+
+            double baseRate = options.EffectiveLearningRate, rate = baseRate, lastLoss = double.NaN;
+            int epoch = history.Count, batch = 0, batches = 0;
+            using var progress = host.StartProgressChannel("Recurrent training");
+            progress.SetHeader(new ProgressHeader(new[] { "loss" }, new[] { "epoch", "batch" }), entry =>
+            {
+                entry.SetProgress(0, epoch, options.Epochs);
+                entry.SetProgress(1, batch, batches);
+                entry.SetMetric(0, lastLoss);
+            });
+
+            var clock = Stopwatch.StartNew();
+            var elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
+            double bestValidation = history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
+            Dictionary<string, Tensor>? bestWeights = null;
+            int epochsWithoutImprovement = 0;
+            bool outOfTime = false;
+            long step = 0;
+            try
+            {
+                for (epoch = history.Count + 1; epoch <= options.Epochs && !outOfTime; epoch++)
+                {
+                    host.CheckAlive();
+                    network.train();
+                    batches = task.BeginEpoch(new Random(unchecked(seed * 7919 + epoch)));
+                    double lossSum = 0;
+                    long items = 0;
+                    var epochClock = Stopwatch.StartNew();
+                    for (batch = 0; batch < batches; batch++)
+                    {
+                        host.CheckAlive();
+                        using (NewDisposeScope())
+                        {
+                            rate = ScheduledRate(options, baseRate, (double)step++ / ((double)options.Epochs * batches), elapsedBefore + clock.Elapsed);
+                            foreach (var group in optimizer.ParamGroups)
+                                group.LearningRate = rate;
+                            optimizer.zero_grad();
+                            var (loss, count) = task.TrainBatch(batch);
+                            loss.backward();
+                            if (options.GradientClippingNorm > 0)
+                                GradientClipping.ClipByGlobalNorm(parameters, options.GradientClippingNorm);
+                            optimizer.step();
+                            lastLoss = loss.item<float>();
+                            if (!double.IsFinite(lastLoss))
+                                throw new InvalidOperationException(
+                                    $"Training diverged in epoch {epoch}, batch {batch + 1}: the loss is {lastLoss}. Lower LearningRate (now {rate:G4}), " +
+                                    $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; the seeds use 1).");
+                            lossSum += lastLoss * count;
+                            items += count;
+                        }
+                        if (options.TimeBudget is TimeSpan budget && elapsedBefore + clock.Elapsed >= budget)
+                        {
+                            outOfTime = true;
+                            batch++;
+                            break;
+                        }
+                    }
+                    if (items == 0)
+                        break;
+                    double itemsPerSecond = items / epochClock.Elapsed.TotalSeconds;
+
+                    double? validation = Validate(network, task);
+                    var metrics = new EpochMetrics(epoch, lossSum / items, validation, itemsPerSecond, elapsedBefore + clock.Elapsed, rate);
+                    history.Add(metrics);
+                    channel.Info(Describe(metrics, itemName, outOfTime ? $" (time budget reached after {batch} of {batches} batches)" : ""));
+                    options.EpochCompleted?.Invoke(metrics);
+
+                    if (validation is double validationLoss && options.EarlyStoppingPatience > 0)
+                    {
+                        if (validationLoss < bestValidation)
+                        {
+                            bestValidation = validationLoss;
+                            epochsWithoutImprovement = 0;
+                            ReplaceWeights(ref bestWeights, network);
+                        }
+                        else if (++epochsWithoutImprovement >= options.EarlyStoppingPatience)
+                        {
+                            channel.Info($"Early stopping: validation loss has not improved for {epochsWithoutImprovement} epochs; keeping epoch {history.First(m => m.ValidationLoss == bestValidation).Epoch}.");
+                            outOfTime = true;
+                        }
+                    }
+                    if (options.CheckpointPath is not null)
+                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history);
+                }
+
+                if (bestWeights is not null)
+                    RestoreWeights(bestWeights, network);
+                if (history.Count == 0)
+                    throw new InvalidOperationException("Training ran no batch: the time budget ended before the first one. Raise TimeBudget.");
+            }
+            finally
+            {
+                if (bestWeights is not null)
+                    foreach (var tensor in bestWeights.Values)
+                        tensor.Dispose();
+                network.eval();
+            }
+            return history;
+        }
+
+        private static double? Validate(RecurrentNetwork network, RecurrentTask task)
+        {
+            network.eval();
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var result = task.Validate();
+            network.train();
+            return result is { Count: > 0 } r ? r.LossSum / r.Count : null;
+        }
+
+        private static string Describe(EpochMetrics m, string itemName, string suffix)
+        {
+            string text = $"Epoch {m.Epoch}: training loss {m.TrainingLoss:F4}";
+            if (itemName == "token")
+                text += $" (perplexity {m.TrainingPerplexity:F3}, {m.TrainingBitsPerToken:F3} bits/token)";
+            if (m.ValidationLoss is double v)
+                text += itemName == "token"
+                    ? $", validation loss {v:F4} (perplexity {m.ValidationPerplexity:F3}, {m.ValidationBitsPerToken:F3} bits/token)"
+                    : $", validation loss {v:F4}";
+            return text + $", {m.ItemsPerSecond:F0} {itemName}s/s, {m.Elapsed.TotalSeconds:F1} s elapsed, learning rate {m.LearningRate:G4}{suffix}.";
+        }
+
+        private static optim.Optimizer CreateOptimizer(RecurrentNetwork network, RecurrentTrainingOptions options)
+        {
+            double rate = options.EffectiveLearningRate;
+            return options.Optimizer switch
+            {
+                OptimizerKind.Sgd => optim.SGD(network.parameters(), rate, weight_decay: options.WeightDecay),
+                OptimizerKind.Adam => optim.Adam(network.parameters(), rate, weight_decay: options.WeightDecay),
+                _ => optim.AdamW(network.parameters(), rate, weight_decay: options.WeightDecay),
+            };
+        }
+
+        private static double ScheduledRate(RecurrentTrainingOptions options, double baseRate, double stepFraction, TimeSpan elapsed)
+        {
+            if (options.LearningRateSchedule == LearningRateSchedule.Constant)
+                return baseRate;
+            double done = options.TimeBudget is TimeSpan budget ? Math.Max(stepFraction, elapsed / budget) : stepFraction;
+            return baseRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, done)));
+        }
+
+        private static void ReplaceWeights(ref Dictionary<string, Tensor>? copy, RecurrentNetwork network)
+        {
+            if (copy is not null)
+                foreach (var tensor in copy.Values)
+                    tensor.Dispose();
+            copy = network.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+        }
+
+        private static void RestoreWeights(Dictionary<string, Tensor> copy, RecurrentNetwork network)
+        {
+            using var noGrad = no_grad();
+            foreach (var (name, parameter) in network.named_parameters())
+                parameter.copy_(copy[name]);
+        }
+    }
+}
