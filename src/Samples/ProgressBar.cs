@@ -1,0 +1,63 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+
+namespace MlnetLstm.Samples
+{
+    /// <summary>
+    /// A one-line progress bar against the training time budget, redrawn every second on a terminal; when the output
+    /// is redirected to a file, a plain line every 10%.
+    /// </summary>
+    internal sealed class ProgressBar : IDisposable
+    {
+        private static readonly object Gate = new();
+        private static bool _drawn;
+        private readonly Timer _timer;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly TimeSpan _budget;
+
+        public ProgressBar(TimeSpan budget)
+        {
+            _budget = budget;
+            _timer = new Timer(_ => Draw(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        }
+
+        private int _lastTenth = -1;
+
+        private void Draw()
+        {
+            double fraction = Math.Min(1, _clock.Elapsed / _budget);
+            int filled = (int)(fraction * 40);
+            string bar = $"[{new string('#', filled)}{new string('.', 40 - filled)}] {fraction:P0} of the {_budget.TotalMinutes:G3}-minute training budget";
+            lock (Gate)
+            {
+                if (!Console.IsOutputRedirected)
+                {
+                    Console.Write("\r" + bar + " ");
+                    _drawn = true;
+                }
+                else if ((int)(fraction * 10) > _lastTenth)
+                {
+                    _lastTenth = (int)(fraction * 10);
+                    Console.WriteLine(bar);
+                }
+            }
+        }
+
+        /// <summary>Writes a message on its own line, above the bar.</summary>
+        public static void Clear(string message)
+        {
+            lock (Gate)
+            {
+                Console.WriteLine((_drawn ? "\r" + new string(' ', 79) + "\r" : "") + message);
+                _drawn = false;
+            }
+        }
+
+        public void Dispose()
+        {
+            _timer.Dispose();
+            Clear("");
+        }
+    }
+}
