@@ -37,5 +37,32 @@ namespace MlnetLstm.Trainers
         /// <param name="options">The trainer options.</param>
         public static RecurrentLanguageModelEstimator RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog, RecurrentLanguageModelEstimator.Options options)
             => new(catalog.GetEnvironment(), options);
+
+        /// <summary>
+        /// Trains a recurrent sequence regressor (forecaster): a window of past values → the next value(s). Make
+        /// windows from a series with <see cref="SequenceWindows.FromSeries(DataOperationsCatalog, System.Collections.Generic.IReadOnlyList{float}, int, int)"/>.
+        /// </summary>
+        /// <param name="catalog">The regression trainers catalog.</param>
+        /// <param name="labelColumnName">The label column (Single, or a vector for several steps ahead).</param>
+        /// <param name="featureColumnName">The window column (a known-size vector of Single).</param>
+        /// <param name="cell">LSTM, GRU or RNN.</param>
+        /// <param name="hiddenSize">Hidden units per layer.</param>
+        /// <param name="epochs">Passes over the data.</param>
+        public static RecurrentRegressionTrainer Recurrent(this RegressionCatalog.RegressionTrainers catalog, string labelColumnName = "Label",
+            string featureColumnName = "Features", RecurrentCellKind cell = RecurrentCellKind.Lstm, int hiddenSize = 32, int epochs = 100)
+            => catalog.Recurrent(new RecurrentRegressionTrainer.Options
+            {
+                LabelColumnName = labelColumnName,
+                FeatureColumnName = featureColumnName,
+                Cell = cell,
+                HiddenSize = hiddenSize,
+                Epochs = epochs,
+            });
+
+        /// <summary>Trains a recurrent sequence regressor with every option of <see cref="RecurrentRegressionTrainer.Options"/>.</summary>
+        /// <param name="catalog">The regression trainers catalog.</param>
+        /// <param name="options">The trainer options.</param>
+        public static RecurrentRegressionTrainer Recurrent(this RegressionCatalog.RegressionTrainers catalog, RecurrentRegressionTrainer.Options options)
+            => new(catalog.GetEnvironment(), options);
     }
 }

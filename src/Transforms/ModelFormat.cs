@@ -1,4 +1,6 @@
 using System;
+using System.IO;
+using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -36,6 +38,25 @@ namespace MlnetLstm.Transforms
             catch (Exception e) when (e is not FormatException)
             {
                 throw new FormatException($"Model entry '{Describe(ctx)}' is not a valid {component}: {e.Message}", e);
+            }
+        }
+
+        /// <summary>
+        /// Checks the version (<see cref="CheckAtModel"/>), then reads the component with <paramref name="read"/>,
+        /// which gets a description of the entry for its messages. Whatever a damaged entry makes the reader throw
+        /// (end of stream, bad string encoding, …) becomes a <see cref="FormatException"/> naming the entry.
+        /// </summary>
+        internal static T Load<T>(ModelLoadContext ctx, VersionInfo version, string component, Func<string, T> read)
+        {
+            CheckAtModel(ctx, version, component);
+            string source = $"Model entry '{Describe(ctx)}' ({component})";
+            try
+            {
+                return read(source);
+            }
+            catch (Exception e) when (e is EndOfStreamException or InvalidDataException or DecoderFallbackException or ArgumentException or OverflowException)
+            {
+                throw new FormatException($"{source} is truncated or corrupt: {e.Message}", e);
             }
         }
 

@@ -39,7 +39,7 @@ namespace MlnetLstm.Transforms
             MaximumLength = maximumLength;
         }
 
-        private OneHotSequenceTransformer(IHost host, ModelLoadContext ctx)
+        private OneHotSequenceTransformer(IHost host, ModelLoadContext ctx, string source)
             : base(host, ctx)
         {
             // *** Binary format ***
@@ -47,7 +47,7 @@ namespace MlnetLstm.Transforms
             // int: maximum length (0 = variable-length output)
             MaximumLength = ctx.Reader.ReadInt32();
             if (MaximumLength < 0)
-                throw new FormatException($"Model entry '{ModelFormat.Describe(ctx)}' ({UserName}): maximum length {MaximumLength} is negative; the file is corrupt.");
+                throw new FormatException($"{source}: maximum length {MaximumLength} is negative; the file is corrupt.");
         }
 
         /// <summary>The fixed number of positions of the output (0: variable-length output).</summary>
@@ -62,8 +62,7 @@ namespace MlnetLstm.Transforms
         private static OneHotSequenceTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(OneHotSequenceTransformer));
-            ModelFormat.CheckAtModel(ctx, GetVersionInfo(), UserName);
-            return new OneHotSequenceTransformer(host, ctx);
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source => new OneHotSequenceTransformer(host, ctx, source));
         }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)

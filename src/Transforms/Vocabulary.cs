@@ -143,36 +143,32 @@ namespace MlnetLstm.Transforms
                 writer.Write(token);
         }
 
-        /// <summary>Reads a vocabulary written by <see cref="Save"/>, validating every field before it is used.</summary>
+        /// <summary>
+        /// Reads a vocabulary written by <see cref="Save"/>, validating every field before it is used. Call it through
+        /// <see cref="ModelFormat.Load"/>, which turns a truncated or garbled entry into a <see cref="FormatException"/>.
+        /// </summary>
         /// <exception cref="FormatException">The data is not a valid vocabulary; the message names <paramref name="source"/>.</exception>
         internal static Vocabulary Load(BinaryReader reader, string source)
         {
-            try
-            {
-                int level = reader.ReadInt32();
-                if (level != (int)TokenizerLevel.Character && level != (int)TokenizerLevel.Word)
-                    throw new FormatException($"{source}: unknown tokenizer level {level}.");
-                byte folding = reader.ReadByte();
-                if (folding > 1)
-                    throw new FormatException($"{source}: case-folding flag {folding} is neither 0 nor 1.");
-                int count = reader.ReadInt32();
-                if (count < 1 || count > MaximumSize)
-                    throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {MaximumSize}.");
-                int unknownId = reader.ReadInt32();
-                if (unknownId < 0 || unknownId >= count)
-                    throw new FormatException($"{source}: unknown-token id {unknownId} is outside the vocabulary of {count} tokens.");
-                // Each token takes at least 2 bytes, so a size the stream cannot hold is rejected before allocating.
-                if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < 2L * count)
-                    throw new FormatException($"{source}: the vocabulary claims {count} tokens but the entry is too short to hold them.");
-                var tokens = new string[count];
-                for (int i = 0; i < count; i++)
-                    tokens[i] = reader.ReadString();
-                return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId);
-            }
-            catch (Exception e) when (e is EndOfStreamException or ArgumentException or DecoderFallbackException)
-            {
-                throw new FormatException($"{source}: the vocabulary is truncated or corrupt ({e.Message}).", e);
-            }
+            int level = reader.ReadInt32();
+            if (level != (int)TokenizerLevel.Character && level != (int)TokenizerLevel.Word)
+                throw new FormatException($"{source}: unknown tokenizer level {level}.");
+            byte folding = reader.ReadByte();
+            if (folding > 1)
+                throw new FormatException($"{source}: case-folding flag {folding} is neither 0 nor 1.");
+            int count = reader.ReadInt32();
+            if (count < 1 || count > MaximumSize)
+                throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {MaximumSize}.");
+            int unknownId = reader.ReadInt32();
+            if (unknownId < 0 || unknownId >= count)
+                throw new FormatException($"{source}: unknown-token id {unknownId} is outside the vocabulary of {count} tokens.");
+            // Each token takes at least 2 bytes, so a size the stream cannot hold is rejected before allocating.
+            if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < 2L * count)
+                throw new FormatException($"{source}: the vocabulary claims {count} tokens but the entry is too short to hold them.");
+            var tokens = new string[count];
+            for (int i = 0; i < count; i++)
+                tokens[i] = reader.ReadString();
+            return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId);
         }
     }
 }

@@ -41,13 +41,13 @@ namespace MlnetLstm.Transforms
             Vocabulary = vocabulary;
         }
 
-        private VocabularyTokenizingTransformer(IHost host, ModelLoadContext ctx)
+        private VocabularyTokenizingTransformer(IHost host, ModelLoadContext ctx, string source)
             : base(host, ctx)
         {
             // *** Binary format ***
             // <base: column names>
             // <vocabulary: see Vocabulary.Save>
-            Vocabulary = Vocabulary.Load(ctx.Reader, $"Model entry '{ModelFormat.Describe(ctx)}' ({UserName})");
+            Vocabulary = Vocabulary.Load(ctx.Reader, source);
         }
 
         /// <summary>The learned vocabulary.</summary>
@@ -65,8 +65,7 @@ namespace MlnetLstm.Transforms
         private static VocabularyTokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(VocabularyTokenizingTransformer));
-            ModelFormat.CheckAtModel(ctx, GetVersionInfo(), UserName);
-            return new VocabularyTokenizingTransformer(host, ctx);
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source => new VocabularyTokenizingTransformer(host, ctx, source));
         }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)

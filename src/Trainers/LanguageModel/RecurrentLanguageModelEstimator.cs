@@ -140,31 +140,13 @@ namespace MlnetLstm.Trainers
                     $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
                     $"{needed} one batch needs (BatchSize {_options.BatchSize} × SequenceLength {_options.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
 
-            int seed = _options.Seed ?? _host.Rand.Next();
-            using var channel = _host.Start("Language model");
-            var device = TorchDevice.Choose(_host, channel);
             var architecture = new RecurrentArchitecture(_options.Cell,
                 _options.InputEncoding == TokenInputEncoding.Embedding ? NetworkInput.TokensEmbedding : NetworkInput.TokensOneHot,
                 vocabulary.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
-            channel.Info($"Training a {_options.Layers}-layer {_options.Cell} language model ({architecture.ParameterCount:N0} parameters) on {train.Length:N0} tokens " +
-                $"({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}, on {device}.");
-            var network = new RecurrentNetwork(architecture, seed, device)
-            {
-                Implementation = _options.Implementation,
-                OneHotProjection = _options.OneHotProjection,
-            };
-            try
-            {
-                IReadOnlyList<EpochMetrics> history;
-                using (var task = new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling))
-                    history = TrainingLoop.Run(_host, network, task, _options, seed, "token");
-                return new RecurrentLanguageModelTransformer(_host, network, vocabulary, column.Name, _options.OutputColumnNames, _options.Generation, history);
-            }
-            catch
-            {
-                network.Dispose();
-                throw;
-            }
+            var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
+                network => new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling),
+                "token", $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
+            return new RecurrentLanguageModelTransformer(_host, trained, vocabulary, column.Name, _options.OutputColumnNames, _options.Generation);
         }
 
         private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)

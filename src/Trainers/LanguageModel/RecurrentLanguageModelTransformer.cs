@@ -24,13 +24,11 @@ namespace MlnetLstm.Trainers
     {
         internal const string LoaderSignature = "MlnetLstmRecurrentLM";
         internal const string UserName = "MlnetLstm Recurrent Language Model";
-        private const string WeightsEntry = "Weights";
 
-        private readonly RecurrentNetwork _network;
+        private readonly TrainedNetwork _trained;
         private readonly LanguageModelVocabulary _vocabulary;
         private readonly string _tokenColumnName;
         private readonly string?[] _outputColumnNames;
-        private readonly IReadOnlyList<EpochMetrics> _history;
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "RNNLANGM",
@@ -40,20 +38,21 @@ namespace MlnetLstm.Trainers
             loaderSignature: LoaderSignature,
             loaderAssemblyName: typeof(RecurrentLanguageModelTransformer).Assembly.FullName);
 
-        internal RecurrentLanguageModelTransformer(IHost host, RecurrentNetwork network, LanguageModelVocabulary vocabulary, string tokenColumnName,
-            string?[] outputColumnNames, GenerationOptions generation, IReadOnlyList<EpochMetrics> history)
+        internal RecurrentLanguageModelTransformer(IHost host, TrainedNetwork trained, LanguageModelVocabulary vocabulary, string tokenColumnName,
+            string?[] outputColumnNames, GenerationOptions generation)
             : base(host)
         {
-            _network = network;
+            _trained = trained;
             _vocabulary = vocabulary;
             _tokenColumnName = tokenColumnName;
             _outputColumnNames = outputColumnNames;
             Generation = generation.Validated();
-            _history = history;
         }
 
+        private RecurrentNetwork Network => _trained.Network;
+
         /// <summary>Per-epoch metrics of the training run (saved with the model).</summary>
-        public IReadOnlyList<EpochMetrics> TrainingHistory => _history;
+        public IReadOnlyList<EpochMetrics> TrainingHistory => _trained.History;
 
         /// <summary>How this model generates.</summary>
         public GenerationOptions Generation { get; }
@@ -65,7 +64,7 @@ namespace MlnetLstm.Trainers
         public string TokenColumnName => _tokenColumnName;
 
         /// <summary>The number of trained parameters.</summary>
-        public long ParameterCount => _network.Architecture.ParameterCount;
+        public long ParameterCount => Network.Architecture.ParameterCount;
 
         /// <summary>
         /// The same model with other generation settings (no retraining; the weights are shared). The stop token must
@@ -77,33 +76,21 @@ namespace MlnetLstm.Trainers
                 throw new ArgumentNullException(nameof(generation));
             if (generation.StopToken is string stop && !_vocabulary.Tokens.Contains(stop))
                 throw new ArgumentOutOfRangeException(nameof(generation), $"Generation option StopToken '{stop}' is not in the model's vocabulary; use one of its tokens or null.");
-            return new RecurrentLanguageModelTransformer(Host, _network, _vocabulary, _tokenColumnName, _outputColumnNames, generation, _history);
+            return new RecurrentLanguageModelTransformer(Host, _trained, _vocabulary, _tokenColumnName, _outputColumnNames, generation);
         }
 
         private static RecurrentLanguageModelTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(RecurrentLanguageModelTransformer));
-            ModelFormat.CheckAtModel(ctx, GetVersionInfo(), UserName);
-            string source = $"Model entry '{ModelFormat.Describe(ctx)}' ({UserName})";
-            try
-            {
-                return Load(host, ctx, source);
-            }
-            catch (Exception e) when (e is System.IO.EndOfStreamException or System.IO.InvalidDataException or ArgumentException)
-            {
-                throw new FormatException($"{source} is truncated or corrupt: {e.Message}", e);
-            }
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source => Load(host, ctx, source));
         }
 
         // *** Binary format ***
         // string: token column name
         // 5 × { byte: present; string: name (if present) }: generated, next-token probabilities, log-likelihood, perplexity, bits per token
         // <vocabulary: see LanguageModelVocabulary.Save>
-        // <architecture: see RecurrentArchitecture.Save>
-        // int: implementation (0 fused, 1 gate-level); int: one-hot projection (0 auto, 1 gather, 2 dense)
         // <generation options: see GenerationOptions.Save>
-        // <training history: see EpochMetrics.SaveHistory>
-        // binary stream entry "Weights": see ParameterSerializer.Save
+        // <network: see TrainedNetwork.Save>
         private static RecurrentLanguageModelTransformer Load(IHost host, ModelLoadContext ctx, string source)
         {
             var reader = ctx.Reader;
@@ -112,21 +99,14 @@ namespace MlnetLstm.Trainers
             for (int i = 0; i < outputs.Length; i++)
                 outputs[i] = reader.ReadByte() == 1 ? reader.ReadString() : null;
             var vocabulary = LanguageModelVocabulary.Load(reader, source);
-            var architecture = RecurrentArchitecture.Load(reader);
-            if (architecture.InputSize != vocabulary.Tokens.Length || architecture.OutputSize != vocabulary.Tokens.Length)
-                throw new FormatException($"{source}: the network reads {architecture.InputSize} and predicts {architecture.OutputSize} tokens, but the vocabulary has {vocabulary.Tokens.Length}; the file is inconsistent.");
-            var implementation = (RecurrentImplementation)reader.ReadInt32();
-            var projection = (OneHotProjection)reader.ReadInt32();
-            if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
-                throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
             var generation = GenerationOptions.Load(reader);
-            var history = EpochMetrics.LoadHistory(reader, source);
-
-            var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(host)) { Implementation = implementation, OneHotProjection = projection };
-            network.eval();
-            if (!ctx.TryLoadBinaryStream(WeightsEntry, r => ParameterSerializer.Load(r, network, source)))
-                throw new FormatException($"{source}: the '{WeightsEntry}' entry is missing from the model zip.");
-            return new RecurrentLanguageModelTransformer(host, network, vocabulary, tokenColumn, outputs, generation, history);
+            var trained = TrainedNetwork.Load(host, ctx, source, architecture =>
+            {
+                if (architecture.InputSize != vocabulary.Tokens.Length || architecture.OutputSize != vocabulary.Tokens.Length || architecture.Bidirectional)
+                    throw new FormatException($"{source}: the network reads {architecture.InputSize} and predicts {architecture.OutputSize} tokens{(architecture.Bidirectional ? " bidirectionally" : "")}, " +
+                        $"but the vocabulary has {vocabulary.Tokens.Length}; the file is inconsistent.");
+            });
+            return new RecurrentLanguageModelTransformer(host, trained, vocabulary, tokenColumn, outputs, generation);
         }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
@@ -147,12 +127,8 @@ namespace MlnetLstm.Trainers
                     writer.Write(name);
             }
             _vocabulary.Save(writer);
-            _network.Architecture.Save(writer);
-            writer.Write((int)_network.Implementation);
-            writer.Write((int)_network.OneHotProjection);
             Generation.Save(writer);
-            EpochMetrics.SaveHistory(writer, _history);
-            ctx.SaveBinaryStream(WeightsEntry, w => ParameterSerializer.Save(w, _network));
+            _trained.Save(ctx);
         }
 
         /// <inheritdoc/>
@@ -243,7 +219,7 @@ namespace MlnetLstm.Trainers
                                 $"Row {input.Position}: every token of the prefix in column '{columnName}' is unknown ('{parent._vocabulary.Tokens[unknown]}'): the model never saw these characters, " +
                                 "so a continuation would be meaningless. Give a prefix in the training text's alphabet.");
                     }
-                    score = LanguageModelScorer.Score(parent._network, parent._vocabulary, ids,
+                    score = LanguageModelScorer.Score(parent.Network, parent._vocabulary, ids,
                         kinds.Contains(LogLikelihood) || kinds.Contains(Perplexity) || kinds.Contains(BitsPerToken), kinds.Contains(Probabilities), generation);
                     position = input.Position;
                     return score;

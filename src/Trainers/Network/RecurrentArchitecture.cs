@@ -19,7 +19,8 @@ namespace MlnetLstm.Trainers
         /// <summary>The most parameters (floats) a network may have: 2^31, 8 GiB.</summary>
         public const long MaximumParameters = 1L << 31;
 
-        public RecurrentArchitecture(RecurrentCellKind cell, NetworkInput input, int inputSize, int embeddingSize, int hiddenSize, int layers, float dropout, int outputSize)
+        public RecurrentArchitecture(RecurrentCellKind cell, NetworkInput input, int inputSize, int embeddingSize, int hiddenSize, int layers, float dropout, int outputSize,
+            bool bidirectional = false)
         {
             Check(Enum.IsDefined(cell), $"cell kind {(int)cell} is not LSTM, GRU or RNN");
             Check(Enum.IsDefined(input), $"network input kind {(int)input} is unknown");
@@ -37,6 +38,7 @@ namespace MlnetLstm.Trainers
             Layers = layers;
             Dropout = dropout;
             OutputSize = outputSize;
+            Bidirectional = bidirectional;
             Check(ParameterCount <= MaximumParameters, $"the network would have {ParameterCount} parameters, more than {MaximumParameters}");
         }
 
@@ -59,6 +61,15 @@ namespace MlnetLstm.Trainers
         /// <summary>Width of the linear head on the last layer's hidden state.</summary>
         public int OutputSize { get; }
 
+        /// <summary>Whether every layer also reads the sequence backwards (encoders only; never for next-token models).</summary>
+        public bool Bidirectional { get; }
+
+        /// <summary>1, or 2 when bidirectional.</summary>
+        public int Directions => Bidirectional ? 2 : 1;
+
+        /// <summary>Width of a layer's output: hidden size × directions.</summary>
+        public int OutputWidth => HiddenSize * Directions;
+
         /// <summary>Rows of weight_ih per hidden unit: 4 for LSTM, 3 for GRU, 1 for RNN.</summary>
         public int Gates => Cell switch { RecurrentCellKind.Lstm => 4, RecurrentCellKind.Gru => 3, _ => 1 };
 
@@ -73,8 +84,8 @@ namespace MlnetLstm.Trainers
                 long h = HiddenSize, g = Gates;
                 long total = Input == NetworkInput.TokensEmbedding ? (long)InputSize * EmbeddingSize : 0;
                 for (int layer = 0; layer < Layers; layer++)
-                    total += g * h * ((layer == 0 ? FirstLayerInputSize : h) + h + 2);
-                return total + OutputSize * (h + 1);
+                    total += Directions * g * h * ((layer == 0 ? FirstLayerInputSize : h * Directions) + h + 2);
+                return total + OutputSize * (h * Directions + 1);
             }
         }
 
@@ -93,6 +104,7 @@ namespace MlnetLstm.Trainers
         // int: layers
         // float: dropout
         // int: output size
+        // byte: bidirectional (0 or 1)
         public void Save(BinaryWriter writer)
         {
             writer.Write((int)Cell);
@@ -103,11 +115,17 @@ namespace MlnetLstm.Trainers
             writer.Write(Layers);
             writer.Write(Dropout);
             writer.Write(OutputSize);
+            writer.Write(Bidirectional ? (byte)1 : (byte)0);
         }
 
         /// <exception cref="FormatException">A field is out of range; nothing has been allocated.</exception>
         public static RecurrentArchitecture Load(BinaryReader reader) => new(
             (RecurrentCellKind)reader.ReadInt32(), (NetworkInput)reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
-            reader.ReadInt32(), reader.ReadInt32(), reader.ReadSingle(), reader.ReadInt32());
+            reader.ReadInt32(), reader.ReadInt32(), reader.ReadSingle(), reader.ReadInt32(), reader.ReadByte() switch
+            {
+                0 => false,
+                1 => true,
+                var b => throw new FormatException($"Invalid network architecture: bidirectional flag {b} is neither 0 nor 1."),
+            });
     }
 }

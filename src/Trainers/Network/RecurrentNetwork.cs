@@ -7,9 +7,9 @@ using static TorchSharp.torch;
 namespace MlnetLstm.Trainers
 {
     /// <summary>
-    /// A stack of recurrent layers with an optional token embedding and a linear head: the one network behind the
-    /// language model, the sequence regressor and the sequence classifier. Time-major: inputs are [T, B] token ids
-    /// or [T, B, features].
+    /// A stack of recurrent layers (optionally bidirectional) with an optional token embedding and a linear head: the
+    /// one network behind the language model, the sequence regressor and the sequence classifier. Time-major: inputs
+    /// are [T, B] token ids or [T, B, features].
     /// </summary>
     internal sealed class RecurrentNetwork : nn.Module
     {
@@ -27,12 +27,14 @@ namespace MlnetLstm.Trainers
                 _embedding = nn.Embedding(architecture.InputSize, architecture.EmbeddingSize);
                 register_module("embedding", _embedding);
             }
-            _layers = Enumerable.Range(0, architecture.Layers)
-                .Select(i => new RecurrentLayer($"layer{i}", architecture.Cell, i == 0 ? architecture.FirstLayerInputSize : architecture.HiddenSize, architecture.HiddenSize))
+            // Layer l, direction d is _layers[l × directions + d]; the backward direction of layer l is "layer{l}_reverse".
+            _layers = Enumerable.Range(0, architecture.Layers * architecture.Directions)
+                .Select(i => new RecurrentLayer(LayerName(i), architecture.Cell,
+                    i < architecture.Directions ? architecture.FirstLayerInputSize : architecture.OutputWidth, architecture.HiddenSize))
                 .ToArray();
             for (int i = 0; i < _layers.Length; i++)
-                register_module($"layer{i}", _layers[i]);
-            _head = nn.Linear(architecture.HiddenSize, architecture.OutputSize);
+                register_module(LayerName(i), _layers[i]);
+            _head = nn.Linear(architecture.OutputWidth, architecture.OutputSize);
             register_module("head", _head);
             Initialize(seed);
             this.to(device);
@@ -41,6 +43,10 @@ namespace MlnetLstm.Trainers
         }
 
         public RecurrentArchitecture Architecture { get; }
+
+        private string LayerName(int index) => Architecture.Directions == 1 || index % 2 == 0
+            ? $"layer{index / Architecture.Directions}"
+            : $"layer{index / Architecture.Directions}_reverse";
 
         public Device Device { get; }
 
@@ -77,38 +83,96 @@ namespace MlnetLstm.Trainers
         public RecurrentState ZeroState(long batch) => RecurrentState.Zeros(Architecture, batch, Device);
 
         /// <summary>
-        /// Runs the recurrent layers. Returns the last layer's outputs [T, B, H] and the final state of every layer.
-        /// Dropout between layers applies only in training mode.
+        /// Runs the recurrent layers. Returns the last layer's outputs [T, B, H × directions] and the final state of
+        /// every layer and direction. Dropout between layers applies only in training mode. With
+        /// <paramref name="lengths"/> (a [B] tensor of valid lengths, for padded batches) the backward direction reads
+        /// each sequence from its own last valid step; forward outputs at valid steps never see padding.
         /// </summary>
-        public (Tensor Output, RecurrentState State) Encode(Tensor input, RecurrentState state)
+        public (Tensor Output, RecurrentState State) Encode(Tensor input, RecurrentState state, Tensor? lengths = null)
         {
+            int directions = Architecture.Directions;
             var hidden = new Tensor[_layers.Length];
             var cell = state.Cell is null ? null : new Tensor[_layers.Length];
+            var reverseIndex = directions == 2 ? ReverseIndex(input.shape[0], input.shape[1], lengths, input.device) : null;
             Tensor x = input;
-            for (int i = 0; i < _layers.Length; i++)
+            for (int layer = 0; layer < Architecture.Layers; layer++)
             {
-                var (h0, c0) = (state.Hidden[i], state.Cell?[i]);
-                (Tensor output, Tensor h, Tensor? c) result;
-                if (i == 0 && Architecture.Input == NetworkInput.TokensOneHot)
+                if (layer > 0)
+                    x = Dropout(x);
+                var outputs = new Tensor[directions];
+                for (int direction = 0; direction < directions; direction++)
                 {
-                    result = GathersOneHot
-                        ? _layers[0].ForwardOneHot(x, h0, c0)
-                        : _layers[0].Forward(nn.functional.one_hot(x, Architecture.InputSize).to(ScalarType.Float32), h0, c0, Implementation);
+                    int i = layer * directions + direction;
+                    var layerInput = direction == 0 ? x : Reverse(x, reverseIndex!);
+                    var (output, h, c) = RunLayer(i, layer, layerInput, state.Hidden[i], state.Cell?[i]);
+                    outputs[direction] = direction == 0 ? output : Reverse(output, reverseIndex!);
+                    hidden[i] = h;
+                    if (cell is not null)
+                        cell[i] = c!;
                 }
-                else
-                {
-                    if (i == 0 && _embedding is not null)
-                        x = _embedding.call(x);
-                    else if (i > 0)
-                        x = Dropout(x);
-                    result = _layers[i].Forward(x, h0, c0, Implementation);
-                }
-                x = result.output;
-                hidden[i] = result.h;
-                if (cell is not null)
-                    cell[i] = result.c!;
+                x = directions == 1 ? outputs[0] : cat(outputs, 2);
             }
             return (x, new RecurrentState(hidden, cell));
+        }
+
+        private (Tensor Output, Tensor Hidden, Tensor? Cell) RunLayer(int index, int layer, Tensor input, Tensor hidden, Tensor? cell)
+        {
+            if (layer > 0 || Architecture.Input == NetworkInput.Features)
+                return _layers[index].Forward(input, hidden, cell, Implementation);
+            if (_embedding is not null)
+                return _layers[index].Forward(_embedding.call(input), hidden, cell, Implementation);
+            return GathersOneHot
+                ? _layers[index].ForwardOneHot(input, hidden, cell)
+                : _layers[index].Forward(nn.functional.one_hot(input, Architecture.InputSize).to(ScalarType.Float32), hidden, cell, Implementation);
+        }
+
+        /// <summary>index[t, b] = lengths[b] − 1 − t for t below lengths[b], else t: reverses each sequence within its length.</summary>
+        private static Tensor ReverseIndex(long steps, long batch, Tensor? lengths, Device device)
+        {
+            var t = arange(steps, device: device).unsqueeze(1).expand(steps, batch);
+            if (lengths is null)
+                return (steps - 1) - t;
+            var length = lengths.to(ScalarType.Int64).unsqueeze(0);
+            return where(t < length, length - 1 - t, t);
+        }
+
+        private static Tensor Reverse(Tensor x, Tensor index) => x.dim() == 2
+            ? x.gather(0, index)
+            : x.gather(0, index.unsqueeze(2).expand(x.shape));
+
+        /// <summary>
+        /// Encodes whole sequences from a zero state and applies the head to their pooled outputs: [B, output size].
+        /// <paramref name="lengths"/> ([B], for padded batches; null when every sequence fills all T steps) keeps
+        /// padding out of the pooling. An empty sequence pools to zeros.
+        /// </summary>
+        public Tensor EncodeSequences(Tensor input, Tensor? lengths, SequencePooling pooling)
+        {
+            long steps = input.shape[0], batch = input.shape[1];
+            using var state = ZeroState(batch);
+            var (output, final) = Encode(input, state, lengths);
+            final.Dispose();
+            var length = lengths?.to(ScalarType.Int64) ?? full(batch, steps, dtype: ScalarType.Int64, device: Device);
+            // valid[t, b, 1] = t < length[b]
+            var valid = (arange(steps, device: Device).unsqueeze(1) < length.unsqueeze(0)).unsqueeze(2);
+            Tensor pooled;
+            switch (pooling)
+            {
+                case SequencePooling.Mean:
+                    pooled = (output * valid).sum(0) / length.clamp_min(1).unsqueeze(1).to(output.dtype);
+                    break;
+                case SequencePooling.Max:
+                    pooled = output.masked_fill(valid.logical_not(), float.NegativeInfinity).amax(0).masked_fill(length.eq(0).unsqueeze(1), 0);
+                    break;
+                default:
+                    int hidden = Architecture.HiddenSize;
+                    var last = (length - 1).clamp_min(0).view(1, batch, 1).expand(1, batch, hidden);
+                    pooled = output.narrow(2, 0, hidden).gather(0, last).squeeze(0);
+                    if (Architecture.Bidirectional)
+                        pooled = cat(new[] { pooled, output[0].narrow(1, hidden, hidden) }, 1);
+                    pooled = pooled * length.gt(0).unsqueeze(1).to(output.dtype);
+                    break;
+            }
+            return Head(pooled);
         }
 
         /// <summary>The linear head on hidden states [..., H] → [..., output size].</summary>

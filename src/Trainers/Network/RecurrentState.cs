@@ -4,7 +4,10 @@ using static TorchSharp.torch;
 
 namespace MlnetLstm.Trainers
 {
-    /// <summary>The hidden state of every layer: h [batch, hidden] per layer, and the cell state c for LSTM.</summary>
+    /// <summary>
+    /// The hidden state of every layer and direction (index layer × directions + direction): h [batch, hidden], and
+    /// the cell state c for LSTM.
+    /// </summary>
     internal sealed class RecurrentState : IDisposable
     {
         public RecurrentState(Tensor[] hidden, Tensor[]? cell)
@@ -21,7 +24,7 @@ namespace MlnetLstm.Trainers
         /// <summary>Zeros for every layer, on <paramref name="device"/>.</summary>
         public static RecurrentState Zeros(RecurrentArchitecture architecture, long batch, Device device)
         {
-            Tensor[] Make() => Enumerable.Range(0, architecture.Layers)
+            Tensor[] Make() => Enumerable.Range(0, architecture.Layers * architecture.Directions)
                 .Select(_ => zeros(batch, architecture.HiddenSize, device: device)).ToArray();
             return new RecurrentState(Make(), architecture.Cell == RecurrentCellKind.Lstm ? Make() : null);
         }

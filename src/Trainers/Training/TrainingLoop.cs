@@ -18,7 +18,35 @@ namespace MlnetLstm.Trainers
     /// </summary>
     internal static class TrainingLoop
     {
-        public static IReadOnlyList<EpochMetrics> Run(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed, string itemName)
+        /// <summary>
+        /// Builds the network (seeded, on the device the environment chooses), trains it on the task
+        /// <paramref name="createTask"/> makes for it, and returns it with its history.
+        /// </summary>
+        public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, RecurrentArchitecture architecture, OneHotProjection projection,
+            Func<RecurrentNetwork, RecurrentTask> createTask, string itemName, string description)
+        {
+            int seed = options.Seed ?? host.Rand.Next();
+            RecurrentNetwork network;
+            using (var channel = host.Start("Training"))
+            {
+                var device = TorchDevice.Choose(host, channel);
+                channel.Info($"Training {description}: {architecture.Layers}-layer {(architecture.Bidirectional ? "bidirectional " : "")}{architecture.Cell}, " +
+                    $"hidden size {architecture.HiddenSize}, {architecture.ParameterCount:N0} parameters, on {device}.");
+                network = new RecurrentNetwork(architecture, seed, device) { Implementation = options.Implementation, OneHotProjection = projection };
+            }
+            try
+            {
+                using var task = createTask(network);
+                return new TrainedNetwork(network, Run(host, network, task, options, seed, itemName));
+            }
+            catch
+            {
+                network.Dispose();
+                throw;
+            }
+        }
+
+        private static IReadOnlyList<EpochMetrics> Run(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed, string itemName)
         {
             if (options.NumberOfThreads is int threads)
                 set_num_threads(threads);

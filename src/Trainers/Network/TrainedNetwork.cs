@@ -1,0 +1,51 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// A trained network with its training history: the part every recurrent transformer saves the same way. The
+    /// weights go into their own binary entry of the model zip, device-independent.
+    /// </summary>
+    internal sealed record TrainedNetwork(RecurrentNetwork Network, IReadOnlyList<EpochMetrics> History)
+    {
+        private const string WeightsEntry = "Weights";
+
+        // *** Binary format ***
+        // <architecture: see RecurrentArchitecture.Save>
+        // int: implementation (0 fused, 1 gate-level); int: one-hot projection (0 auto, 1 gather, 2 dense)
+        // <training history: see EpochMetrics.SaveHistory>
+        // binary stream entry "Weights": see ParameterSerializer.Save
+        public void Save(ModelSaveContext ctx)
+        {
+            Network.Architecture.Save(ctx.Writer);
+            ctx.Writer.Write((int)Network.Implementation);
+            ctx.Writer.Write((int)Network.OneHotProjection);
+            EpochMetrics.SaveHistory(ctx.Writer, History);
+            ctx.SaveBinaryStream(WeightsEntry, writer => ParameterSerializer.Save(writer, Network));
+        }
+
+        /// <summary>Reads the network, builds it on the device the environment chooses, and fills in its weights.</summary>
+        /// <param name="env">The environment (its GPU settings choose the device).</param>
+        /// <param name="ctx">The load context, positioned after the component's own fields.</param>
+        /// <param name="source">The entry's description for messages.</param>
+        /// <param name="check">Checks the architecture against the component's other fields before anything is allocated.</param>
+        public static TrainedNetwork Load(IHostEnvironment env, ModelLoadContext ctx, string source, Action<RecurrentArchitecture> check)
+        {
+            var architecture = RecurrentArchitecture.Load(ctx.Reader);
+            check(architecture);
+            var implementation = (RecurrentImplementation)ctx.Reader.ReadInt32();
+            var projection = (OneHotProjection)ctx.Reader.ReadInt32();
+            if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
+                throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
+            var history = EpochMetrics.LoadHistory(ctx.Reader, source);
+            var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(env)) { Implementation = implementation, OneHotProjection = projection };
+            network.eval();
+            if (!ctx.TryLoadBinaryStream(WeightsEntry, reader => ParameterSerializer.Load(reader, network, source)))
+                throw new FormatException($"{source}: the '{WeightsEntry}' entry is missing from the model zip.");
+            return new TrainedNetwork(network, history);
+        }
+    }
+}

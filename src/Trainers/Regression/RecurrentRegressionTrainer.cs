@@ -1,0 +1,137 @@
+using System;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using static TorchSharp.torch;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// Trains a recurrent network to forecast: from a window of past values (one or several features per step) to
+    /// the next value or the next <c>horizon</c> values. Inputs and targets are standardized with statistics learned
+    /// at Fit and saved with the model. The output Score column works with <c>mlContext.Regression.Evaluate</c> (for a
+    /// one-step label). Enter it through <see cref="RecurrentCatalog.Recurrent(RegressionCatalog.RegressionTrainers, Options)"/>.
+    /// </summary>
+    public sealed class RecurrentRegressionTrainer : IEstimator<RecurrentRegressionTransformer>
+    {
+        /// <summary>Options of <see cref="RecurrentRegressionTrainer"/>. Defaults differ from the language model's: Adam, 32 hidden units, 100 epochs.</summary>
+        public sealed class Options : RecurrentTrainingOptions
+        {
+            /// <summary>Creates options with the regression defaults.</summary>
+            public Options()
+            {
+                Optimizer = OptimizerKind.Adam;
+                HiddenSize = 32;
+                Epochs = 100;
+            }
+
+            /// <summary>The window column: a known-size vector of Single, step-major (steps × <see cref="FeaturesPerStep"/>). Default "Features".</summary>
+            public string FeatureColumnName { get; set; } = "Features";
+
+            /// <summary>The label column: a Single (next value) or a known-size vector of Single (the next values). Default "Label".</summary>
+            public string LabelColumnName { get; set; } = "Label";
+
+            /// <summary>Features per time step; the window length is the feature column's size divided by it. Default 1.</summary>
+            public int FeaturesPerStep { get; set; } = 1;
+
+            /// <summary>The loss on standardized targets. Default squared error.</summary>
+            public RegressionLoss Loss { get; set; } = RegressionLoss.SquaredError;
+
+            /// <summary>Huber's δ in standard deviations of the target, for <see cref="RegressionLoss.Huber"/>. Default 1; positive.</summary>
+            public double HuberDelta { get; set; } = 1;
+
+            /// <summary>Fraction of the rows, taken from the end (the latest windows of a series), held out for validation when <see cref="ValidationData"/> is null. Default 0.1; [0, 1).</summary>
+            public double ValidationFraction { get; set; } = 0.1;
+
+            /// <summary>Separate validation data with the same columns; overrides <see cref="ValidationFraction"/>. Default null.</summary>
+            public IDataView? ValidationData { get; set; }
+
+            /// <summary>The output column: a Single prediction (or a vector, for a vector label). Default "Score".</summary>
+            public string ScoreColumnName { get; set; } = "Score";
+
+            internal override void Validate()
+            {
+                base.Validate();
+                Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "the name of the window column");
+                Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "the name of the label column");
+                Require(FeaturesPerStep >= 1 && FeaturesPerStep <= RecurrentArchitecture.MaximumWidth, nameof(FeaturesPerStep), FeaturesPerStep, $"1 to {RecurrentArchitecture.MaximumWidth}");
+                Require(Enum.IsDefined(Loss), nameof(Loss), Loss, "SquaredError or Huber");
+                Require(HuberDelta > 0 && double.IsFinite(HuberDelta), nameof(HuberDelta), HuberDelta, "positive");
+                Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
+                Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "the name of the output column");
+            }
+        }
+
+        private readonly IHost _host;
+        private readonly Options _options;
+
+        internal RecurrentRegressionTrainer(IHostEnvironment env, Options options)
+        {
+            _host = MlNetVersion.Register(env, nameof(RecurrentRegressionTrainer));
+            _options = options ?? throw new ArgumentNullException(nameof(options));
+            _options.Validate();
+        }
+
+        /// <summary>Trains on the feature and label columns of <paramref name="input"/>.</summary>
+        public RecurrentRegressionTransformer Fit(IDataView input)
+        {
+            _host.CheckValue(input, nameof(input));
+            var shape = CheckColumns(input.Schema);
+            var (features, labels) = NumericColumns.ReadAll(input, _options.FeatureColumnName, _options.LabelColumnName);
+            if (features.Count == 0)
+                throw new InvalidOperationException($"The training data has no rows. Fit on windows in columns '{_options.FeatureColumnName}' and '{_options.LabelColumnName}'.");
+            int trainRows = features.Count;
+            System.Collections.Generic.List<float[]> validationFeatures, validationLabels;
+            if (_options.ValidationData is { } validationData)
+            {
+                if (CheckColumns(validationData.Schema) != shape)
+                    throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's feature or label column has a different size than the training data's.");
+                (validationFeatures, validationLabels) = NumericColumns.ReadAll(validationData, _options.FeatureColumnName, _options.LabelColumnName);
+            }
+            else
+            {
+                trainRows = Math.Max(1, (int)(features.Count * (1 - _options.ValidationFraction)));
+                validationFeatures = features.Skip(trainRows).ToList();
+                validationLabels = labels.Skip(trainRows).ToList();
+            }
+
+            var scaling = new RegressionScaling(
+                Standardization.Learn(features.Take(trainRows).ToArray(), _options.FeaturesPerStep),
+                Standardization.Learn(labels.Take(trainRows).ToArray(), shape.Horizon));
+            var architecture = new RecurrentArchitecture(_options.Cell, NetworkInput.Features, _options.FeaturesPerStep, 0,
+                _options.HiddenSize, _options.Layers, _options.Dropout, shape.Horizon);
+            var trained = TrainingLoop.Train(_host, _options, architecture, OneHotProjection.Auto, network =>
+            {
+                Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => scaling.WindowTensor(rows.ToList(), shape.Steps, network.Device);
+                Tensor Labels(System.Collections.Generic.IEnumerable<float[]> rows) => scaling.TargetTensor(rows.ToList(), network.Device);
+                return new RegressionTask(network, Windows(features.Take(trainRows)), Labels(labels.Take(trainRows)),
+                    validationFeatures.Count > 0 ? Windows(validationFeatures) : null, validationLabels.Count > 0 ? Labels(validationLabels) : null,
+                    _options.BatchSize, _options.Loss, _options.HuberDelta);
+            }, "value", $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {_options.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
+            return new RecurrentRegressionTransformer(_host, trained, scaling, _options.FeatureColumnName, shape.Steps, _options.ScoreColumnName);
+        }
+
+        private (int Steps, int Horizon) CheckColumns(DataViewSchema schema)
+        {
+            int size = NumericColumns.Width(schema, _options.FeatureColumnName, "Feature", allowScalar: false);
+            if (size % _options.FeaturesPerStep != 0)
+                throw new ArgumentOutOfRangeException(nameof(schema),
+                    $"Feature column '{_options.FeatureColumnName}' has {size} values, not a whole number of steps of FeaturesPerStep = {_options.FeaturesPerStep}.");
+            return (size / _options.FeaturesPerStep, NumericColumns.Width(schema, _options.LabelColumnName, "Label", allowScalar: true));
+        }
+
+        /// <summary>Checks the input schema and returns the schema after the transform.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            _host.CheckValue(inputSchema, nameof(inputSchema));
+            if (!inputSchema.TryFindColumn(_options.FeatureColumnName, out var features) || features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{_options.FeatureColumnName}' must be in the data as a known-size vector of Single.");
+            bool vectorLabel = inputSchema.TryFindColumn(_options.LabelColumnName, out var label) && label.Kind == SchemaShape.Column.VectorKind.Vector;
+            var result = inputSchema.ToDictionary(c => c.Name);
+            result[_options.ScoreColumnName] = new SchemaShape.Column(_options.ScoreColumnName,
+                vectorLabel ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false);
+            return new SchemaShape(result.Values);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System;
+using System.Linq;
+using static TorchSharp.torch;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>Sequence regression: windows [steps, features] → the next values, with squared-error or Huber loss on standardized values.</summary>
+    internal sealed class RegressionTask : RecurrentTask
+    {
+        private readonly RecurrentNetwork _network;
+        private readonly Tensor _features;
+        private readonly Tensor _labels;
+        private readonly Tensor? _validationFeatures;
+        private readonly Tensor? _validationLabels;
+        private readonly int _batchSize;
+        private readonly RegressionLoss _loss;
+        private readonly double _huberDelta;
+        private long[] _order = Array.Empty<long>();
+
+        /// <param name="network">The network.</param>
+        /// <param name="features">Standardized windows, [rows, steps, features].</param>
+        /// <param name="labels">Standardized labels, [rows, horizon].</param>
+        /// <param name="validationFeatures">Validation windows, or null.</param>
+        /// <param name="validationLabels">Validation labels, or null.</param>
+        /// <param name="batchSize">Windows per batch.</param>
+        /// <param name="loss">The loss.</param>
+        /// <param name="huberDelta">Huber's δ, in standard deviations.</param>
+        public RegressionTask(RecurrentNetwork network, Tensor features, Tensor labels, Tensor? validationFeatures, Tensor? validationLabels,
+            int batchSize, RegressionLoss loss, double huberDelta)
+        {
+            _network = network;
+            _features = features;
+            _labels = labels;
+            _validationFeatures = validationFeatures;
+            _validationLabels = validationLabels;
+            _batchSize = batchSize;
+            _loss = loss;
+            _huberDelta = huberDelta;
+        }
+
+        public override int BeginEpoch(Random random)
+        {
+            _order = Enumerable.Range(0, (int)_features.shape[0]).Select(i => (long)i).ToArray();
+            random.Shuffle(_order);
+            return (_order.Length + _batchSize - 1) / _batchSize;
+        }
+
+        public override (Tensor Loss, long Count) TrainBatch(int index)
+        {
+            var rows = _order.AsSpan(index * _batchSize, Math.Min(_batchSize, _order.Length - index * _batchSize)).ToArray();
+            var selection = tensor(rows, device: _network.Device);
+            var labels = _labels.index_select(0, selection);
+            return (Loss(_features.index_select(0, selection), labels, nn.Reduction.Mean), labels.numel());
+        }
+
+        public override (double LossSum, long Count)? Validate()
+        {
+            if (_validationFeatures is null || _validationLabels is null)
+                return null;
+            double sum = 0;
+            long rows = _validationFeatures.shape[0];
+            for (long start = 0; start < rows; start += _batchSize)
+            {
+                long length = Math.Min(_batchSize, rows - start);
+                sum += Loss(_validationFeatures.narrow(0, start, length), _validationLabels.narrow(0, start, length), nn.Reduction.Sum).item<float>();
+            }
+            return (sum, _validationLabels.numel());
+        }
+
+        private Tensor Loss(Tensor windows, Tensor labels, nn.Reduction reduction)
+        {
+            var predictions = _network.EncodeSequences(windows.transpose(0, 1), null, SequencePooling.Last);
+            return _loss == RegressionLoss.Huber
+                ? nn.functional.huber_loss(predictions, labels, reduction: reduction, delta: _huberDelta)
+                : nn.functional.mse_loss(predictions, labels, reduction);
+        }
+
+        public override void Dispose()
+        {
+            _features.Dispose();
+            _labels.Dispose();
+            _validationFeatures?.Dispose();
+            _validationLabels?.Dispose();
+        }
+    }
+}
