@@ -64,5 +64,34 @@ namespace MlnetLstm.Trainers
         /// <param name="options">The trainer options.</param>
         public static RecurrentRegressionTrainer Recurrent(this RegressionCatalog.RegressionTrainers catalog, RecurrentRegressionTrainer.Options options)
             => new(catalog.GetEnvironment(), options);
+
+        /// <summary>
+        /// Trains a recurrent sequence classifier on a token column and a key-typed label; its Score and PredictedLabel
+        /// columns work with <c>mlContext.MulticlassClassification.Evaluate</c>.
+        /// </summary>
+        /// <param name="catalog">The multiclass classification trainers catalog.</param>
+        /// <param name="labelColumnName">The key-typed label column.</param>
+        /// <param name="tokenColumnName">The token column.</param>
+        /// <param name="cell">LSTM, GRU or RNN.</param>
+        /// <param name="bidirectional">Whether the layers also read the sequence backwards.</param>
+        /// <param name="hiddenSize">Hidden units per layer.</param>
+        /// <param name="epochs">Passes over the data.</param>
+        public static RecurrentClassificationTrainer Recurrent(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, string labelColumnName = "Label",
+            string tokenColumnName = "Tokens", RecurrentCellKind cell = RecurrentCellKind.Lstm, bool bidirectional = false, int hiddenSize = 64, int epochs = 10)
+            => catalog.Recurrent(new RecurrentClassificationTrainer.Options
+            {
+                LabelColumnName = labelColumnName,
+                TokenColumnName = tokenColumnName,
+                Cell = cell,
+                Bidirectional = bidirectional,
+                HiddenSize = hiddenSize,
+                Epochs = epochs,
+            });
+
+        /// <summary>Trains a recurrent sequence classifier with every option of <see cref="RecurrentClassificationTrainer.Options"/>.</summary>
+        /// <param name="catalog">The multiclass classification trainers catalog.</param>
+        /// <param name="options">The trainer options.</param>
+        public static RecurrentClassificationTrainer Recurrent(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, RecurrentClassificationTrainer.Options options)
+            => new(catalog.GetEnvironment(), options);
     }
 }

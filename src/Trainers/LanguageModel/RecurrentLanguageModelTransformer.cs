@@ -196,15 +196,10 @@ namespace MlnetLstm.Trainers
                 var kinds = active.Select(i => _outputKinds[i]).ToHashSet();
                 var read = _column.MakeReader(input);
                 var ids = new List<int>();
-                long position = -1;
-                LanguageModelScore score = null!;
                 var parent = _parent;
                 string columnName = _column.Name;
-
-                LanguageModelScore Current()
+                var cache = new RowCache<LanguageModelScore>(input, () =>
                 {
-                    if (input.Position == position)
-                        return score;
                     read(ids);
                     GenerationOptions? generation = null;
                     if (kinds.Contains(Generated))
@@ -219,11 +214,10 @@ namespace MlnetLstm.Trainers
                                 $"Row {input.Position}: every token of the prefix in column '{columnName}' is unknown ('{parent._vocabulary.Tokens[unknown]}'): the model never saw these characters, " +
                                 "so a continuation would be meaningless. Give a prefix in the training text's alphabet.");
                     }
-                    score = LanguageModelScorer.Score(parent.Network, parent._vocabulary, ids,
+                    return LanguageModelScorer.Score(parent.Network, parent._vocabulary, ids,
                         kinds.Contains(LogLikelihood) || kinds.Contains(Perplexity) || kinds.Contains(BitsPerToken), kinds.Contains(Probabilities), generation);
-                    position = input.Position;
-                    return score;
-                }
+                });
+                LanguageModelScore Current() => cache.Value;
 
                 var getters = new Delegate[_outputKinds.Length];
                 foreach (int i in active)

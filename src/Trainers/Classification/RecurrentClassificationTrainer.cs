@@ -1,0 +1,168 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// Trains a recurrent sequence classifier on a token column (from TokenizeIntoCharacterIds/TokenizeIntoWordIds)
+    /// and a key-typed label: optionally bidirectional and multi-layer, the last layer's outputs pooled (final state,
+    /// mean or max) into a linear head. The output Score and PredictedLabel columns work with
+    /// <c>mlContext.MulticlassClassification.Evaluate</c>. Enter it through
+    /// <see cref="RecurrentCatalog.Recurrent(MulticlassClassificationCatalog.MulticlassClassificationTrainers, Options)"/>.
+    /// </summary>
+    public sealed class RecurrentClassificationTrainer : IEstimator<RecurrentClassificationTransformer>
+    {
+        /// <summary>Options of <see cref="RecurrentClassificationTrainer"/>. Defaults: Adam, 64 hidden units, embedding 32, 10 epochs.</summary>
+        public sealed class Options : RecurrentTrainingOptions
+        {
+            /// <summary>Creates options with the classification defaults.</summary>
+            public Options()
+            {
+                Optimizer = OptimizerKind.Adam;
+                HiddenSize = 64;
+            }
+
+            /// <summary>The token column (token keys with their vocabulary, or a one-hot sequence). Default "Tokens".</summary>
+            public string TokenColumnName { get; set; } = "Tokens";
+
+            /// <summary>The label column, key-typed (use mlContext.Transforms.Conversion.MapValueToKey). Default "Label".</summary>
+            public string LabelColumnName { get; set; } = "Label";
+
+            /// <summary>How tokens enter the first layer. Default a learned embedding.</summary>
+            public TokenInputEncoding InputEncoding { get; set; } = TokenInputEncoding.Embedding;
+
+            /// <summary>Embedding width for <see cref="TokenInputEncoding.Embedding"/>. Default 32; 1 to 65,536.</summary>
+            public int EmbeddingSize { get; set; } = 32;
+
+            /// <summary>How one-hot input is projected (same results either way). Default auto.</summary>
+            public OneHotProjection OneHotProjection { get; set; } = OneHotProjection.Auto;
+
+            /// <summary>Whether every layer also reads the sequence backwards, so each position sees its right context too. Default false.</summary>
+            public bool Bidirectional { get; set; }
+
+            /// <summary>How the last layer's outputs become one vector. Default the final state.</summary>
+            public SequencePooling Pooling { get; set; } = SequencePooling.Last;
+
+            /// <summary>Fraction of the rows (spread evenly through the data) held out for validation when <see cref="ValidationData"/> is null. Default 0.1; [0, 1).</summary>
+            public double ValidationFraction { get; set; } = 0.1;
+
+            /// <summary>Separate validation data with the same columns; overrides <see cref="ValidationFraction"/>. Default null.</summary>
+            public IDataView? ValidationData { get; set; }
+
+            /// <summary>The output column of class probabilities. Default "Score".</summary>
+            public string ScoreColumnName { get; set; } = "Score";
+
+            /// <summary>The output column of the most probable class, a key like the label. Default "PredictedLabel".</summary>
+            public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+            internal override void Validate()
+            {
+                base.Validate();
+                Require(!string.IsNullOrWhiteSpace(TokenColumnName), nameof(TokenColumnName), TokenColumnName, "the name of the token column");
+                Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "the name of the label column");
+                Require(Enum.IsDefined(InputEncoding), nameof(InputEncoding), InputEncoding, "OneHot or Embedding");
+                Require(InputEncoding != TokenInputEncoding.Embedding || (EmbeddingSize >= 1 && EmbeddingSize <= RecurrentArchitecture.MaximumWidth),
+                    nameof(EmbeddingSize), EmbeddingSize, $"1 to {RecurrentArchitecture.MaximumWidth} with InputEncoding = Embedding");
+                Require(Enum.IsDefined(OneHotProjection), nameof(OneHotProjection), OneHotProjection, "Auto, Gather or Dense");
+                Require(Enum.IsDefined(Pooling), nameof(Pooling), Pooling, "Last, Mean or Max");
+                Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
+                Require(!string.IsNullOrWhiteSpace(ScoreColumnName) && !string.IsNullOrWhiteSpace(PredictedLabelColumnName) && ScoreColumnName != PredictedLabelColumnName,
+                    nameof(ScoreColumnName), ScoreColumnName, "set, and different from PredictedLabelColumnName");
+            }
+        }
+
+        private readonly IHost _host;
+        private readonly Options _options;
+
+        internal RecurrentClassificationTrainer(IHostEnvironment env, Options options)
+        {
+            _host = MlNetVersion.Register(env, nameof(RecurrentClassificationTrainer));
+            _options = options ?? throw new ArgumentNullException(nameof(options));
+            _options.Validate();
+        }
+
+        /// <summary>Trains on the token and label columns of <paramref name="input"/>.</summary>
+        public RecurrentClassificationTransformer Fit(IDataView input)
+        {
+            _host.CheckValue(input, nameof(input));
+            var tokens = TokenColumn.Bind(input.Schema, _options.TokenColumnName);
+            var classes = ClassLabels.Bind(input.Schema, _options.LabelColumnName);
+            var (sequences, labels) = Read(input, tokens, classes);
+            if (sequences.Count == 0)
+                throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{_options.TokenColumnName}' and labels in '{_options.LabelColumnName}'.");
+
+            List<int[]> trainSequences, validationSequences;
+            List<long> trainLabels, validationLabels;
+            if (_options.ValidationData is { } validationData)
+            {
+                var validationTokens = TokenColumn.Bind(validationData.Schema, _options.TokenColumnName);
+                if (!validationTokens.Tokens.SequenceEqual(tokens.Tokens) || ClassLabels.Bind(validationData.Schema, _options.LabelColumnName).Count != classes.Count)
+                    throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's token vocabulary or label classes differ from the training data's. Transform both with the same fitted pipeline.");
+                (trainSequences, trainLabels) = (sequences, labels);
+                (validationSequences, validationLabels) = Read(validationData, validationTokens, classes);
+            }
+            else
+            {
+                // Row i is held out when ⌊(i+1)·f⌋ > ⌊i·f⌋: exactly ⌊n·f⌋ rows, spread evenly, whatever the row order.
+                double f = _options.ValidationFraction;
+                var held = Enumerable.Range(0, sequences.Count).Select(i => Math.Floor((i + 1) * f) > Math.Floor(i * f)).ToArray();
+                trainSequences = sequences.Where((_, i) => !held[i]).ToList();
+                trainLabels = labels.Where((_, i) => !held[i]).ToList();
+                validationSequences = sequences.Where((_, i) => held[i]).ToList();
+                validationLabels = labels.Where((_, i) => held[i]).ToList();
+            }
+
+            var architecture = new RecurrentArchitecture(_options.Cell,
+                _options.InputEncoding == TokenInputEncoding.Embedding ? NetworkInput.TokensEmbedding : NetworkInput.TokensOneHot,
+                tokens.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, classes.Count, _options.Bidirectional);
+            var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
+                network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
+                    _options.BatchSize, _options.Pooling),
+                "sequence", $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");
+            return new RecurrentClassificationTransformer(_host, trained, tokens.Tokens, tokens.Separator, classes, _options.TokenColumnName, _options.Pooling,
+                _options.ScoreColumnName, _options.PredictedLabelColumnName);
+        }
+
+        private static (List<int[]> Sequences, List<long> Labels) Read(IDataView data, TokenColumn tokens, ClassLabels classes)
+        {
+            var sequences = new List<int[]>();
+            var labels = new List<long>();
+            var label = data.Schema[classes.ColumnName];
+            using var cursor = data.GetRowCursor(new[] { tokens.Column, label });
+            var readTokens = tokens.MakeReader(cursor);
+            var readLabel = cursor.GetGetter<uint>(label);
+            var ids = new List<int>();
+            uint key = 0;
+            while (cursor.MoveNext())
+            {
+                readTokens(ids);
+                readLabel(ref key);
+                if (key == 0 || key > classes.Count)
+                    throw new InvalidOperationException(
+                        $"Row {cursor.Position} of label column '{classes.ColumnName}' is {(key == 0 ? "missing (key 0)" : $"key {key}")}; every training row needs a label from 1 to {classes.Count}. " +
+                        "Drop rows without a label (mlContext.Data.FilterRowsByMissingValues) before training.");
+                sequences.Add(ids.ToArray());
+                labels.Add(key - 1);
+            }
+            return (sequences, labels);
+        }
+
+        /// <summary>Checks the input schema and returns the schema after the transform.</summary>
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        {
+            _host.CheckValue(inputSchema, nameof(inputSchema));
+            if (!inputSchema.TryFindColumn(_options.TokenColumnName, out var tokens) || tokens.Kind == SchemaShape.Column.VectorKind.Scalar)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Token column '{_options.TokenColumnName}' must be in the data as a vector of token keys (TokenizeIntoCharacterIds).");
+            if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label) || !label.IsKey)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' must be in the data as a key (mlContext.Transforms.Conversion.MapValueToKey).");
+            var result = inputSchema.ToDictionary(c => c.Name);
+            result[_options.ScoreColumnName] = new SchemaShape.Column(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+            result[_options.PredictedLabelColumnName] = new SchemaShape.Column(_options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, label.Annotations);
+            return new SchemaShape(result.Values);
+        }
+    }
+}

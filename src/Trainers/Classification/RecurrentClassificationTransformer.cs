@@ -1,0 +1,204 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
+using static TorchSharp.torch;
+
+[assembly: LoadableClass(typeof(RecurrentClassificationTransformer), null, typeof(SignatureLoadModel),
+    RecurrentClassificationTransformer.UserName, RecurrentClassificationTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(RecurrentClassificationTransformer), null, typeof(SignatureLoadRowMapper),
+    RecurrentClassificationTransformer.UserName, RecurrentClassificationTransformer.LoaderSignature)]
+
+namespace MlnetLstm.Trainers
+{
+    /// <summary>
+    /// A trained recurrent sequence classifier: for each row's tokens, the class probabilities (Score, slot names =
+    /// class names) and the most probable class (PredictedLabel, a key like the training label), as ML.NET's own
+    /// multiclass trainers produce them. Immutable and safe to share between threads.
+    /// </summary>
+    public sealed class RecurrentClassificationTransformer : RowToRowTransformerBase
+    {
+        internal const string LoaderSignature = "MlnetLstmRecurrentClass";
+        internal const string UserName = "MlnetLstm Recurrent Classifier";
+
+        private readonly TrainedNetwork _trained;
+        private readonly string[] _tokens;
+        private readonly string _separator;
+        private readonly ClassLabels _classes;
+        private readonly string _tokenColumnName;
+        private readonly SequencePooling _pooling;
+        private readonly string _scoreColumnName;
+        private readonly string _predictedLabelColumnName;
+
+        private static VersionInfo GetVersionInfo() => new(
+            modelSignature: "RNNCLASS",
+            verWrittenCur: 0x00010001, // Initial.
+            verReadableCur: 0x00010001,
+            verWeCanReadBack: 0x00010001,
+            loaderSignature: LoaderSignature,
+            loaderAssemblyName: typeof(RecurrentClassificationTransformer).Assembly.FullName);
+
+        internal RecurrentClassificationTransformer(IHost host, TrainedNetwork trained, string[] tokens, string separator, ClassLabels classes,
+            string tokenColumnName, SequencePooling pooling, string scoreColumnName, string predictedLabelColumnName)
+            : base(host)
+        {
+            _trained = trained;
+            _tokens = tokens;
+            _separator = separator;
+            _classes = classes;
+            _tokenColumnName = tokenColumnName;
+            _pooling = pooling;
+            _scoreColumnName = scoreColumnName;
+            _predictedLabelColumnName = predictedLabelColumnName;
+        }
+
+        /// <summary>Per-epoch metrics of the training run (cross-entropy per sequence).</summary>
+        public IReadOnlyList<EpochMetrics> TrainingHistory => _trained.History;
+
+        private static RecurrentClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+        {
+            var host = MlNetVersion.Register(env, nameof(RecurrentClassificationTransformer));
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source =>
+            {
+                // *** Binary format ***
+                // string: token column; int: number of tokens V; V × string: tokens; string: separator
+                // <classes: see ClassLabels.Save>
+                // int: pooling (0 last, 1 mean, 2 max); string: score column; string: predicted-label column
+                // <network: see TrainedNetwork.Save>
+                var reader = ctx.Reader;
+                string tokenColumn = reader.ReadString();
+                int count = reader.ReadInt32();
+                if (count < 1 || count > Vocabulary.MaximumSize)
+                    throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {Vocabulary.MaximumSize}; the file is corrupt.");
+                var tokens = Enumerable.Range(0, count).Select(_ => reader.ReadString()).ToArray();
+                string separator = reader.ReadString();
+                var classes = ClassLabels.Load(reader, source);
+                var pooling = (SequencePooling)reader.ReadInt32();
+                if (!Enum.IsDefined(pooling))
+                    throw new FormatException($"{source}: unknown pooling {(int)pooling}; the file is corrupt.");
+                string score = reader.ReadString();
+                string predicted = reader.ReadString();
+                var trained = TrainedNetwork.Load(host, ctx, source, architecture =>
+                {
+                    if (architecture.Input == NetworkInput.Features || architecture.InputSize != count || architecture.OutputSize != classes.Count)
+                        throw new FormatException($"{source}: the network reads {architecture.InputSize} tokens and predicts {architecture.OutputSize} classes, " +
+                            $"but the model lists {count} tokens and {classes.Count} classes; the file is inconsistent.");
+                });
+                return new RecurrentClassificationTransformer(host, trained, tokens, separator, classes, tokenColumn, pooling, score, predicted);
+            });
+        }
+
+        private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+            => Create(env, ctx).MakeRowMapper(inputSchema);
+
+        /// <inheritdoc/>
+        protected override void SaveModel(ModelSaveContext ctx)
+        {
+            Host.CheckValue(ctx, nameof(ctx));
+            ctx.CheckAtModel();
+            ctx.SetVersionInfo(GetVersionInfo());
+            var writer = ctx.Writer;
+            writer.Write(_tokenColumnName);
+            writer.Write(_tokens.Length);
+            foreach (var token in _tokens)
+                writer.Write(token);
+            writer.Write(_separator);
+            _classes.Save(writer);
+            writer.Write((int)_pooling);
+            writer.Write(_scoreColumnName);
+            writer.Write(_predictedLabelColumnName);
+            _trained.Save(ctx);
+        }
+
+        /// <inheritdoc/>
+        protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+        private sealed class Mapper : MapperBase
+        {
+            private readonly RecurrentClassificationTransformer _parent;
+            private readonly TokenColumn _column;
+
+            public Mapper(RecurrentClassificationTransformer parent, DataViewSchema inputSchema)
+                : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
+            {
+                _parent = parent;
+                _column = TokenColumn.Bind(inputSchema, parent._tokenColumnName);
+                if (!_column.Tokens.SequenceEqual(parent._tokens) || _column.Separator != parent._separator)
+                    throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                        $"Token column '{_column.Name}' has a vocabulary of {_column.Tokens.Length} tokens that differs from the {parent._tokens.Length} the classifier was trained on. " +
+                        "Produce it with the tokenizer fitted together with the classifier (save and load the whole pipeline).");
+            }
+
+            protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+            {
+                var classes = _parent._classes;
+                var scoreAnnotations = new DataViewSchema.Annotations.Builder();
+                var labelAnnotations = new DataViewSchema.Annotations.Builder();
+                if (classes.Names is { } names)
+                {
+                    ValueGetter<VBuffer<ReadOnlyMemory<char>>> getNames = (ref VBuffer<ReadOnlyMemory<char>> dst) =>
+                    {
+                        var editor = VBufferEditor.Create(ref dst, names.Length);
+                        for (int i = 0; i < names.Length; i++)
+                            editor.Values[i] = names[i].AsMemory();
+                        dst = editor.Commit();
+                    };
+                    scoreAnnotations.AddSlotNames(names.Length, getNames);
+                    labelAnnotations.AddKeyValues(names.Length, TextDataViewType.Instance, getNames);
+                }
+                return new[]
+                {
+                    new DataViewSchema.DetachedColumn(_parent._scoreColumnName, new VectorDataViewType(NumberDataViewType.Single, classes.Count), scoreAnnotations.ToAnnotations()),
+                    new DataViewSchema.DetachedColumn(_parent._predictedLabelColumnName, new KeyDataViewType(typeof(uint), classes.Count), labelAnnotations.ToAnnotations()),
+                };
+            }
+
+            protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+            {
+                bool any = activeOutput(0) || activeOutput(1);
+                return column => any && column == _column.Column.Index;
+            }
+
+            protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);
+
+            protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+            {
+                disposer = null;
+                return CreateGetters(input, i => i == iinfo, out _)[iinfo];
+            }
+
+            /// <summary>Score and PredictedLabel come from one network pass per row.</summary>
+            public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
+            {
+                disposer = null;
+                var read = _column.MakeReader(input);
+                var ids = new List<int>();
+                var parent = _parent;
+                var cache = new RowCache<float[]>(input, () =>
+                {
+                    read(ids);
+                    using var scope = NewDisposeScope();
+                    using var noGrad = no_grad();
+                    var logits = ClassificationTask.Logits(parent._trained.Network, new[] { ids.ToArray() }, parent._pooling);
+                    return logits.softmax(1).cpu().data<float>().ToArray();
+                });
+                var getters = new Delegate[2];
+                if (activeOutput(0))
+                    getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                    {
+                        var probabilities = cache.Value;
+                        var editor = VBufferEditor.Create(ref dst, probabilities.Length);
+                        probabilities.CopyTo(editor.Values);
+                        dst = editor.Commit();
+                    });
+                if (activeOutput(1))
+                    getters[1] = (ValueGetter<uint>)((ref uint dst) => dst = (uint)TokenSampler.ArgMax(cache.Value) + 1);
+                return getters;
+            }
+        }
+    }
+}
