@@ -1,93 +1,31 @@
-// MlnetLstm main job: train a character language model on a real corpus through an ML.NET pipeline
-// (tokenizer → recurrent language model), plot its perplexity, save the model zip, reload it as a production
-// app would, and generate from a few prefixes through PredictionEngine.
+// MlnetLstm samples. With no command: the README main job (a character language model on Moby-Dick).
+//   lm        train a character LSTM/GRU/RNN language model, save, reload, generate (default)
+//   sine      seed 003: an RNN learns the next value of a sine wave; plots prediction vs truth
+//   sunspots  forecast yearly sunspots; compares with naive and seasonal-naive forecasts
+//   classify  a recurrent classifier tells English lines (Moby-Dick) from Chinese lines (Song ci)
 using System;
-using System.Diagnostics;
-using System.IO;
-using System.Linq;
-using Microsoft.ML;
 using MlnetLstm.Samples;
-using MlnetLstm.Trainers;
-using MlnetLstm.Transforms;
 
-var options = SampleOptions.Parse(args);
+string command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "lm";
+var options = SampleOptions.Parse(command == "lm" && (args.Length == 0 || args[0].StartsWith('-')) ? args : args[1..]);
 if (options is null)
     return 2;
-
-var corpus = Corpus.Load(options.Corpus, options.CacheDirectory);
-Directory.CreateDirectory(options.OutputDirectory);
-string stem = Path.Combine(options.OutputDirectory, $"{corpus.Name}-{options.Cell.ToString().ToLowerInvariant()}");
-Console.WriteLine($"Corpus {corpus.Name}: {corpus.Documents.Count:N0} documents, {corpus.Documents.Sum(d => d.Length):N0} UTF-16 characters.");
-
-var ml = new MLContext(seed: options.Seed);
-ml.Log += (_, e) =>
+switch (command)
 {
-    if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning && e.Source.Contains("LanguageModel", StringComparison.Ordinal))
-        ProgressBar.Clear(e.RawMessage);
-};
-var data = ml.Data.LoadFromEnumerable(corpus.Documents.Select(d => new TextRow { Text = d }));
-var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
-    .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
-    {
-        Cell = options.Cell,
-        HiddenSize = options.HiddenSize,
-        Layers = options.Layers,
-        Dropout = options.Layers > 1 ? 0.1f : 0,
-        Optimizer = OptimizerKind.Adam,
-        LearningRate = 0.002,
-        LearningRateSchedule = LearningRateSchedule.Cosine,
-        GradientClippingNorm = 1,
-        Epochs = options.Epochs,
-        TimeBudget = options.TimeBudget,
-        SequenceLength = 64,
-        BatchSize = 32,
-        ValidationFraction = 0.05,
-        Generation = new GenerationOptions { MaximumNewTokens = 200 },
-    }));
-
-var clock = Stopwatch.StartNew();
-using (new ProgressBar(options.TimeBudget))
-{
-    var model = pipeline.Fit(data);
-    Console.WriteLine($"Trained in {clock.Elapsed.TotalSeconds:F0} s.");
-    var history = model.LastTransformer.TrainingHistory;
-    PerplexityPlot.Write(history, $"{corpus.Name}: character {options.Cell}, {options.Layers}×{options.HiddenSize}", stem + "-perplexity.png");
-    ml.Model.Save(model, data.Schema, stem + ".zip");
-    var last = history[^1];
-    Console.WriteLine($"Final validation: {last.ValidationBitsPerToken:F3} bits per character (perplexity {last.ValidationPerplexity:F3}); " +
-        $"training throughput {last.ItemsPerSecond:N0} tokens/s. Wrote {stem}.zip and {stem}-perplexity.png.");
+    case "lm":
+        LanguageModelSample.Run(options);
+        break;
+    case "sine":
+        ForecastingSamples.Sine(options);
+        break;
+    case "sunspots":
+        ForecastingSamples.Sunspots(options);
+        break;
+    case "classify":
+        ClassificationSample.Run(options);
+        break;
+    default:
+        Console.Error.WriteLine($"Unknown command '{command}': use lm, sine, sunspots or classify (then --help for options).");
+        return 2;
 }
-
-// A production app: a fresh MLContext loads the zip and scores through PredictionEngine.
-var production = new MLContext();
-var loaded = production.Model.Load(stem + ".zip", out _);
-using var engine = production.Model.CreatePredictionEngine<TextRow, Generation>(loaded);
-foreach (var prefix in corpus.Prefixes)
-{
-    var prediction = engine.Predict(new TextRow { Text = prefix });
-    Console.WriteLine($"\n[{prefix}] (greedy, perplexity of the prefix {prediction.Perplexity:F2})\n{prefix}{prediction.Generated}");
-}
-var sampling = loaded.WithGeneration(g => g with { Greedy = false, Temperature = 0.8f, TopP = 0.95f, Seed = 7 });
-using var sampler = production.Model.CreatePredictionEngine<TextRow, Generation>(sampling);
-Console.WriteLine($"\n[{corpus.Prefixes[0]}] (sampled: temperature 0.8, top-p 0.95, seed 7)\n{corpus.Prefixes[0]}{sampler.Predict(new TextRow { Text = corpus.Prefixes[0] }).Generated}");
 return 0;
-
-namespace MlnetLstm.Samples
-{
-    /// <summary>Input row of the pipeline.</summary>
-    public sealed class TextRow
-    {
-        /// <summary>A document (training) or a prefix (scoring).</summary>
-        public string Text { get; set; } = "";
-    }
-
-    /// <summary>The language model's outputs used here.</summary>
-    public sealed class Generation
-    {
-        /// <summary>Continuation of the prefix.</summary>
-        public string Generated { get; set; } = "";
-
-        /// <summary>Perplexity of the prefix under the model.</summary>
-        public double Perplexity { get; set; }
-    }
-}

@@ -44,6 +44,14 @@ namespace MlnetLstm.Samples
             }
         }
 
+        /// <summary>Prints the training messages MlnetLstm writes to <c>MLContext.Log</c> (per-epoch metrics), above the bar.</summary>
+        public static void ShowTrainingLog(Microsoft.ML.MLContext ml) => ml.Log += (_, e) =>
+        {
+            if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning
+                && e.Source.StartsWith("Recurrent", StringComparison.Ordinal))
+                Clear(e.RawMessage);
+        };
+
         /// <summary>Writes a message on its own line, above the bar.</summary>
         public static void Clear(string message)
         {

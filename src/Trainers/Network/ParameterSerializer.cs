@@ -63,8 +63,14 @@ namespace MlnetLstm.Trainers
                     if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < bytes)
                         throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
                     var values = new float[parameter.numel()];
-                    if (reader.Read(MemoryMarshal.AsBytes(values.AsSpan())) != bytes)
-                        throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
+                    // A zip entry's stream may return fewer bytes per read than asked for, so read until full.
+                    for (var rest = MemoryMarshal.AsBytes(values.AsSpan()); !rest.IsEmpty;)
+                    {
+                        int read = reader.Read(rest);
+                        if (read == 0)
+                            throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
+                        rest = rest[read..];
+                    }
                     using var tensorValues = tensor(values, shape);
                     parameter.copy_(tensorValues);
                 }

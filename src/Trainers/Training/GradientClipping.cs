@@ -14,10 +14,12 @@ namespace MlnetLstm.Trainers
         /// </summary>
         /// <param name="parameters">The parameters whose gradients are clipped; those without a gradient are skipped.</param>
         /// <param name="maximumNorm">θ, greater than zero.</param>
-        /// <returns>The global norm before clipping, a scalar tensor.</returns>
+        /// <returns>The global norm before clipping, a scalar tensor (zero when no parameter has a gradient).</returns>
         public static Tensor ClipByGlobalNorm(IEnumerable<Tensor> parameters, double maximumNorm)
         {
             var gradients = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
+            if (gradients.Count == 0)
+                return zeros(1).squeeze();
             var norm = stack(gradients.Select(g => g.square().sum())).sum().sqrt();
             // min(1, θ/‖g‖) multiplies by exactly 1 when no clipping is needed (and by 0·∞ = NaN only if ‖g‖ is NaN).
             var scale = (maximumNorm / norm).clamp_max(1.0);
