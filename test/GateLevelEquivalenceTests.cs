@@ -185,6 +185,8 @@ namespace MlnetLstm.Tests
                 var (forward, gradient) = AssertSame(reference, renamed, ForwardTolerance, GradientTolerance, $"{cell} {implementation} vs torch cells");
                 Console.WriteLine($"{cell} in={inputSize} H={hiddenSize} L={layers} {implementation} vs torch {cell}Cell loop: max |Δ| forward {forward:E2}, gradients {gradient:E2}");
             }
+            foreach (var module in cells)
+                module.Dispose();
         }
 
         /// <summary>The fixed linear function of the outputs whose gradients are compared.</summary>
