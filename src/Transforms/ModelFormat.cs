@@ -39,6 +39,9 @@ namespace MlnetLstm.Transforms
             }
         }
 
+        /// <summary>The reader position where the component's own data ends (ML.NET's string table and tail follow it).</summary>
+        internal static long ModelEnd(ModelLoadContext ctx) => ctx.FpMin + ctx.Header.FpModel + ctx.Header.CbModel;
+
         /// <summary>The zip folder of the component being read, for messages.</summary>
         internal static string Describe(ModelLoadContext ctx) => string.IsNullOrEmpty(ctx.Directory) ? "(root)" : ctx.Directory;
     }

@@ -143,9 +143,13 @@ namespace MlnetLstm.Transforms
                 writer.Write(token);
         }
 
-        /// <summary>Reads a vocabulary written by <see cref="Save"/>, validating every field before it is used.</summary>
+        /// <summary>
+        /// Reads a vocabulary written by <see cref="Save"/>, validating every field before it is used and never reading
+        /// past <paramref name="end"/>, the stream position where the component's data ends (in a model entry, more
+        /// data follows: ML.NET's string table, so reading past the end would decode it as tokens).
+        /// </summary>
         /// <exception cref="FormatException">The data is not a valid vocabulary; the message names <paramref name="source"/>.</exception>
-        internal static Vocabulary Load(BinaryReader reader, string source)
+        internal static Vocabulary Load(BinaryReader reader, string source, long end)
         {
             try
             {
@@ -162,11 +166,15 @@ namespace MlnetLstm.Transforms
                 if (unknownId < 0 || unknownId >= count)
                     throw new FormatException($"{source}: unknown-token id {unknownId} is outside the vocabulary of {count} tokens.");
                 // Each token takes at least 2 bytes, so a size the stream cannot hold is rejected before allocating.
-                if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < 2L * count)
+                if (end - reader.BaseStream.Position < 2L * count)
                     throw new FormatException($"{source}: the vocabulary claims {count} tokens but the entry is too short to hold them.");
                 var tokens = new string[count];
                 for (int i = 0; i < count; i++)
+                {
                     tokens[i] = reader.ReadString();
+                    if (reader.BaseStream.Position > end)
+                        throw new FormatException($"{source}: the vocabulary is truncated or corrupt: token {i} of {count} runs past the end of the entry's data.");
+                }
                 return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId);
             }
             catch (Exception e) when (e is EndOfStreamException or ArgumentException or DecoderFallbackException)
