@@ -50,14 +50,40 @@ namespace MlnetLstm.Transforms
         {
             CheckAtModel(ctx, version, component);
             string source = $"Model entry '{Describe(ctx)}' ({component})";
+            T result;
             try
             {
-                return read(source);
+                result = read(source);
             }
             catch (Exception e) when (e is EndOfStreamException or InvalidDataException or DecoderFallbackException or ArgumentException or OverflowException)
             {
-                throw new FormatException($"{source} is truncated or corrupt: {e.Message}", e);
+                throw new FormatException($"{source} is truncated or corrupt: {e.Message}. Re-save the model, or retrain it.", e);
             }
+            if (ctx.Reader.BaseStream.Position > ModelEnd(ctx))
+                throw new FormatException($"{source} is corrupt: its fields run past the end of its data. Re-save the model, or retrain it.");
+            return result;
+        }
+
+        /// <summary>The reader position where the component's own data ends (ML.NET's string table and tail follow it).</summary>
+        internal static long ModelEnd(ModelLoadContext ctx) => ctx.FpMin + ctx.Header.FpModel + ctx.Header.CbModel;
+
+        /// <summary>
+        /// Reads <paramref name="count"/> strings of a component's data, never past <paramref name="end"/> (in a model
+        /// entry ML.NET's string table follows, which would otherwise decode as more strings). A count the remaining
+        /// data cannot hold (each string takes at least 2 bytes) is rejected before anything is allocated.
+        /// </summary>
+        internal static string[] ReadStrings(System.IO.BinaryReader reader, int count, long end, string source, string what)
+        {
+            if (count < 0 || end - reader.BaseStream.Position < 2L * count)
+                throw new FormatException($"{source}: {count} {what} cannot fit in the rest of the entry; it is truncated or corrupt. Re-save the model, or retrain it.");
+            var strings = new string[count];
+            for (int i = 0; i < count; i++)
+            {
+                strings[i] = reader.ReadString();
+                if (reader.BaseStream.Position > end)
+                    throw new FormatException($"{source}: item {i} of the {count} {what} runs past the end of the entry's data; it is truncated or corrupt. Re-save the model, or retrain it.");
+            }
+            return strings;
         }
 
         /// <summary>The zip folder of the component being read, for messages.</summary>

@@ -69,13 +69,13 @@ namespace MlnetLstm.Transforms
             => Create(env, ctx).MakeRowMapper(inputSchema);
 
         internal static string ExpectedInput(string column, string actual) =>
-            $"Input column '{column}' must be a vector of keys with a known key count (the output of TokenizeIntoCharacterIds, or of MapValueToKey on a text vector); it is {actual}.";
+            $"Input column '{column}' must be a vector of UInt32 keys with a known key count (the output of TokenizeIntoCharacterIds, or of MapValueToKey on a text vector); it is {actual}.";
 
         /// <inheritdoc/>
         protected override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
         {
             var type = inputSchema[srcCol].Type;
-            if (type is not VectorDataViewType { ItemType: KeyDataViewType key } || key.Count == 0 || key.Count > int.MaxValue)
+            if (type is not VectorDataViewType { ItemType: KeyDataViewType key } || key.RawType != typeof(uint) || key.Count == 0 || key.Count > int.MaxValue)
                 throw new ArgumentOutOfRangeException(nameof(inputSchema), ExpectedInput(inputSchema[srcCol].Name, $"{type}"));
             if (MaximumLength > 0 && (long)MaximumLength * (long)key.Count > int.MaxValue)
                 throw new ArgumentOutOfRangeException(nameof(inputSchema),

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Text;
 
 namespace MlnetLstm.Transforms
@@ -34,10 +35,12 @@ namespace MlnetLstm.Transforms
             {
                 if (_rest.IsEmpty)
                     return false;
-                Rune.DecodeFromUtf16(_rest, out var rune, out int consumed);
+                // A lone surrogate decodes as U+FFFD with status InvalidData and consumed 1: U+FFFD is then the token,
+                // never the surrogate itself (which would not survive the UTF-8 vocabulary file).
+                bool valid = Rune.DecodeFromUtf16(_rest, out var rune, out int consumed) == OperationStatus.Done;
                 if (_fold)
                     rune = Rune.ToLowerInvariant(rune);
-                if (rune.Utf16SequenceLength == consumed && !_fold)
+                if (valid && !_fold)
                     Current = _rest[..consumed];
                 else
                     Current = _scratch.AsSpan(0, rune.EncodeToUtf16(_scratch));
@@ -58,17 +61,31 @@ namespace MlnetLstm.Transforms
                 end++;
             var word = _rest[start..end];
             _rest = _rest[end..];
-            Current = _fold ? Fold(word) : word;
+            Current = _fold || HasLoneSurrogate(word) ? Normalize(word) : word;
             return true;
         }
 
-        private ReadOnlySpan<char> Fold(ReadOnlySpan<char> word)
+        private static bool HasLoneSurrogate(ReadOnlySpan<char> word)
+        {
+            for (int i = word.IndexOfAnyInRange('\uD800', '\uDFFF'); i >= 0 && i < word.Length; i++)
+            {
+                if (!char.IsSurrogate(word[i]))
+                    continue;
+                if (!char.IsHighSurrogate(word[i]) || i + 1 == word.Length || !char.IsLowSurrogate(word[i + 1]))
+                    return true;
+                i++;
+            }
+            return false;
+        }
+
+        /// <summary>The word as Unicode scalar values (a lone surrogate as U+FFFD), lower-cased when folding.</summary>
+        private ReadOnlySpan<char> Normalize(ReadOnlySpan<char> word)
         {
             if (_scratch.Length < 2 * word.Length)
                 _scratch = new char[2 * word.Length];
             int length = 0;
             foreach (var rune in word.EnumerateRunes())
-                length += Rune.ToLowerInvariant(rune).EncodeToUtf16(_scratch.AsSpan(length));
+                length += (_fold ? Rune.ToLowerInvariant(rune) : rune).EncodeToUtf16(_scratch.AsSpan(length));
             return _scratch.AsSpan(0, length);
         }
     }

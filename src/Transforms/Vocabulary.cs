@@ -144,11 +144,12 @@ namespace MlnetLstm.Transforms
         }
 
         /// <summary>
-        /// Reads a vocabulary written by <see cref="Save"/>, validating every field before it is used. Call it through
-        /// <see cref="ModelFormat.Load"/>, which turns a truncated or garbled entry into a <see cref="FormatException"/>.
+        /// Reads a vocabulary written by <see cref="Save"/>, validating every field before it is used and never reading
+        /// past <paramref name="end"/>, the stream position where the component's data ends (in a model entry, more
+        /// data follows: ML.NET's string table, so reading past the end would decode it as tokens).
         /// </summary>
         /// <exception cref="FormatException">The data is not a valid vocabulary; the message names <paramref name="source"/>.</exception>
-        internal static Vocabulary Load(BinaryReader reader, string source)
+        internal static Vocabulary Load(BinaryReader reader, string source, long end)
         {
             int level = reader.ReadInt32();
             if (level != (int)TokenizerLevel.Character && level != (int)TokenizerLevel.Word)
@@ -162,12 +163,7 @@ namespace MlnetLstm.Transforms
             int unknownId = reader.ReadInt32();
             if (unknownId < 0 || unknownId >= count)
                 throw new FormatException($"{source}: unknown-token id {unknownId} is outside the vocabulary of {count} tokens.");
-            // Each token takes at least 2 bytes, so a size the stream cannot hold is rejected before allocating.
-            if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < 2L * count)
-                throw new FormatException($"{source}: the vocabulary claims {count} tokens but the entry is too short to hold them.");
-            var tokens = new string[count];
-            for (int i = 0; i < count; i++)
-                tokens[i] = reader.ReadString();
+            var tokens = ModelFormat.ReadStrings(reader, count, end, source, "vocabulary tokens");
             return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId);
         }
     }

@@ -47,7 +47,7 @@ namespace MlnetLstm.Transforms
             // *** Binary format ***
             // <base: column names>
             // <vocabulary: see Vocabulary.Save>
-            Vocabulary = Vocabulary.Load(ctx.Reader, source);
+            Vocabulary = Vocabulary.Load(ctx.Reader, source, ModelFormat.ModelEnd(ctx));
         }
 
         /// <summary>The learned vocabulary.</summary>
@@ -126,13 +126,20 @@ namespace MlnetLstm.Transforms
                 var vocabulary = _parent.Vocabulary;
                 var ids = new List<int>();
                 ReadOnlyMemory<char> text = default;
+                long encodedPosition = -1;
                 ValueGetter<VBuffer<uint>> getter = (ref VBuffer<uint> dst) =>
                 {
-                    textGetter(ref text);
-                    ids.Clear();
-                    int unknown = vocabulary.Encode(text.Span, ids);
-                    if (unknown > 0)
-                        Interlocked.Add(ref _parent._unknownTokenCount, unknown);
+                    // A row's value may be asked for more than once (by the output and by a transform that reads
+                    // this column); encode and count its unknown tokens only once per row.
+                    if (input.Position != encodedPosition || input.Position < 0)
+                    {
+                        textGetter(ref text);
+                        ids.Clear();
+                        int unknown = vocabulary.Encode(text.Span, ids);
+                        if (unknown > 0)
+                            Interlocked.Add(ref _parent._unknownTokenCount, unknown);
+                        encodedPosition = input.Position;
+                    }
                     var editor = VBufferEditor.Create(ref dst, ids.Count);
                     for (int i = 0; i < ids.Count; i++)
                         editor.Values[i] = (uint)ids[i] + 1;

@@ -41,13 +41,13 @@ namespace MlnetLstm.Trainers
                     writer.Write(n);
         }
 
-        public static ClassLabels Load(BinaryReader reader, string source)
+        public static ClassLabels Load(BinaryReader reader, string source, long end)
         {
             string column = reader.ReadString();
             int count = reader.ReadInt32();
             if (count < 2 || count > MaximumCount)
                 throw new FormatException($"{source}: {count} classes is outside 2 to {MaximumCount}; the file is corrupt.");
-            string[]? names = reader.ReadByte() == 1 ? Enumerable.Range(0, count).Select(_ => reader.ReadString()).ToArray() : null;
+            string[]? names = reader.ReadByte() == 1 ? Transforms.ModelFormat.ReadStrings(reader, count, end, source, "class names") : null;
             return new ClassLabels(column, count, names);
         }
     }

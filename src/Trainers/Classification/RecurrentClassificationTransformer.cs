@@ -74,9 +74,9 @@ namespace MlnetLstm.Trainers
                 int count = reader.ReadInt32();
                 if (count < 1 || count > Vocabulary.MaximumSize)
                     throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {Vocabulary.MaximumSize}; the file is corrupt.");
-                var tokens = Enumerable.Range(0, count).Select(_ => reader.ReadString()).ToArray();
+                var tokens = ModelFormat.ReadStrings(reader, count, ModelFormat.ModelEnd(ctx), source, "vocabulary tokens");
                 string separator = reader.ReadString();
-                var classes = ClassLabels.Load(reader, source);
+                var classes = ClassLabels.Load(reader, source, ModelFormat.ModelEnd(ctx));
                 var pooling = (SequencePooling)reader.ReadInt32();
                 if (!Enum.IsDefined(pooling))
                     throw new FormatException($"{source}: unknown pooling {(int)pooling}; the file is corrupt.");

@@ -34,14 +34,12 @@ namespace MlnetLstm.Trainers
         }
 
         /// <exception cref="FormatException">The data is not a valid vocabulary.</exception>
-        public static LanguageModelVocabulary Load(BinaryReader reader, string source)
+        public static LanguageModelVocabulary Load(BinaryReader reader, string source, long end)
         {
             int count = reader.ReadInt32();
             if (count < 1 || count > Transforms.Vocabulary.MaximumSize)
                 throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {Transforms.Vocabulary.MaximumSize}.");
-            var tokens = new string[count];
-            for (int i = 0; i < count; i++)
-                tokens[i] = reader.ReadString();
+            var tokens = Transforms.ModelFormat.ReadStrings(reader, count, end, source, "vocabulary tokens");
             string separator = reader.ReadString();
             int endOfText = reader.ReadInt32();
             int unknown = reader.ReadInt32();

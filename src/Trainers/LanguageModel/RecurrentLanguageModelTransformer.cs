@@ -98,7 +98,7 @@ namespace MlnetLstm.Trainers
             var outputs = new string?[5];
             for (int i = 0; i < outputs.Length; i++)
                 outputs[i] = reader.ReadByte() == 1 ? reader.ReadString() : null;
-            var vocabulary = LanguageModelVocabulary.Load(reader, source);
+            var vocabulary = LanguageModelVocabulary.Load(reader, source, ModelFormat.ModelEnd(ctx));
             var generation = GenerationOptions.Load(reader);
             var trained = TrainedNetwork.Load(host, ctx, source, architecture =>
             {
