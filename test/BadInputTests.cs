@@ -348,7 +348,7 @@ namespace MlnetLstm.Tests
             ModelZip.Rewrite(zip, corrupt, "VOCBTOKN", entry => ModelZip.WithBlob(entry, changed));
             var e = LoadFails(corrupt);
             Assert.Contains("MlnetLstm Vocabulary Tokenizer", e.Message);
-            Assert.Contains("1000000 tokens", e.Message);
+            Assert.Contains("1000000 vocabulary tokens cannot fit", e.Message);
         }
 
         private static int IndexOf(byte[] haystack, byte[] needle)
