@@ -1,0 +1,47 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using static TorchSharp.torch;
+
+namespace MlnetLstm.Benchmarks
+{
+    /// <summary>Facts about the machine the benchmarks ran on.</summary>
+    internal static class Machine
+    {
+        public static string Describe()
+        {
+            string cpu = File.Exists("/proc/cpuinfo")
+                ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
+                : "unknown";
+            return $"{Environment.ProcessorCount} cores ({cpu}), TorchSharp threads {get_num_threads()}, .NET {Environment.Version}, {Environment.OSVersion}";
+        }
+
+        /// <summary>Peak (VmHWM) and current (VmRSS) resident set size of this process, in MiB.</summary>
+        public static (double Peak, double Current) ResidentMiB()
+        {
+            double Read(string key) => File.ReadLines("/proc/self/status").Where(l => l.StartsWith(key, StringComparison.Ordinal))
+                .Select(l => double.Parse(l.Split(':')[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024).FirstOrDefault();
+            return (Read("VmHWM"), Read("VmRSS"));
+        }
+
+        /// <summary>The best single-precision matmul rate of square matrices through TorchSharp, in GFLOP/s.</summary>
+        public static double SgemmGflops()
+        {
+            double best = 0;
+            foreach (int n in new[] { 512, 1024, 2048, 4096 })
+            {
+                using var scope = NewDisposeScope();
+                var a = randn(n, n);
+                var b = randn(n, n);
+                a.matmul(b);
+                int repeats = Math.Max(2, (int)(4e9 / (2.0 * n * n * n)));
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < repeats; i++)
+                    a.matmul(b).Dispose();
+                best = Math.Max(best, 2.0 * n * n * n * repeats / clock.Elapsed.TotalSeconds / 1e9);
+            }
+            return best;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// MlnetLstm benchmarks (build/benchmark.sh) and the seeds' d2l reproduction (build/reproduce-d2l.sh).
+//   benchmarks [--quick] [--output docs/benchmarks.md]     throughput, scoring latency, quality, memory, GFLOP/s
+//   d2l [--epochs 500] [--output docs/d2l-reproduction.md]  the d2l experiment for every seed variant
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using MlnetLstm.Benchmarks;
+
+string command = args.Length > 0 ? args[0] : "benchmarks";
+string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+bool quick = args.Contains("--quick");
+string commandLine = "bash build/" + (command == "d2l" ? "reproduce-d2l.sh" : "benchmark.sh") + (args.Length > 1 ? " " + string.Join(' ', args.Skip(1)) : "");
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+switch (command)
+{
+    case "d2l":
+    {
+        int epochs = int.Parse(Option("--epochs") ?? "500");
+        string output = Option("--output") ?? "docs/d2l-reproduction.md";
+        var report = new StringBuilder();
+        report.AppendLine("# The seeds' d2l experiment, reproduced").AppendLine()
+            .AppendLine($"First 10,000 characters of Moby-Dick lower-cased to letters and spaces; 256 hidden units, batch 32, 35 steps, SGD learning rate 1, " +
+                $"gradient clipping 1, sequential partitioning, {epochs} epochs, CPU. Final training perplexity as d2l reports it (exp of the mean cross-entropy of the last epoch); " +
+                "tokens/s is the median over the epochs after the first.").AppendLine()
+            .AppendLine("| variant | vocabulary | final training perplexity | seeds' reference (CUDA GPU, The Time Machine) | tokens/s | greedy continuation of \"call me ishmael\" |")
+            .AppendLine("| --- | --- | --- | --- | --- | --- |");
+        var reference = new[] { "1.3", "1.0", "1.1", "1.1 (as LSTM)", "1.0" };
+        var results = D2lReproduction.Variants.Select(v => { Console.WriteLine($"running {v.Name}…"); var r = D2lReproduction.Run(v, epochs); Console.WriteLine($"  {r.Perplexity:F2}, {r.TokensPerSecond:F0} tokens/s"); return r; }).ToList();
+        for (int i = 0; i < results.Count; i++)
+            report.AppendLine($"| {results[i].Variant.Name} | {results[i].Vocabulary} | {results[i].Perplexity:F2} | {reference[i]} | {results[i].TokensPerSecond:N0} | `{results[i].Sample}` |");
+        double fused = results.Single(r => r.Variant.Name == "LSTM (nn)").TokensPerSecond, gate = results.Single(r => r.Variant.Name == "LSTM (gate-level)").TokensPerSecond;
+        report.AppendLine().AppendLine($"Gate-level / fused LSTM training speed: {gate / fused:F2} (same run, same machine).").AppendLine()
+            .AppendLine($"Machine: {Machine.Describe()}. Date: {DateTime.UtcNow:yyyy-MM-dd}. Command: `{commandLine}`.");
+        Write(output, report.ToString());
+        break;
+    }
+    case "benchmarks":
+    {
+        string output = Option("--output") ?? "docs/benchmarks.md";
+        double sgemm = Machine.SgemmGflops();
+        Console.WriteLine($"sgemm {sgemm:F1} GFLOP/s");
+        var pytorch = PyTorchBaseline.Find();
+        var throughput = ThroughputBenchmark.Configurations(quick).Select(c =>
+        {
+            Console.WriteLine($"throughput {c}…");
+            var r = ThroughputBenchmark.Run(c, pytorch.Measure);
+            Console.WriteLine($"  ours {r.Ours:F0}, hand-written {r.HandWritten:F0}, PyTorch {r.PyTorch?.ToString("F0") ?? "-"} tokens/s");
+            return r;
+        }).ToList();
+        Console.WriteLine("scoring…");
+        var scoring = ScoringBenchmark.Run(quick ? 200 : 1000, quick ? 10_000 : 100_000);
+        var budget = TimeSpan.FromSeconds(quick ? 30 : 120);
+        Console.WriteLine("quality…");
+        var quality = QualityBenchmark.Run(budget);
+
+        var report = new StringBuilder();
+        report.AppendLine("# Benchmarks").AppendLine()
+            .AppendLine($"Produced by `{commandLine}` on {DateTime.UtcNow:yyyy-MM-dd}. Machine: {Machine.Describe()}; TorchSharp sgemm peak {sgemm:F1} GFLOP/s.").AppendLine()
+            .AppendLine("## Ratios (MlnetLstm / baseline, measured side by side in this run)").AppendLine()
+            .AppendLine("| configuration | vocabulary | MlnetLstm / hand-written TorchSharp | MlnetLstm / PyTorch |").AppendLine("| --- | --- | --- | --- |");
+        foreach (var r in throughput)
+            report.AppendLine($"| training: {r.Config} | {r.Vocabulary} | {r.Ours / r.HandWritten:F2} | {(r.PyTorch is double p ? (r.Ours / p).ToString("F2") : "n/a")} |");
+        foreach (var l in scoring.Latencies)
+            report.AppendLine($"| scoring p50: {l.Operation} | | {l.RawP50Ms / l.P50Ms:F2} (speed; latency ratio {l.P50Ms / l.RawP50Ms:F2}) | |");
+        report.AppendLine($"| quality after {budget.TotalSeconds:F0} s: validation bits/char (lower is better) | | {quality.Ours:F3} vs {quality.HandWritten:F3} | |").AppendLine()
+            .AppendLine(pytorch.Note).AppendLine()
+            .AppendLine("## Training throughput (tokens/s, median of 5 windows of 10 batches after a warm-up window; T=35, B=32, SGD lr 1, clip 1)").AppendLine()
+            .AppendLine("| configuration | vocabulary | MlnetLstm | hand-written | PyTorch | MlnetLstm GFLOP/s (share of sgemm peak) | outside TorchSharp compute (% of Fit) |")
+            .AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var r in throughput)
+            report.AppendLine($"| {r.Config} | {r.Vocabulary} | {r.Ours:N0} | {r.HandWritten:N0} | {r.PyTorch?.ToString("N0") ?? "n/a"} | {r.Ours * r.FlopsPerToken / 1e9:F1} ({r.Ours * r.FlopsPerToken / 1e9 / sgemm:P0}) | {r.OverheadPercent:F1} |");
+        report.AppendLine().AppendLine("FLOPs per token count the model's own math (6 × multiply-adds of the recurrent and output products; a one-hot input projection is a lookup).")
+            .AppendLine("The last column is the share of the whole `Fit` (tokenizing, reading the data view, building tensors and the network) spent outside the timed epochs.").AppendLine()
+            .AppendLine("## Scoring latency through PredictionEngine (ms) vs raw TorchSharp calls").AppendLine()
+            .AppendLine("| operation | p50 | p99 | raw p50 | raw p99 |").AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var l in scoring.Latencies)
+            report.AppendLine($"| {l.Operation} | {l.P50Ms:F3} | {l.P99Ms:F3} | {l.RawP50Ms:F3} | {l.RawP99Ms:F3} |");
+        var generation = scoring.Latencies[^1];
+        report.AppendLine().AppendLine($"Generation: {200 / (generation.P50Ms / 1000):N0} characters/s through PredictionEngine, {200 / (generation.RawP50Ms / 1000):N0} raw.").AppendLine()
+            .AppendLine("## Memory").AppendLine()
+            .AppendLine($"Peak resident set while training (LSTM 256, Moby-Dick, 1 epoch on 300 paragraphs): {scoring.PeakTrainingRss:F0} MiB. " +
+                $"Resident set after 1,000 predictions {scoring.RssAfter1k:F0} MiB, after {(quick ? 10_000 : 100_000):N0} predictions {scoring.RssAfter100k:F0} MiB " +
+                $"({100 * (scoring.RssAfter100k - scoring.RssAfter1k) / scoring.RssAfter1k:+0.0;-0.0}%).");
+        Write(output, report.ToString());
+        break;
+    }
+    default:
+        Console.Error.WriteLine("usage: MlnetLstm.Benchmarks benchmarks [--quick] [--output FILE] | d2l [--epochs N] [--output FILE]");
+        return 2;
+}
+return 0;
+
+static void Write(string path, string text)
+{
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    File.WriteAllText(path, text);
+    Console.WriteLine(text);
+    Console.WriteLine($"Wrote {path}.");
+}

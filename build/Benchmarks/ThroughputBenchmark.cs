@@ -1,0 +1,93 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Microsoft.ML;
+using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
+
+namespace MlnetLstm.Benchmarks
+{
+    /// <summary>
+    /// Training throughput of the MlnetLstm trainer (through an MLContext pipeline) against the hand-written TorchSharp
+    /// loop, same architecture and hyper-parameters (T=35, B=32, SGD lr 1, clip 1), alternating the contenders.
+    /// Each contender runs one warm-up window and <see cref="Windows"/> timed windows of <see cref="BatchesPerWindow"/> batches.
+    /// </summary>
+    internal static class ThroughputBenchmark
+    {
+        public const int Steps = 35, BatchSize = 32, BatchesPerWindow = 10, Windows = 5;
+
+        public sealed record Config(string Corpus, RecurrentCellKind Cell, int Hidden, int Layers, RecurrentImplementation Implementation)
+        {
+            public override string ToString() => $"{Corpus} {Cell} {Layers}×{Hidden} {(Implementation == RecurrentImplementation.Fused ? "fused" : "gate-level")}";
+        }
+
+        public sealed record Result(Config Config, int Vocabulary, double Ours, double HandWritten, double? PyTorch, double OverheadPercent, double FlopsPerToken);
+
+        public static IEnumerable<Config> Configurations(bool quick)
+        {
+            foreach (var corpus in new[] { "moby-dick", "songci" })
+            {
+                foreach (var hidden in quick ? new[] { 256 } : new[] { 256, 512 })
+                    foreach (var layers in quick ? new[] { 1 } : new[] { 1, 2 })
+                        foreach (var cell in new[] { RecurrentCellKind.Lstm, RecurrentCellKind.Gru })
+                            yield return new Config(corpus, cell, hidden, layers, RecurrentImplementation.Fused);
+                yield return new Config(corpus, RecurrentCellKind.Lstm, 256, 1, RecurrentImplementation.GateLevel);
+            }
+        }
+
+        public static Result Run(Config config, Func<Config, int, long[], double?> pyTorch)
+        {
+            var ml = new MLContext(seed: 1);
+            string full = Corpora.Read(config.Corpus);
+            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = full } }));
+            int vocabulary = tokenizer.Vocabulary.Count;
+            // Enough text that every epoch (random offset below T) holds at least one window of batches.
+            string slice = string.Concat(full.EnumerateRunes().Take(BatchSize * (BatchesPerWindow + 1) * Steps + 1).Select(r => r.ToString()));
+            var ids = tokenizer.Vocabulary.Encode(slice).Select(i => (long)i).ToArray();
+
+            // MlnetLstm: one epoch per window.
+            var epochs = new List<double>();
+            var options = new RecurrentLanguageModelEstimator.Options
+            {
+                Cell = config.Cell, HiddenSize = config.Hidden, Layers = config.Layers, Implementation = config.Implementation,
+                SequenceLength = Steps, BatchSize = BatchSize, Epochs = 1 + Windows, ValidationFraction = 0, Seed = 1,
+                EpochCompleted = m => epochs.Add(m.ItemsPerSecond),
+            };
+            var clock = Stopwatch.StartNew();
+            var sliceData = tokenizer.Transform(ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = slice } }));
+            ml.Transforms.Text.RecurrentLanguageModel(options).Fit(sliceData);
+            double total = clock.Elapsed.TotalSeconds;
+            long tokensPerEpoch = (long)BatchesPerWindow * Steps * BatchSize;
+            double inEpochs = epochs.Sum(rate => tokensPerEpoch / rate);
+            double ours = Median(epochs.Skip(1));
+
+            // Hand-written: same stream, same shapes.
+            using var loop = new HandWrittenLoop(vocabulary, config.Hidden, config.Layers, config.Cell == RecurrentCellKind.Lstm, 1.0, 1);
+            var hand = Enumerable.Range(0, 1 + Windows).Select(w => loop.Train(ids, Steps, BatchSize, BatchesPerWindow, w % Steps).TokensPerSecond).Skip(1).ToList();
+
+            return new Result(config, vocabulary, ours, Median(hand), config.Implementation == RecurrentImplementation.Fused ? pyTorch(config, vocabulary, ids) : null,
+                100 * (total - inEpochs) / total, FlopsPerToken(config, vocabulary));
+        }
+
+        /// <summary>
+        /// Training FLOPs per token of the model's own math (a one-hot input projection counted as a lookup, i.e. free):
+        /// 2 FLOPs per multiply-add, × 3 for the forward pass and the two backward products.
+        /// </summary>
+        public static double FlopsPerToken(Config c, int vocabulary)
+        {
+            int gates = c.Cell == RecurrentCellKind.Lstm ? 4 : 3;
+            double macs = 0;
+            for (int layer = 0; layer < c.Layers; layer++)
+                macs += gates * (double)c.Hidden * (c.Hidden + (layer == 0 ? 0 : c.Hidden));
+            macs += (double)c.Hidden * vocabulary;
+            return 6 * macs;
+        }
+
+        public static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.OrderBy(v => v).ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+    }
+}
