@@ -75,6 +75,9 @@ namespace MlnetLstm.Trainers
         {
             var weightHh = WeightHh;
             var biasHh = BiasHh;
+            // LSTM and RNN add b_hh outside the nonlinearity's inner products, so it joins the projection once for all steps.
+            if (_cell != RecurrentCellKind.Gru)
+                projection = projection + biasHh;
             long steps = projection.shape[0];
             var outputs = new List<Tensor>((int)steps);
             for (long t = 0; t < steps; t++)
@@ -83,13 +86,13 @@ namespace MlnetLstm.Trainers
                 switch (_cell)
                 {
                     case RecurrentCellKind.Lstm:
-                        (hidden, cell) = GateLevelCells.Lstm(xp, hidden, cell!, weightHh, biasHh);
+                        (hidden, cell) = GateLevelCells.Lstm(xp, hidden, cell!, weightHh);
                         break;
                     case RecurrentCellKind.Gru:
                         hidden = GateLevelCells.Gru(xp, hidden, weightHh, biasHh);
                         break;
                     default:
-                        hidden = GateLevelCells.Rnn(xp, hidden, weightHh, biasHh, _cell == RecurrentCellKind.RnnRelu);
+                        hidden = GateLevelCells.Rnn(xp, hidden, weightHh, _cell == RecurrentCellKind.RnnRelu);
                         break;
                 }
                 outputs.Add(hidden);
