@@ -17,41 +17,25 @@ namespace MlnetLstm.Trainers
     public sealed class RecurrentClassificationTrainer : IEstimator<RecurrentClassificationTransformer>
     {
         /// <summary>Options of <see cref="RecurrentClassificationTrainer"/>. Defaults: Adam, 64 hidden units, embedding 32, 10 epochs.</summary>
-        public sealed class Options : RecurrentTrainingOptions
+        public sealed class Options : TokenSequenceOptions
         {
             /// <summary>Creates options with the classification defaults.</summary>
             public Options()
             {
                 Optimizer = OptimizerKind.Adam;
                 HiddenSize = 64;
+                InputEncoding = TokenInputEncoding.Embedding;
+                EmbeddingSize = 32;
             }
-
-            /// <summary>The token column (token keys with their vocabulary, or a one-hot sequence). Default "Tokens".</summary>
-            public string TokenColumnName { get; set; } = "Tokens";
 
             /// <summary>The label column, key-typed (use mlContext.Transforms.Conversion.MapValueToKey). Default "Label".</summary>
             public string LabelColumnName { get; set; } = "Label";
-
-            /// <summary>How tokens enter the first layer. Default a learned embedding.</summary>
-            public TokenInputEncoding InputEncoding { get; set; } = TokenInputEncoding.Embedding;
-
-            /// <summary>Embedding width for <see cref="TokenInputEncoding.Embedding"/>. Default 32; 1 to 65,536.</summary>
-            public int EmbeddingSize { get; set; } = 32;
-
-            /// <summary>How one-hot input is projected (same results either way). Default auto.</summary>
-            public OneHotProjection OneHotProjection { get; set; } = OneHotProjection.Auto;
 
             /// <summary>Whether every layer also reads the sequence backwards, so each position sees its right context too. Default false.</summary>
             public bool Bidirectional { get; set; }
 
             /// <summary>How the last layer's outputs become one vector. Default the final state.</summary>
             public SequencePooling Pooling { get; set; } = SequencePooling.Last;
-
-            /// <summary>Fraction of the rows (spread evenly through the data) held out for validation when <see cref="ValidationData"/> is null. Default 0.1; [0, 1).</summary>
-            public double ValidationFraction { get; set; } = 0.1;
-
-            /// <summary>Separate validation data with the same columns; overrides <see cref="ValidationFraction"/>. Default null.</summary>
-            public IDataView? ValidationData { get; set; }
 
             /// <summary>The output column of class probabilities. Default "Score".</summary>
             public string ScoreColumnName { get; set; } = "Score";
@@ -62,14 +46,8 @@ namespace MlnetLstm.Trainers
             internal override void Validate()
             {
                 base.Validate();
-                Require(!string.IsNullOrWhiteSpace(TokenColumnName), nameof(TokenColumnName), TokenColumnName, "the name of the token column");
                 Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "the name of the label column");
-                Require(Enum.IsDefined(InputEncoding), nameof(InputEncoding), InputEncoding, "OneHot or Embedding");
-                Require(InputEncoding != TokenInputEncoding.Embedding || (EmbeddingSize >= 1 && EmbeddingSize <= RecurrentArchitecture.MaximumWidth),
-                    nameof(EmbeddingSize), EmbeddingSize, $"1 to {RecurrentArchitecture.MaximumWidth} with InputEncoding = Embedding");
-                Require(Enum.IsDefined(OneHotProjection), nameof(OneHotProjection), OneHotProjection, "Auto, Gather or Dense");
                 Require(Enum.IsDefined(Pooling), nameof(Pooling), Pooling, "Last, Mean or Max");
-                Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
                 Require(!string.IsNullOrWhiteSpace(ScoreColumnName) && !string.IsNullOrWhiteSpace(PredictedLabelColumnName) && ScoreColumnName != PredictedLabelColumnName,
                     nameof(ScoreColumnName), ScoreColumnName, "set, and different from PredictedLabelColumnName");
             }
@@ -116,9 +94,7 @@ namespace MlnetLstm.Trainers
                 validationLabels = labels.Where((_, i) => held[i]).ToList();
             }
 
-            var architecture = new RecurrentArchitecture(_options.Cell,
-                _options.InputEncoding == TokenInputEncoding.Embedding ? NetworkInput.TokensEmbedding : NetworkInput.TokensOneHot,
-                tokens.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, classes.Count, _options.Bidirectional);
+            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, tokens.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, classes.Count, _options.Bidirectional);
             var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
                 network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     _options.BatchSize, _options.Pooling),

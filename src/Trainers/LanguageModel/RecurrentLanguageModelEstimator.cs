@@ -16,20 +16,8 @@ namespace MlnetLstm.Trainers
     public sealed class RecurrentLanguageModelEstimator : IEstimator<RecurrentLanguageModelTransformer>
     {
         /// <summary>Options of <see cref="RecurrentLanguageModelEstimator"/>.</summary>
-        public sealed class Options : RecurrentTrainingOptions
+        public sealed class Options : TokenSequenceOptions
         {
-            /// <summary>The input token column: token keys from TokenizeIntoCharacterIds/TokenizeIntoWordIds, or a one-hot sequence from OneHotEncodeSequence. Default "Tokens".</summary>
-            public string TokenColumnName { get; set; } = "Tokens";
-
-            /// <summary>How tokens enter the first layer: one-hot (as in the seeds) or a learned embedding. Default one-hot.</summary>
-            public TokenInputEncoding InputEncoding { get; set; } = TokenInputEncoding.OneHot;
-
-            /// <summary>Embedding width when <see cref="InputEncoding"/> is <see cref="TokenInputEncoding.Embedding"/>. Default 0 (must then be set; 1 to 65,536).</summary>
-            public int EmbeddingSize { get; set; }
-
-            /// <summary>How one-hot input is projected: by gathering weight columns or by a dense product (same results). Default auto.</summary>
-            public OneHotProjection OneHotProjection { get; set; } = OneHotProjection.Auto;
-
             /// <summary>Time steps per batch: the truncation length of back-propagation through time. Default 35 (the seeds'); at least 1.</summary>
             public int SequenceLength { get; set; } = 35;
 
@@ -41,12 +29,6 @@ namespace MlnetLstm.Trainers
             /// explains why its generations are nonsense). Kept so the mistake gets an explanation, not a silent no-op.
             /// </summary>
             public bool Bidirectional { get; set; }
-
-            /// <summary>Fraction of the token stream, taken from its end, held out for validation when <see cref="ValidationData"/> is null. Default 0.1; [0, 1).</summary>
-            public double ValidationFraction { get; set; } = 0.1;
-
-            /// <summary>Separate validation data with the same token column (and vocabulary); overrides <see cref="ValidationFraction"/>. Default null.</summary>
-            public IDataView? ValidationData { get; set; }
 
             /// <summary>The vocabulary's end-of-text token, put between documents (rows) and before a prefix. Default <c>&lt;eos&gt;</c>.</summary>
             public string EndOfTextToken { get; set; } = "<eos>";
@@ -77,14 +59,8 @@ namespace MlnetLstm.Trainers
                         "Option Bidirectional must be false for a language model: a bidirectional network sees the future, including the very token it is asked " +
                         "to predict, so it learns to copy rather than to predict and generates nonsense (seed 001, section on bidirectional RNNs). " +
                         "Use bidirectional layers in the sequence classifier instead.");
-                Require(!string.IsNullOrWhiteSpace(TokenColumnName), nameof(TokenColumnName), TokenColumnName, "the name of the token column");
-                Require(Enum.IsDefined(InputEncoding), nameof(InputEncoding), InputEncoding, "OneHot or Embedding");
-                Require(InputEncoding != TokenInputEncoding.Embedding || (EmbeddingSize >= 1 && EmbeddingSize <= RecurrentArchitecture.MaximumWidth),
-                    nameof(EmbeddingSize), EmbeddingSize, $"1 to {RecurrentArchitecture.MaximumWidth} with InputEncoding = Embedding");
-                Require(Enum.IsDefined(OneHotProjection), nameof(OneHotProjection), OneHotProjection, "Auto, Gather or Dense");
                 Require(SequenceLength >= 1, nameof(SequenceLength), SequenceLength, "at least 1");
                 Require(Enum.IsDefined(BatchSampling), nameof(BatchSampling), BatchSampling, "Sequential or RandomWindows");
-                Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
                 Require(!string.IsNullOrEmpty(EndOfTextToken), nameof(EndOfTextToken), EndOfTextToken, "a reserved token of the vocabulary, such as <eos>");
                 Require(Generation is not null, nameof(Generation), Generation, "generation options");
                 Generation!.Validated();
@@ -140,9 +116,7 @@ namespace MlnetLstm.Trainers
                     $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
                     $"{needed} one batch needs (BatchSize {_options.BatchSize} × SequenceLength {_options.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
 
-            var architecture = new RecurrentArchitecture(_options.Cell,
-                _options.InputEncoding == TokenInputEncoding.Embedding ? NetworkInput.TokensEmbedding : NetworkInput.TokensOneHot,
-                vocabulary.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
+            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, vocabulary.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
             var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
                 network => new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling),
                 "token", $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");

@@ -41,12 +41,6 @@ namespace MlnetLstm.Trainers
             /// <summary>Huber's δ in standard deviations of the target, for <see cref="RegressionLoss.Huber"/>. Default 1; positive.</summary>
             public double HuberDelta { get; set; } = 1;
 
-            /// <summary>Fraction of the rows, taken from the end (the latest windows of a series), held out for validation when <see cref="ValidationData"/> is null. Default 0.1; [0, 1).</summary>
-            public double ValidationFraction { get; set; } = 0.1;
-
-            /// <summary>Separate validation data with the same columns; overrides <see cref="ValidationFraction"/>. Default null.</summary>
-            public IDataView? ValidationData { get; set; }
-
             /// <summary>The output column: a Single prediction (or a vector, for a vector label). Default "Score".</summary>
             public string ScoreColumnName { get; set; } = "Score";
 
@@ -58,7 +52,6 @@ namespace MlnetLstm.Trainers
                 Require(FeaturesPerStep >= 1 && FeaturesPerStep <= RecurrentArchitecture.MaximumWidth, nameof(FeaturesPerStep), FeaturesPerStep, $"1 to {RecurrentArchitecture.MaximumWidth}");
                 Require(Enum.IsDefined(Loss), nameof(Loss), Loss, "SquaredError or Huber");
                 Require(HuberDelta > 0 && double.IsFinite(HuberDelta), nameof(HuberDelta), HuberDelta, "positive");
-                Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
                 Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "the name of the output column");
             }
         }

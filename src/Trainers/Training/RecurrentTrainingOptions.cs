@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML;
 
 namespace MlnetLstm.Trainers
 {
@@ -43,6 +44,16 @@ namespace MlnetLstm.Trainers
 
         /// <summary>L2 weight decay (decoupled for AdamW). Default 0; not negative.</summary>
         public double WeightDecay { get; set; }
+
+        /// <summary>
+        /// Fraction of the training data held out for validation when <see cref="ValidationData"/> is null: the end of the
+        /// token stream for a language model, the latest windows for a forecaster, rows spread evenly through the data
+        /// for a classifier. Default 0.1; [0, 1).
+        /// </summary>
+        public double ValidationFraction { get; set; } = 0.1;
+
+        /// <summary>Separate validation data with the same columns (and vocabulary); overrides <see cref="ValidationFraction"/>. Default null.</summary>
+        public IDataView? ValidationData { get; set; }
 
         /// <summary>
         /// Stop when the validation loss has not improved for this many epochs, and keep the weights of the best
@@ -94,6 +105,7 @@ namespace MlnetLstm.Trainers
             Require(Enum.IsDefined(LearningRateSchedule), nameof(LearningRateSchedule), LearningRateSchedule, "Constant or Cosine");
             Require(GradientClippingNorm >= 0 && double.IsFinite(GradientClippingNorm), nameof(GradientClippingNorm), GradientClippingNorm, "positive, or 0 to turn clipping off");
             Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "0 or more");
+            Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
             Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "0 (off) or more epochs");
             Require(NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "at least 1, or null for TorchSharp's default");
             Require(!ResumeFromCheckpoint || !string.IsNullOrEmpty(CheckpointPath), nameof(ResumeFromCheckpoint), ResumeFromCheckpoint, "false unless CheckpointPath names the checkpoint to resume from");
