@@ -93,6 +93,12 @@ namespace MlnetLstm.Trainers
                     double itemsPerSecond = items / epochClock.Elapsed.TotalSeconds;
 
                     double? validation = Validate(network, task);
+                    // The training loss is checked before each step, so a step that breaks the weights in an epoch's
+                    // last batch shows only here.
+                    if (validation is double checkedLoss && !double.IsFinite(checkedLoss))
+                        throw new InvalidOperationException(
+                            $"Training diverged in epoch {epoch}: the validation loss after its last batch is {checkedLoss}. Lower LearningRate (now {rate:G4}), " +
+                            $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; the seeds use 1).");
                     var metrics = new EpochMetrics(epoch, lossSum / items, validation, itemsPerSecond, elapsedBefore + clock.Elapsed, rate);
                     history.Add(metrics);
                     channel.Info(Describe(metrics, itemName, outOfTime ? $" (time budget reached after {batch} of {batches} batches)" : ""));
