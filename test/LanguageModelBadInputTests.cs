@@ -297,5 +297,25 @@ namespace MlnetLstm.Tests
             var exception = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(_ml, options, PeriodicText(20)));
             AssertMentions(exception, "diverged", "NaN", "Lower LearningRate (now 1E+06)", "GradientClippingNorm (now 0");
         }
+
+        [TestMethod]
+        public void DivergenceInTheLastStepIsCaughtByValidation()
+        {
+            // One epoch of one batch: its loss is computed before the step that breaks the weights, so only the
+            // validation after the epoch can see the damage.
+            var options = Tiny(o =>
+            {
+                o.Cell = RecurrentCellKind.RnnRelu;
+                o.Optimizer = OptimizerKind.Sgd;
+                o.LearningRate = 1e6;
+                o.GradientClippingNorm = 0;
+                o.Epochs = 1;
+                o.BatchSize = 2;
+                o.SequenceLength = 10;
+                o.ValidationFraction = 0.5; // 41 characters and the end-of-text token: 21 tokens to train on (one batch), 21 to validate
+            });
+            var exception = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(_ml, options, PeriodicText(6)[..41]));
+            AssertMentions(exception, "diverged in epoch 1", "validation loss", "NaN", "Lower LearningRate (now 1E+06)", "GradientClippingNorm (now 0");
+        }
     }
 }
