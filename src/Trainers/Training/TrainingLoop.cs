@@ -49,6 +49,10 @@ namespace MlnetLstm.Trainers
             int epochsWithoutImprovement = 0;
             bool outOfTime = false;
             long step = 0;
+            // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
+            // the batches of the completed epochs (an epoch's batches depend only on the seed and the epoch number).
+            for (int completed = 1; completed <= history.Count; completed++)
+                step += task.BeginEpoch(new Random(unchecked(seed * 7919 + completed)));
             try
             {
                 for (epoch = history.Count + 1; epoch <= options.Epochs && !outOfTime; epoch++)
