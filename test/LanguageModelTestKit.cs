@@ -113,6 +113,17 @@ namespace MlnetLstm.Tests
             stream.Write(contents);
         }
 
+        /// <summary>
+        /// MLContext.CancelExecution: internal in ML.NET 5.0.1 (Microsoft.ML.Experimental exposes it as an extension
+        /// method, which calls this same method).
+        /// </summary>
+        public static void CancelExecution(MLContext ml)
+        {
+            var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public, Type.EmptyTypes)
+                ?? throw new MissingMethodException(nameof(MLContext), "CancelExecution");
+            cancel.Invoke(ml, null);
+        }
+
         private static IEnumerable<ITransformer> Flatten(ITransformer transformer) => transformer is IEnumerable<ITransformer> chain
             ? chain.SelectMany(Flatten)
             : new[] { transformer };
