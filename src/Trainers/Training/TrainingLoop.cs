@@ -26,9 +26,10 @@ namespace MlnetLstm.Trainers
             using var optimizer = CreateOptimizer(network, options);
             var parameters = network.parameters().ToList();
             var history = new List<EpochMetrics>();
+            Dictionary<string, Tensor>? bestWeights = null;
             if (options.ResumeFromCheckpoint && File.Exists(options.CheckpointPath))
             {
-                history = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
+                (history, bestWeights) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
                 channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
             }
 
@@ -45,8 +46,8 @@ namespace MlnetLstm.Trainers
             var clock = Stopwatch.StartNew();
             var elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
             double bestValidation = history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
-            Dictionary<string, Tensor>? bestWeights = null;
-            int epochsWithoutImprovement = 0;
+            // Early stopping goes on counting from the best epoch before the checkpoint, whose weights the checkpoint kept.
+            int epochsWithoutImprovement = bestWeights is null ? 0 : history.Count - history.First(m => m.ValidationLoss == bestValidation).Epoch;
             bool outOfTime = false;
             long step = 0;
             // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
@@ -123,7 +124,7 @@ namespace MlnetLstm.Trainers
                         }
                     }
                     if (options.CheckpointPath is not null)
-                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history);
+                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights);
                 }
 
                 if (bestWeights is not null)
