@@ -51,28 +51,34 @@ namespace MlnetLstm.Tests
             AssertLearnedThePeriod(ml, model);
         }
 
-        [TestMethod]
-        public void EarlyStoppingStopsWhenValidationStopsImprovingAndKeepsTheBestWeights()
+        /// <summary>
+        /// A tokenizer, the training text tokenized, and options whose validation text has every third period reversed:
+        /// its loss improves while the model learns the letters and most transitions, then worsens as the model grows
+        /// sure of the training order (best epoch 4, then 2 epochs without improvement).
+        /// </summary>
+        private static (ITransformer Tokenizer, IDataView Training, Func<int, int, RecurrentLanguageModelEstimator.Options> Options) EarlyStoppingSetup(MLContext ml)
         {
-            // Validation text with every third period reversed: it improves while the model learns the letters and
-            // most transitions, then worsens as the model grows sure of the training order (best epoch 4 of 6 here).
-            var ml = new MLContext(seed: 1);
             var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, Text));
-            var training = tokenizer.Transform(TestData.Texts(ml, Text));
             var validation = tokenizer.Transform(TestData.Texts(ml, string.Concat(Enumerable.Range(0, 20).Select(i => i % 3 == 2 ? "gfedcba" : Period))));
-            var messages = new ConcurrentQueue<string>();
-            ml.Log += (_, e) => messages.Enqueue(e.Message);
-
-            RecurrentLanguageModelEstimator.Options Options(int epochs, int patience)
+            return (tokenizer, tokenizer.Transform(TestData.Texts(ml, Text)), (epochs, patience) =>
             {
                 var options = SmallOptions(epochs: epochs);
                 options.LearningRate = 0.01;
                 options.ValidationData = validation;
                 options.EarlyStoppingPatience = patience;
                 return options;
-            }
+            });
+        }
 
-            var stopped = ml.Transforms.Text.RecurrentLanguageModel(Options(epochs: 30, patience: 2)).Fit(training);
+        [TestMethod]
+        public void EarlyStoppingStopsWhenValidationStopsImprovingAndKeepsTheBestWeights()
+        {
+            var ml = new MLContext(seed: 1);
+            var (tokenizer, training, makeOptions) = EarlyStoppingSetup(ml);
+            var messages = new ConcurrentQueue<string>();
+            ml.Log += (_, e) => messages.Enqueue(e.Message);
+
+            var stopped = ml.Transforms.Text.RecurrentLanguageModel(makeOptions(30, 2)).Fit(training);
             var history = stopped.TrainingHistory;
             var best = history.MinBy(m => m.ValidationLoss!.Value)!;
             Assert.IsLessThan(30, history.Count, $"early stopping should end training before the 30 epochs: {Describe(history)}");
@@ -81,7 +87,7 @@ namespace MlnetLstm.Tests
             Assert.IsTrue(messages.Any(m => m.Contains($"Early stopping") && m.Contains($"keeping epoch {best.Epoch}")), "the log says so");
 
             // The kept weights are the best epoch's: the same as training exactly that many epochs (training is deterministic).
-            var reference = ml.Transforms.Text.RecurrentLanguageModel(Options(epochs: best.Epoch, patience: 0)).Fit(training);
+            var reference = ml.Transforms.Text.RecurrentLanguageModel(makeOptions(best.Epoch, 0)).Fit(training);
             Assert.AreEqual(best.ValidationLoss, reference.TrainingHistory[^1].ValidationLoss, "the reference run ends where the best epoch was");
             string directory = NewDirectory(nameof(EarlyStoppingStopsWhenValidationStopsImprovingAndKeepsTheBestWeights));
             var stoppedWeights = Weights(Save(ml, tokenizer.Append(stopped), Path.Combine(directory, "stopped.zip")));
@@ -159,11 +165,41 @@ namespace MlnetLstm.Tests
             AssertSameRun(uninterrupted, resumed, Path.Combine(directory, "uninterrupted.zip"), Path.Combine(directory, "resumed.zip"));
         }
 
-        /// <summary>The same losses and learning rates in every epoch, and the same weights.</summary>
-        private static void AssertSameRun(TransformerChain<RecurrentLanguageModelTransformer> expected, TransformerChain<RecurrentLanguageModelTransformer> actual, string expectedZip, string actualZip)
+        [TestMethod]
+        public void ResumingAnInterruptedRunWithEarlyStoppingEqualsAnUninterruptedRun()
         {
-            var expectedHistory = expected.LastTransformer.TrainingHistory;
-            var actualHistory = actual.LastTransformer.TrainingHistory;
+            string directory = NewDirectory(nameof(ResumingAnInterruptedRunWithEarlyStoppingEqualsAnUninterruptedRun));
+            string checkpoint = Path.Combine(directory, "training.ckpt");
+
+            // Stopped after epoch 5: one epoch after the best one, so the best weights are no longer the last ones.
+            var interrupted = new MLContext(seed: 1);
+            var (_, interruptedTraining, makeInterruptedOptions) = EarlyStoppingSetup(interrupted);
+            var interruptedOptions = makeInterruptedOptions(30, 2);
+            interruptedOptions.CheckpointPath = checkpoint;
+            interruptedOptions.EpochCompleted = m =>
+            {
+                if (m.Epoch == 5)
+                    CancelExecution(interrupted);
+            };
+            Assert.ThrowsExactly<OperationCanceledException>(() => interrupted.Transforms.Text.RecurrentLanguageModel(interruptedOptions).Fit(interruptedTraining));
+
+            var ml = new MLContext(seed: 1);
+            var (tokenizer, training, makeOptions) = EarlyStoppingSetup(ml);
+            var resumedOptions = makeOptions(30, 2);
+            resumedOptions.CheckpointPath = checkpoint;
+            resumedOptions.ResumeFromCheckpoint = true;
+            var resumed = ml.Transforms.Text.RecurrentLanguageModel(resumedOptions).Fit(training);
+            var uninterrupted = ml.Transforms.Text.RecurrentLanguageModel(makeOptions(30, 2)).Fit(training);
+
+            Assert.AreEqual(4, uninterrupted.TrainingHistory.MinBy(m => m.ValidationLoss!.Value)!.Epoch, "the setup's best epoch");
+            AssertSameRun(tokenizer.Append(uninterrupted), tokenizer.Append(resumed), Path.Combine(directory, "uninterrupted.zip"), Path.Combine(directory, "resumed.zip"));
+        }
+
+        /// <summary>The same losses and learning rates in every epoch, and the same weights.</summary>
+        private static void AssertSameRun(ITransformer expected, ITransformer actual, string expectedZip, string actualZip)
+        {
+            var expectedHistory = LanguageModel(expected).TrainingHistory;
+            var actualHistory = LanguageModel(actual).TrainingHistory;
             CollectionAssert.AreEqual(expectedHistory.Select(m => (m.Epoch, m.TrainingLoss, m.ValidationLoss, m.LearningRate)).ToArray(),
                 actualHistory.Select(m => (m.Epoch, m.TrainingLoss, m.ValidationLoss, m.LearningRate)).ToArray(),
                 $"resumed: {Describe(actualHistory, withRate: true)}; uninterrupted: {Describe(expectedHistory, withRate: true)}");
