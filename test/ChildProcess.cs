@@ -19,7 +19,10 @@ namespace MlnetLstm.Tests
         /// </summary>
         /// <param name="dll">The program's dll: a path, or a file name resolved against the test assembly's directory.</param>
         /// <param name="args">Its command-line arguments, passed each as one argument (no shell quoting needed).</param>
-        public static string Run(string dll, params string[] args)
+        public static string Run(string dll, params string[] args) => Run(Timeout, dll, args);
+
+        /// <summary>As <see cref="Run(string, string[])"/>, with another time limit.</summary>
+        public static string Run(TimeSpan timeout, string dll, params string[] args)
         {
             string path = Path.IsPathRooted(dll) ? dll : Path.Combine(AppContext.BaseDirectory, dll);
             if (!File.Exists(path))
@@ -40,7 +43,7 @@ namespace MlnetLstm.Tests
             // Both pipes are drained concurrently, so a child that writes a lot to either cannot block on a full pipe.
             Task<string> stdout = process.StandardOutput.ReadToEndAsync();
             Task<string> stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(Timeout))
+            if (!process.WaitForExit(timeout))
             {
                 try
                 {
@@ -51,7 +54,7 @@ namespace MlnetLstm.Tests
                     // It exited between the timeout and the kill.
                 }
                 process.WaitForExit();
-                Assert.Fail($"Child process '{Path.GetFileName(path)} {string.Join(" ", args)}' did not finish within {Timeout.TotalSeconds:F0} s and was killed. " +
+                Assert.Fail($"Child process '{Path.GetFileName(path)} {string.Join(" ", args)}' (process {process.Id}) did not finish within {timeout.TotalSeconds:F0} s and was killed. " +
                     $"Its standard error:\n{Drain(stderr)}\nIts standard output:\n{Drain(stdout)}");
             }
             process.WaitForExit(); // Lets the redirected streams reach their end.
