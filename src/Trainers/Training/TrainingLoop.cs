@@ -30,6 +30,13 @@ namespace MlnetLstm.Trainers
             if (options.ResumeFromCheckpoint && File.Exists(options.CheckpointPath))
             {
                 (history, bestWeights) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
+                if (options.EarlyStoppingPatience == 0 && bestWeights is not null)
+                {
+                    // Resumed without early stopping: the last weights are the result, as in a run without it.
+                    foreach (var tensor in bestWeights.Values)
+                        tensor.Dispose();
+                    bestWeights = null;
+                }
                 channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
             }
 
