@@ -166,15 +166,18 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        public void ResumingAnInterruptedRunWithEarlyStoppingEqualsAnUninterruptedRun()
+        [DataRow(2)]
+        [DataRow(0)]
+        public void ResumingAnInterruptedEarlyStoppingRunEqualsAnUninterruptedRun(int resumedPatience)
         {
-            string directory = NewDirectory(nameof(ResumingAnInterruptedRunWithEarlyStoppingEqualsAnUninterruptedRun));
+            string directory = NewDirectory(nameof(ResumingAnInterruptedEarlyStoppingRunEqualsAnUninterruptedRun));
             string checkpoint = Path.Combine(directory, "training.ckpt");
 
-            // Stopped after epoch 5: one epoch after the best one, so the best weights are no longer the last ones.
+            // A run with early stopping stopped after epoch 5: one epoch after the best one, so the best weights are
+            // no longer the last ones.
             var interrupted = new MLContext(seed: 1);
             var (_, interruptedTraining, makeInterruptedOptions) = EarlyStoppingSetup(interrupted);
-            var interruptedOptions = makeInterruptedOptions(30, 2);
+            var interruptedOptions = makeInterruptedOptions(7, 2);
             interruptedOptions.CheckpointPath = checkpoint;
             interruptedOptions.EpochCompleted = m =>
             {
@@ -183,15 +186,18 @@ namespace MlnetLstm.Tests
             };
             Assert.ThrowsExactly<OperationCanceledException>(() => interrupted.Transforms.Text.RecurrentLanguageModel(interruptedOptions).Fit(interruptedTraining));
 
+            // Resumed with early stopping it stops after epoch 6 with the weights of epoch 4; resumed without, it trains
+            // epochs 6 and 7 and keeps the last weights: each as the uninterrupted run with the same options.
             var ml = new MLContext(seed: 1);
             var (tokenizer, training, makeOptions) = EarlyStoppingSetup(ml);
-            var resumedOptions = makeOptions(30, 2);
+            var resumedOptions = makeOptions(7, resumedPatience);
             resumedOptions.CheckpointPath = checkpoint;
             resumedOptions.ResumeFromCheckpoint = true;
             var resumed = ml.Transforms.Text.RecurrentLanguageModel(resumedOptions).Fit(training);
-            var uninterrupted = ml.Transforms.Text.RecurrentLanguageModel(makeOptions(30, 2)).Fit(training);
+            var uninterrupted = ml.Transforms.Text.RecurrentLanguageModel(makeOptions(7, resumedPatience)).Fit(training);
 
             Assert.AreEqual(4, uninterrupted.TrainingHistory.MinBy(m => m.ValidationLoss!.Value)!.Epoch, "the setup's best epoch");
+            Assert.HasCount(resumedPatience > 0 ? 6 : 7, resumed.TrainingHistory);
             AssertSameRun(tokenizer.Append(uninterrupted), tokenizer.Append(resumed), Path.Combine(directory, "uninterrupted.zip"), Path.Combine(directory, "resumed.zip"));
         }
 
