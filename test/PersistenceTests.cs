@@ -71,7 +71,7 @@ namespace MlnetLstm.Tests
             var inputs = Path.Combine(_directory, "inputs.txt");
             File.WriteAllLines(inputs, Inputs);
             Assert.AreSequenceEqual(Inputs, File.ReadAllLines(inputs), "The inputs file must hold the inputs exactly.");
-            var actual = ChildProcess.RunDll(ChildProcess.ModelRunnerDll, new[] { zip, kind, inputs }, ChildTimeout);
+            var actual = ChildProcess.RunLines(ChildTimeout, ChildProcess.ModelRunnerDll, zip, kind, inputs);
             Assert.AreSequenceEqual(expected, actual);
         }
 

@@ -32,6 +32,25 @@ namespace MlnetLstm.ModelRunner
         public VBuffer<float> OneHot { get; set; }
     }
 
+    /// <summary>Output of a tokenizer → RecurrentLanguageModel pipeline (the estimator's default column names).</summary>
+    public sealed class LanguageModelOutput
+    {
+        /// <summary>The generated continuation.</summary>
+        public string Generated { get; set; } = "";
+
+        /// <summary>Next-token probabilities after the text, one per vocabulary token.</summary>
+        public VBuffer<float> NextTokenProbabilities { get; set; }
+
+        /// <summary>Natural-log likelihood of the text.</summary>
+        public double LogLikelihood { get; set; }
+
+        /// <summary>exp(−log-likelihood / tokens).</summary>
+        public double Perplexity { get; set; }
+
+        /// <summary>−log₂-likelihood / tokens.</summary>
+        public double BitsPerToken { get; set; }
+    }
+
     /// <summary>Runs PredictionEngine over text rows and formats outputs exactly, in this process or a child one.</summary>
     public static class Runner
     {
@@ -40,6 +59,7 @@ namespace MlnetLstm.ModelRunner
         {
             ["tokens"] = typeof(TokenOutput),
             ["onehot"] = typeof(OneHotOutput),
+            ["lm"] = typeof(LanguageModelOutput),
         };
 
         /// <summary>Predicts each text with a PredictionEngine of the given output kind and formats the results.</summary>

@@ -37,7 +37,9 @@ namespace MlnetLstm.Trainers
         public override int BeginEpoch(Random random)
         {
             long length = _train.shape[0];
-            long offset = random.Next(_steps);
+            // A random start below SequenceLength, but never so late that one batch no longer fits: the estimator
+            // guarantees only length ≥ SequenceLength × BatchSize + 1, and a later start would leave an epoch of no batch.
+            long offset = random.Next((int)Math.Min(_steps, length - (long)_steps * _batchSize));
             if (_sampling == BatchSampling.Sequential)
             {
                 // d2l's seq_data_iter_sequential: BatchSize contiguous rows, read T columns at a time.

@@ -151,7 +151,8 @@ namespace MlnetLstm.Trainers
                     $"Token column '{_options.TokenColumnName}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeIntoCharacterIds) or set TokenColumnName.");
             if (column.Kind == SchemaShape.Column.VectorKind.Scalar || !(column.IsKey || column.ItemType == NumberDataViewType.Single))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                    $"Token column '{_options.TokenColumnName}' must be a vector of token keys or a one-hot sequence; it is {column.ItemType}.");
+                    $"Token column '{_options.TokenColumnName}' must be a vector of token keys or a one-hot sequence; it is {column.ItemType}{(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
+                    "Tokenize the text first (mlContext.Transforms.Text.TokenizeIntoCharacterIds or TokenizeIntoWordIds) and name its output in TokenColumnName.");
             var result = inputSchema.ToDictionary(c => c.Name);
             void Add(string? name, SchemaShape.Column.VectorKind kind, DataViewType type)
             {

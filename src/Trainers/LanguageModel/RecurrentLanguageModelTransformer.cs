@@ -188,7 +188,12 @@ namespace MlnetLstm.Trainers
                 return CreateGetters(input, i => i == iinfo, out _)[iinfo];
             }
 
-            /// <summary>All active outputs of a row come from one pass of the network, cached by row position.</summary>
+            /// <summary>
+            /// All active outputs of a row come from one pass of the network, cached by row position. The continuation
+            /// is computed only when the Generated getter asks for it: a PredictionEngine makes every output column
+            /// active, and a caller that reads only probabilities or likelihoods must neither pay for a continuation nor
+            /// be refused an empty text (which has a next-token distribution, but no prefix to continue).
+            /// </summary>
             public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
             {
                 disposer = null;
@@ -196,13 +201,23 @@ namespace MlnetLstm.Trainers
                 var kinds = active.Select(i => _outputKinds[i]).ToHashSet();
                 var read = _column.MakeReader(input);
                 var ids = new List<int>();
+                long position = -1;
+                LanguageModelScore? score = null;
                 var parent = _parent;
                 string columnName = _column.Name;
-                var cache = new RowCache<LanguageModelScore>(input, () =>
+
+                LanguageModelScore Current(bool generate)
                 {
-                    read(ids);
+                    if (input.Position != position)
+                    {
+                        read(ids);
+                        position = input.Position;
+                        score = null;
+                    }
+                    if (score is not null && (!generate || score.Generated is not null))
+                        return score;
                     GenerationOptions? generation = null;
-                    if (kinds.Contains(Generated))
+                    if (generate)
                     {
                         generation = parent.Generation;
                         if (ids.Count == 0 && !generation.AllowEmptyPrefix)
@@ -214,27 +229,27 @@ namespace MlnetLstm.Trainers
                                 $"Row {input.Position}: every token of the prefix in column '{columnName}' is unknown ('{parent._vocabulary.Tokens[unknown]}'): the model never saw these characters, " +
                                 "so a continuation would be meaningless. Give a prefix in the training text's alphabet.");
                     }
-                    return LanguageModelScorer.Score(parent.Network, parent._vocabulary, ids,
+                    score = LanguageModelScorer.Score(parent.Network, parent._vocabulary, ids,
                         kinds.Contains(LogLikelihood) || kinds.Contains(Perplexity) || kinds.Contains(BitsPerToken), kinds.Contains(Probabilities), generation);
-                });
-                LanguageModelScore Current() => cache.Value;
+                    return score;
+                }
 
                 var getters = new Delegate[_outputKinds.Length];
                 foreach (int i in active)
                 {
                     getters[i] = _outputKinds[i] switch
                     {
-                        Generated => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> dst) => dst = parent._vocabulary.Decode(Current().Generated!).AsMemory()),
+                        Generated => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> dst) => dst = parent._vocabulary.Decode(Current(true).Generated!).AsMemory()),
                         Probabilities => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                         {
-                            var probabilities = Current().NextTokenProbabilities!;
+                            var probabilities = Current(false).NextTokenProbabilities!;
                             var editor = VBufferEditor.Create(ref dst, probabilities.Length);
                             probabilities.CopyTo(editor.Values);
                             dst = editor.Commit();
                         }),
-                        LogLikelihood => (ValueGetter<double>)((ref double dst) => dst = Current().LogLikelihood),
-                        Perplexity => (ValueGetter<double>)((ref double dst) => dst = Math.Exp(-Current().LogLikelihood / Current().TokenCount)),
-                        _ => (ValueGetter<double>)((ref double dst) => dst = -Current().LogLikelihood / Current().TokenCount / Math.Log(2)),
+                        LogLikelihood => (ValueGetter<double>)((ref double dst) => dst = Current(false).LogLikelihood),
+                        Perplexity => (ValueGetter<double>)((ref double dst) => dst = Math.Exp(-Current(false).LogLikelihood / Current(false).TokenCount)),
+                        _ => (ValueGetter<double>)((ref double dst) => dst = -Current(false).LogLikelihood / Current(false).TokenCount / Math.Log(2)),
                     };
                 }
                 return getters;

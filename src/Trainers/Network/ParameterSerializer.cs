@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
@@ -22,8 +23,11 @@ namespace MlnetLstm.Trainers
         //   float32 × product of dimensions: values, row-major, little-endian
         // }
         public static void Save(BinaryWriter writer, nn.Module network)
+            => Save(writer, network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList());
+
+        /// <summary>Writes named tensors (for example a copy of a network's parameters) in the same format.</summary>
+        public static void Save(BinaryWriter writer, IReadOnlyList<(string Name, Tensor Value)> parameters)
         {
-            var parameters = network.named_parameters().ToList();
             writer.Write(parameters.Count);
             foreach (var (name, parameter) in parameters)
             {
@@ -38,8 +42,12 @@ namespace MlnetLstm.Trainers
 
         /// <exception cref="FormatException">The data does not match the network; the message names <paramref name="source"/> and the parameter.</exception>
         public static void Load(BinaryReader reader, nn.Module network, string source)
+            => Load(reader, network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), source);
+
+        /// <summary>Reads into named tensors (for example a copy of a network's parameters), checking names and shapes as for a network.</summary>
+        /// <exception cref="FormatException">The data does not match the tensors; the message names <paramref name="source"/> and the parameter.</exception>
+        public static void Load(BinaryReader reader, IReadOnlyList<(string Name, Tensor Value)> parameters, string source)
         {
-            var parameters = network.named_parameters().ToList();
             try
             {
                 int count = reader.ReadInt32();

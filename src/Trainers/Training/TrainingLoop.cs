@@ -54,9 +54,17 @@ namespace MlnetLstm.Trainers
             using var optimizer = CreateOptimizer(network, options);
             var parameters = network.parameters().ToList();
             var history = new List<EpochMetrics>();
+            Dictionary<string, Tensor>? bestWeights = null;
             if (options.ResumeFromCheckpoint && File.Exists(options.CheckpointPath))
             {
-                history = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
+                (history, bestWeights) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
+                if (options.EarlyStoppingPatience == 0 && bestWeights is not null)
+                {
+                    // Resumed without early stopping: the last weights are the result, as in a run without it.
+                    foreach (var tensor in bestWeights.Values)
+                        tensor.Dispose();
+                    bestWeights = null;
+                }
                 channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
             }
 
@@ -73,10 +81,14 @@ namespace MlnetLstm.Trainers
             var clock = Stopwatch.StartNew();
             var elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
             double bestValidation = history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
-            Dictionary<string, Tensor>? bestWeights = null;
-            int epochsWithoutImprovement = 0;
+            // Early stopping goes on counting from the best epoch before the checkpoint, whose weights the checkpoint kept.
+            int epochsWithoutImprovement = bestWeights is null ? 0 : history.Count - history.First(m => m.ValidationLoss == bestValidation).Epoch;
             bool outOfTime = false;
             long step = 0;
+            // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
+            // the batches of the completed epochs (an epoch's batches depend only on the seed and the epoch number).
+            for (int completed = 1; completed <= history.Count; completed++)
+                step += task.BeginEpoch(new Random(unchecked(seed * 7919 + completed)));
             try
             {
                 for (epoch = history.Count + 1; epoch <= options.Epochs && !outOfTime; epoch++)
@@ -121,6 +133,12 @@ namespace MlnetLstm.Trainers
                     double itemsPerSecond = items / epochClock.Elapsed.TotalSeconds;
 
                     double? validation = Validate(network, task);
+                    // The training loss is checked before each step, so a step that breaks the weights in an epoch's
+                    // last batch shows only here.
+                    if (validation is double checkedLoss && !double.IsFinite(checkedLoss))
+                        throw new InvalidOperationException(
+                            $"Training diverged in epoch {epoch}: the validation loss after its last batch is {checkedLoss}. Lower LearningRate (now {rate:G4}), " +
+                            $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; the seeds use 1).");
                     var metrics = new EpochMetrics(epoch, lossSum / items, validation, itemsPerSecond, elapsedBefore + clock.Elapsed, rate);
                     history.Add(metrics);
                     channel.Info(Describe(metrics, itemName, outOfTime ? $" (time budget reached after {batch} of {batches} batches)" : ""));
@@ -141,7 +159,7 @@ namespace MlnetLstm.Trainers
                         }
                     }
                     if (options.CheckpointPath is not null)
-                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history);
+                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights);
                 }
 
                 if (bestWeights is not null)
