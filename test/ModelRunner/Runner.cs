@@ -63,7 +63,7 @@ namespace MlnetLstm.ModelRunner
         public uint PredictedLabel { get; set; }
     }
 
-    /// <summary>Runs PredictionEngine over text rows and formats outputs exactly, in this process or a child one.</summary>
+    /// <summary>Runs PredictionEngine over text or window rows and formats outputs exactly, in this process or a child one.</summary>
     public static class Runner
     {
         /// <summary>The output classes by the name a test passes on the command line.</summary>
