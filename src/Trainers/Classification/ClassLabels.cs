@@ -16,6 +16,10 @@ namespace MlnetLstm.Trainers
         {
             var column = schema.GetColumnOrNull(name)
                 ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Label column '{name}' is not in the data. Name it with the LabelColumnName option.");
+            if (column.Type is KeyDataViewType { Count: < 2 } few && few.RawType == typeof(uint))
+                throw new ArgumentOutOfRangeException(nameof(schema),
+                    $"Label column '{name}' has {few.Count} class{(few.Count == 1 ? "" : "es")}; a classifier needs at least 2. Train on rows of at least two " +
+                    "labels, or list every class in MapValueToKey's keyData so the key has them all.");
             if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint) || key.Count < 2 || key.Count > MaximumCount)
                 throw new ArgumentOutOfRangeException(nameof(schema),
                     $"Label column '{name}' is {column.Type}; it must be a UInt32 key with 2 to {MaximumCount} classes: map labels to keys with mlContext.Transforms.Conversion.MapValueToKey(\"{name}\").");

@@ -175,6 +175,10 @@ namespace MlnetLstm.Trainers
             public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
             {
                 disposer = null;
+                var getters = new Delegate[2];
+                // Without an active output the token column is not active either (GetDependenciesCore): nothing to read.
+                if (!activeOutput(0) && !activeOutput(1))
+                    return getters;
                 var read = _column.MakeReader(input);
                 var ids = new List<int>();
                 var parent = _parent;
@@ -186,7 +190,6 @@ namespace MlnetLstm.Trainers
                     var logits = ClassificationTask.Logits(parent._trained.Network, new[] { ids.ToArray() }, parent._pooling);
                     return logits.softmax(1).cpu().data<float>().ToArray();
                 });
-                var getters = new Delegate[2];
                 if (activeOutput(0))
                     getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                     {

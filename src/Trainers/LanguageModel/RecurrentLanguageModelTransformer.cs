@@ -199,6 +199,9 @@ namespace MlnetLstm.Trainers
                 disposer = null;
                 var active = Enumerable.Range(0, _outputKinds.Length).Where(activeOutput).ToArray();
                 var kinds = active.Select(i => _outputKinds[i]).ToHashSet();
+                // Without an active output the token column is not active either (GetDependenciesCore): nothing to read.
+                if (active.Length == 0)
+                    return new Delegate[_outputKinds.Length];
                 var read = _column.MakeReader(input);
                 var ids = new List<int>();
                 long position = -1;

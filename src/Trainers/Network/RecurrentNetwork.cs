@@ -158,7 +158,8 @@ namespace MlnetLstm.Trainers
             switch (pooling)
             {
                 case SequencePooling.Mean:
-                    pooled = (output * valid).sum(0) / length.clamp_min(1).unsqueeze(1).to(output.dtype);
+                    // dim: names the overload; a bare sum(0) binds the literal 0 to the dtype overload (ScalarType.Byte) and sums everything.
+                    pooled = (output * valid).sum(dim: 0) / length.clamp_min(1).unsqueeze(1).to(output.dtype);
                     break;
                 case SequencePooling.Max:
                     pooled = output.masked_fill(valid.logical_not(), float.NegativeInfinity).amax(0).masked_fill(length.eq(0).unsqueeze(1), 0);

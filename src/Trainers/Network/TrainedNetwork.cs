@@ -34,7 +34,16 @@ namespace MlnetLstm.Trainers
         /// <param name="check">Checks the architecture against the component's other fields before anything is allocated.</param>
         public static TrainedNetwork Load(IHostEnvironment env, ModelLoadContext ctx, string source, Action<RecurrentArchitecture> check)
         {
-            var architecture = RecurrentArchitecture.Load(ctx.Reader);
+            RecurrentArchitecture architecture;
+            try
+            {
+                architecture = RecurrentArchitecture.Load(ctx.Reader);
+            }
+            catch (FormatException e)
+            {
+                // The architecture's own message does not know which entry it came from.
+                throw new FormatException($"{source}: {e.Message} The file is corrupt; re-save the model, or retrain it.", e);
+            }
             check(architecture);
             var implementation = (RecurrentImplementation)ctx.Reader.ReadInt32();
             var projection = (OneHotProjection)ctx.Reader.ReadInt32();

@@ -110,7 +110,8 @@ namespace MlnetLstm.Trainers
             int size = NumericColumns.Width(schema, _options.FeatureColumnName, "Feature", allowScalar: false);
             if (size % _options.FeaturesPerStep != 0)
                 throw new ArgumentOutOfRangeException(nameof(schema),
-                    $"Feature column '{_options.FeatureColumnName}' has {size} values, not a whole number of steps of FeaturesPerStep = {_options.FeaturesPerStep}.");
+                    $"Feature column '{_options.FeatureColumnName}' has {size} values, not a whole number of steps of FeaturesPerStep = {_options.FeaturesPerStep}. " +
+                    "Lay the window out step-major and set FeaturesPerStep to the number of features per step (SequenceWindows.FromSeries does both).");
             return (size / _options.FeaturesPerStep, NumericColumns.Width(schema, _options.LabelColumnName, "Label", allowScalar: true));
         }
 

@@ -49,9 +49,11 @@ namespace MlnetLstm.Trainers
                 throw new ArgumentNullException(nameof(catalog));
             if (series is null || series.Count == 0)
                 throw new ArgumentException("The series is empty.", nameof(series));
-            int features = series[0].Length;
-            if (features == 0 || series.Any(step => step is null || step.Length != features))
-                throw new ArgumentException($"Every step of the series must have the same, non-zero number of features ({features} at step 0).", nameof(series));
+            int features = series[0]?.Length ?? 0;
+            for (int i = 0; i < series.Count; i++)
+                if (features == 0 || series[i] is null || series[i].Length != features)
+                    throw new ArgumentException($"Every step of the series must have the same, non-zero number of features: step {i} " +
+                        $"{(series[i] is null ? "is null" : $"has {series[i].Length}")}{(i > 0 ? $", {features} at step 0" : "")}.", nameof(series));
             if (windowSize < 1)
                 throw new ArgumentOutOfRangeException(nameof(windowSize), windowSize, "windowSize must be at least 1.");
             if (horizon < 1)
