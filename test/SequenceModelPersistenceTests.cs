@@ -139,7 +139,7 @@ namespace MlnetLstm.Tests
             var inputs = Path.Combine(_directory, "inputs.txt");
             File.WriteAllLines(inputs, saved.Inputs);
             Assert.AreSequenceEqual(saved.Inputs, File.ReadAllLines(inputs), "The inputs file must hold the inputs exactly.");
-            var actual = ChildProcess.RunDll(ChildProcess.ModelRunnerDll, new[] { saved.Zip, saved.Kind, inputs }, ChildTimeout);
+            var actual = ChildProcess.RunLines(ChildTimeout, ChildProcess.ModelRunnerDll, saved.Zip, saved.Kind, inputs);
             Assert.AreSequenceEqual(saved.Expected, actual);
         }
 
