@@ -204,6 +204,31 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
+        public void ReservedTokenWithLoneSurrogate()
+        {
+            var ml = new MLContext(seed: 1);
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeIntoIds(Options(o => o.ReservedTokens = new[] { "<unk>", "<e\uD800>" })));
+            Assert.Contains("lone surrogate", e.Message);
+            // A real replacement character is valid text, and so a valid reserved token.
+            ml.Transforms.Text.TokenizeIntoIds(Options(o => o.ReservedTokens = new[] { "<unk>", "<\uFFFD>" }));
+        }
+
+        [TestMethod]
+        public void ReservedTokenWithWhiteSpaceInWordMode()
+        {
+            var ml = new MLContext(seed: 1);
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeIntoIds(Options(o =>
+            {
+                o.Level = TokenizerLevel.Word;
+                o.ReservedTokens = new[] { "<unk>", "end of text" };
+            })));
+            Assert.Contains("'end of text' contains white space", e.Message);
+            Assert.Contains("in word mode", e.Message);
+            // In character mode such a token is fine: it never collides with a one-character token.
+            ml.Transforms.Text.TokenizeIntoIds(Options(o => o.ReservedTokens = new[] { "<unk>", "end of text" }));
+        }
+
+        [TestMethod]
         public void NegativeMaximumLength()
         {
             var ml = new MLContext(seed: 1);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -74,6 +75,12 @@ namespace MlnetLstm.Transforms
             var reserved = options.ReservedTokens ?? throw new ArgumentNullException(nameof(options), "ReservedTokens must not be null; it must at least contain UnknownToken.");
             if (reserved.Any(string.IsNullOrEmpty))
                 throw new ArgumentException("ReservedTokens contains an empty token; reserved tokens must be non-empty text such as \"<eos>\".", nameof(options));
+            // A lone surrogate reads as U+FFFD, so it shows as more replacement characters read than written.
+            static bool HasLoneSurrogate(string t) => t.EnumerateRunes().Count(r => r == Rune.ReplacementChar) != t.Count(c => c == '\uFFFD');
+            if (reserved.FirstOrDefault(HasLoneSurrogate) is { } invalid)
+                throw new ArgumentException($"Reserved token '{invalid}' contains invalid UTF-16 (a lone surrogate), which would not survive saving; use valid text.", nameof(options));
+            if (options.Level == TokenizerLevel.Word && reserved.FirstOrDefault(t => t.Any(char.IsWhiteSpace)) is { } spaced)
+                throw new ArgumentException($"Reserved token '{spaced}' contains white space, so in word mode no word can ever equal it; use a token without spaces, such as \"<eos>\".", nameof(options));
             if (reserved.Distinct(StringComparer.Ordinal).Count() != reserved.Count)
                 throw new ArgumentException($"ReservedTokens contains a token twice: {string.Join(", ", reserved)}. List each once.", nameof(options));
             if (string.IsNullOrEmpty(options.UnknownToken) || !reserved.Contains(options.UnknownToken, StringComparer.Ordinal))
