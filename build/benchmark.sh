@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of the tests): builds in Release and measures, side by side in one run, MlnetLstm against a
 # hand-written TorchSharp loop (and PyTorch when python3 can import torch): training throughput, scoring latency,
-# quality at equal time, memory and GFLOP/s. Writes docs/benchmarks.md. About 20 minutes on 2 cores; --quick for ~5.
+# quality at equal time, memory and GFLOP/s. Writes docs/benchmarks.md. About 15 minutes on 2 cores; --quick for about 5.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
