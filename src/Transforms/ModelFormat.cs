@@ -44,7 +44,8 @@ namespace MlnetLstm.Transforms
         /// <summary>
         /// Checks the version (<see cref="CheckAtModel"/>), then reads the component with <paramref name="read"/>,
         /// which gets a description of the entry for its messages. Whatever a damaged entry makes the reader throw
-        /// (end of stream, bad string encoding, …) becomes a <see cref="FormatException"/> naming the entry.
+        /// (end of stream, bad string encoding, …) becomes a <see cref="FormatException"/> naming the entry, and so does
+        /// a <see cref="FormatException"/> whose message does not already start with the entry's description.
         /// </summary>
         internal static T Load<T>(ModelLoadContext ctx, VersionInfo version, string component, Func<string, T> read)
         {
@@ -58,6 +59,11 @@ namespace MlnetLstm.Transforms
             catch (Exception e) when (e is EndOfStreamException or InvalidDataException or DecoderFallbackException or ArgumentException or OverflowException)
             {
                 throw new FormatException($"{source} is truncated or corrupt: {e.Message}. Re-save the model, or retrain it.", e);
+            }
+            catch (FormatException e) when (!e.Message.StartsWith(source, StringComparison.Ordinal))
+            {
+                // A check shared with other readers (the network architecture, …) does not know the entry: name it.
+                throw new FormatException($"{source} is corrupt: {e.Message} Re-save the model, or retrain it.", e);
             }
             if (ctx.Reader.BaseStream.Position > ModelEnd(ctx))
                 throw new FormatException($"{source} is corrupt: its fields run past the end of its data. Re-save the model, or retrain it.");
