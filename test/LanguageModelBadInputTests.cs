@@ -276,7 +276,7 @@ namespace MlnetLstm.Tests
 
             var cause = LoadFailure(zip);
             Assert.IsInstanceOfType<FormatException>(cause, cause.ToString());
-            AssertMentions(cause, "reads 10 and predicts 9 tokens", "vocabulary has 9", "inconsistent");
+            AssertMentions(cause, "reads 10 tokens and predicts 9 tokens", "vocabulary has 9", "inconsistent");
         }
 
         // *** Divergence ***

@@ -92,6 +92,18 @@ namespace MlnetLstm.Transforms
             return strings;
         }
 
+        /// <summary>Reads a flag byte, which must be 0 (false) or 1 (true): any other value means the data is damaged.</summary>
+        internal static bool ReadFlag(System.IO.BinaryReader reader, string source, string what)
+        {
+            byte value = reader.ReadByte();
+            return value switch
+            {
+                0 => false,
+                1 => true,
+                _ => throw new FormatException($"{source}: the {what} flag is {value}, neither 0 nor 1; it is corrupt. Re-save the model, or retrain it."),
+            };
+        }
+
         /// <summary>The zip folder of the component being read, for messages.</summary>
         internal static string Describe(ModelLoadContext ctx) => string.IsNullOrEmpty(ctx.Directory) ? "(root)" : ctx.Directory;
     }

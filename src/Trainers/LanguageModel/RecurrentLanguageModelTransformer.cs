@@ -97,14 +97,17 @@ namespace MlnetLstm.Trainers
             string tokenColumn = reader.ReadString();
             var outputs = new string?[5];
             for (int i = 0; i < outputs.Length; i++)
-                outputs[i] = reader.ReadByte() == 1 ? reader.ReadString() : null;
+                outputs[i] = ModelFormat.ReadFlag(reader, source, $"output column {i} present") ? reader.ReadString() : null;
             var vocabulary = LanguageModelVocabulary.Load(reader, source, ModelFormat.ModelEnd(ctx));
-            var generation = GenerationOptions.Load(reader);
+            var generation = GenerationOptions.Load(reader, source);
+            if (generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
+                throw new FormatException($"{source}: the generation stop token '{stop}' is not in the model's vocabulary; the file is inconsistent.");
             var trained = TrainedNetwork.Load(host, ctx, source, architecture =>
             {
-                if (architecture.InputSize != vocabulary.Tokens.Length || architecture.OutputSize != vocabulary.Tokens.Length || architecture.Bidirectional)
-                    throw new FormatException($"{source}: the network reads {architecture.InputSize} and predicts {architecture.OutputSize} tokens{(architecture.Bidirectional ? " bidirectionally" : "")}, " +
-                        $"but the vocabulary has {vocabulary.Tokens.Length}; the file is inconsistent.");
+                if (architecture.Input == NetworkInput.Features || architecture.InputSize != vocabulary.Tokens.Length || architecture.OutputSize != vocabulary.Tokens.Length
+                    || architecture.Bidirectional)
+                    throw new FormatException($"{source}: the network reads {architecture.InputSize} {(architecture.Input == NetworkInput.Features ? "features" : "tokens")} and predicts " +
+                        $"{architecture.OutputSize} tokens{(architecture.Bidirectional ? " bidirectionally" : "")}, but the vocabulary has {vocabulary.Tokens.Length}; the file is inconsistent.");
             });
             return new RecurrentLanguageModelTransformer(host, trained, vocabulary, tokenColumn, outputs, generation);
         }
