@@ -207,7 +207,8 @@ namespace MlnetLstm.Tests
 
             var cause = LoadFailure(zip);
             Assert.IsInstanceOfType<FormatException>(cause, cause.ToString());
-            AssertMentions(cause, $"'{name[..name.LastIndexOf('/')]}'", "weights entry is truncated");
+            // Half the weights are too few for the network, which is then never built.
+            AssertMentions(cause, $"'{name[..name.LastIndexOf('/')]}'", "'Weights' entry holds", "too few for the");
         }
 
         [TestMethod]

@@ -399,10 +399,10 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(1)]
-        [DataRow(37)]
-        [DataRow(-6)]
-        public void TruncatedWeightsEntry(int cut)
+        [DataRow(1, "the weights entry is truncated")]
+        [DataRow(37, "the weights entry is truncated")]
+        [DataRow(-6, "'Weights' entry holds 6 bytes, too few for the")]
+        public void TruncatedWeightsEntry(int cut, string problem)
         {
             // Positive: bytes cut off the end (inside the last parameter's values); negative: bytes kept (inside the header).
             var zip = Classifier.Value.Zip;
@@ -412,7 +412,7 @@ namespace MlnetLstm.Tests
             ModelZip.WriteEntries(truncated, entries.Select(e => e.Name == weights ? (e.Name, cut > 0 ? e.Bytes[..^cut] : e.Bytes[..-cut]) : e));
             var error = LoadFails(truncated);
             Assert.Contains("(MlnetLstm Recurrent Classifier)", error.Message);
-            Assert.Contains("the weights entry is truncated", error.Message);
+            Assert.Contains(problem, error.Message);
         }
 
         /// <summary>The offsets of the architecture's fields in the classifier's blob, read by its documented format.</summary>
@@ -448,7 +448,7 @@ namespace MlnetLstm.Tests
         [DataRow("inputSize", 0, "tokens and predicts 3 classes, but the model lists")]
         [DataRow("embeddingSize", 0, "has shape [")]
         [DataRow("hiddenSize", 20, "hidden size 1048580 is outside 1 to 65536")]
-        [DataRow("layers", 1, "parameter tensors but the saved architecture has")]
+        [DataRow("layers", 1, "too few for the")] // 3 layers: caught by the weights entry's size, before the network is built.
         [DataRow("dropout", 30, "dropout 2 is outside [0, 1)")]
         [DataRow("outputSize", 0, "predicts 2 classes, but the model lists")]
         [DataRow("bidirectional", 1, "bidirectional flag 3 is neither 0 nor 1")]

@@ -40,7 +40,7 @@ namespace MlnetLstm.Trainers
             }
         }
 
-        /// <exception cref="FormatException">The data does not match the network; the message names <paramref name="source"/> and the parameter.</exception>
+        /// <exception cref="FormatException">The data does not match the network, or holds a value that is not finite; the message names <paramref name="source"/> and the parameter.</exception>
         public static void Load(BinaryReader reader, nn.Module network, string source)
             => Load(reader, network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), source);
 
@@ -79,6 +79,11 @@ namespace MlnetLstm.Trainers
                             throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
                         rest = rest[read..];
                     }
+                    // Training never produces these (it stops when the loss is not finite): they can only come from damage.
+                    int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+                    if (bad >= 0)
+                        throw new FormatException($"{source}: parameter '{name}' holds {values[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {bad}; " +
+                            "a trained network's weights are finite, so the model file is corrupt.");
                     using var tensorValues = tensor(values, shape);
                     parameter.copy_(tensorValues);
                 }

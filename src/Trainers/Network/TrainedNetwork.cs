@@ -27,7 +27,10 @@ namespace MlnetLstm.Trainers
             ctx.SaveBinaryStream(WeightsEntry, writer => ParameterSerializer.Save(writer, Network));
         }
 
-        /// <summary>Reads the network, builds it on the device the environment chooses, and fills in its weights.</summary>
+        /// <summary>
+        /// Reads the network, checks that the weights entry is large enough for it, builds it on the device the
+        /// environment chooses, and fills in its weights.
+        /// </summary>
         /// <param name="env">The environment (its GPU settings choose the device).</param>
         /// <param name="ctx">The load context, positioned after the component's own fields.</param>
         /// <param name="source">The entry's description for messages.</param>
@@ -50,11 +53,32 @@ namespace MlnetLstm.Trainers
             if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
                 throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
             var history = EpochMetrics.LoadHistory(ctx.Reader, source);
-            var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(env)) { Implementation = implementation, OneHotProjection = projection };
-            network.eval();
-            if (!ctx.TryLoadBinaryStream(WeightsEntry, reader => ParameterSerializer.Load(reader, network, source)))
+            TrainedNetwork? trained = null;
+            if (!ctx.TryLoadBinaryStream(WeightsEntry, reader =>
+            {
+                // The entry must be able to hold every parameter's values before the network is allocated: a crafted
+                // architecture within the limits (up to 2^31 parameters, 8 GiB) must not make loading a small file
+                // allocate and initialise gigabytes.
+                var stream = reader.BaseStream;
+                long values = architecture.ParameterCount * sizeof(float);
+                if (stream.CanSeek && stream.Length - stream.Position < values)
+                    throw new FormatException($"{source}: the '{WeightsEntry}' entry holds {stream.Length - stream.Position:N0} bytes, too few for the {values:N0} bytes of the " +
+                        $"{architecture.ParameterCount:N0} parameters of the saved architecture; the model file is corrupt or inconsistent.");
+                var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(env)) { Implementation = implementation, OneHotProjection = projection };
+                try
+                {
+                    network.eval();
+                    ParameterSerializer.Load(reader, network, source);
+                }
+                catch
+                {
+                    network.Dispose();
+                    throw;
+                }
+                trained = new TrainedNetwork(network, history);
+            }))
                 throw new FormatException($"{source}: the '{WeightsEntry}' entry is missing from the model zip.");
-            return new TrainedNetwork(network, history);
+            return trained!;
         }
     }
 }
