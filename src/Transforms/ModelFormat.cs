@@ -92,6 +92,21 @@ namespace MlnetLstm.Transforms
             return strings;
         }
 
+        /// <summary>
+        /// Checks the column count that ML.NET's <c>OneToOneTransformerBase</c> reads first, without moving the reader:
+        /// the base class allocates an array of that size before it checks anything, so a damaged count (2^30) would
+        /// allocate gigabytes. Our one-to-one transformers always have exactly one column.
+        /// </summary>
+        internal static void CheckColumnCount(ModelLoadContext ctx, string source, int expected)
+        {
+            var stream = ctx.Reader.BaseStream;
+            long position = stream.Position;
+            int count = ctx.Reader.ReadInt32();
+            stream.Position = position;
+            if (count != expected)
+                throw new FormatException($"{source}: the data lists {count} columns, but this transform has {expected}; it is corrupt. Re-save the model, or retrain it.");
+        }
+
         /// <summary>Reads a flag byte, which must be 0 (false) or 1 (true): any other value means the data is damaged.</summary>
         internal static bool ReadFlag(System.IO.BinaryReader reader, string source, string what)
         {

@@ -62,7 +62,11 @@ namespace MlnetLstm.Transforms
         private static OneHotSequenceTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(OneHotSequenceTransformer));
-            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source => new OneHotSequenceTransformer(host, ctx, source));
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source =>
+            {
+                ModelFormat.CheckColumnCount(ctx, source, 1);
+                return new OneHotSequenceTransformer(host, ctx, source);
+            });
         }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)

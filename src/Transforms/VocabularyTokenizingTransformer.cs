@@ -65,7 +65,11 @@ namespace MlnetLstm.Transforms
         private static VocabularyTokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(VocabularyTokenizingTransformer));
-            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source => new VocabularyTokenizingTransformer(host, ctx, source));
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source =>
+            {
+                ModelFormat.CheckColumnCount(ctx, source, 1);
+                return new VocabularyTokenizingTransformer(host, ctx, source);
+            });
         }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
