@@ -29,7 +29,7 @@ namespace MlnetLstm.Transforms
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "VOCBTOKN",
-            verWrittenCur: 0x00010001, // Initial.
+            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
             verReadableCur: 0x00010001,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
@@ -47,6 +47,7 @@ namespace MlnetLstm.Transforms
             // *** Binary format ***
             // <base: column names>
             // <vocabulary: see Vocabulary.Save>
+            // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
             Vocabulary = Vocabulary.Load(ctx.Reader, source, ModelFormat.ModelEnd(ctx));
         }
 
@@ -97,6 +98,7 @@ namespace MlnetLstm.Transforms
             ctx.SetVersionInfo(GetVersionInfo());
             SaveColumns(ctx);
             Vocabulary.Save(ctx.Writer);
+            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>

@@ -32,7 +32,7 @@ namespace MlnetLstm.Trainers
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "RNNLANGM",
-            verWrittenCur: 0x00010001, // Initial.
+            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
             verReadableCur: 0x00010001,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
@@ -91,6 +91,7 @@ namespace MlnetLstm.Trainers
         // <vocabulary: see LanguageModelVocabulary.Save>
         // <generation options: see GenerationOptions.Save>
         // <network: see TrainedNetwork.Save>
+        // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
         private static RecurrentLanguageModelTransformer Load(IHost host, ModelLoadContext ctx, string source)
         {
             var reader = ctx.Reader;
@@ -132,6 +133,7 @@ namespace MlnetLstm.Trainers
             _vocabulary.Save(writer);
             Generation.Save(writer);
             _trained.Save(ctx);
+            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Trainers
 {
@@ -17,14 +18,20 @@ namespace MlnetLstm.Trainers
         // <architecture: see RecurrentArchitecture.Save>
         // int: implementation (0 fused, 1 gate-level); int: one-hot projection (0 auto, 1 gather, 2 dense)
         // <training history: see EpochMetrics.SaveHistory>
-        // binary stream entry "Weights": see ParameterSerializer.Save
+        // binary stream entry "Weights": see ParameterSerializer.Save; then 32 bytes: SHA-256 of the bytes before
+        // (from format 0x00010002 of the component; see ModelFormat)
         public void Save(ModelSaveContext ctx)
         {
             Network.Architecture.Save(ctx.Writer);
             ctx.Writer.Write((int)Network.Implementation);
             ctx.Writer.Write((int)Network.OneHotProjection);
             EpochMetrics.SaveHistory(ctx.Writer, History);
-            ctx.SaveBinaryStream(WeightsEntry, writer => ParameterSerializer.Save(writer, Network));
+            ctx.SaveBinaryStream(WeightsEntry, writer =>
+            {
+                long start = writer.BaseStream.Position;
+                ParameterSerializer.Save(writer, Network);
+                ModelFormat.WriteChecksum(writer, start);
+            });
         }
 
         /// <summary>
@@ -54,21 +61,25 @@ namespace MlnetLstm.Trainers
                 throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
             var history = EpochMetrics.LoadHistory(ctx.Reader, source);
             TrainedNetwork? trained = null;
+            bool checksummed = ModelFormat.HasChecksum(ctx);
             if (!ctx.TryLoadBinaryStream(WeightsEntry, reader =>
             {
+                var stream = reader.BaseStream;
+                long end = stream.Length - (checksummed ? ModelFormat.ChecksumSize : 0);
+                if (checksummed)
+                    ModelFormat.VerifyChecksum(stream, stream.Position, end, source, $"the '{WeightsEntry}' entry");
                 // The entry must be able to hold every parameter's values before the network is allocated: a crafted
                 // architecture within the limits (up to 2^31 parameters, 8 GiB) must not make loading a small file
                 // allocate and initialise gigabytes.
-                var stream = reader.BaseStream;
                 long values = architecture.ParameterCount * sizeof(float);
-                if (stream.CanSeek && stream.Length - stream.Position < values)
-                    throw new FormatException($"{source}: the '{WeightsEntry}' entry holds {stream.Length - stream.Position:N0} bytes, too few for the {values:N0} bytes of the " +
+                if (end - stream.Position < values)
+                    throw new FormatException($"{source}: the '{WeightsEntry}' entry holds {end - stream.Position:N0} bytes, too few for the {values:N0} bytes of the " +
                         $"{architecture.ParameterCount:N0} parameters of the saved architecture; the model file is corrupt or inconsistent.");
                 var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(env)) { Implementation = implementation, OneHotProjection = projection };
                 try
                 {
                     network.eval();
-                    ParameterSerializer.Load(reader, network, source);
+                    ParameterSerializer.Load(reader, network, source, end);
                 }
                 catch
                 {
