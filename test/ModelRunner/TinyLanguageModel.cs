@@ -67,6 +67,18 @@ namespace MlnetLstm.ModelRunner
                 Generation = new GenerationOptions { MaximumNewTokens = 5 },
             };
 
+        /// <summary>
+        /// The options of the kill-and-resume test, in the child process that is killed and in the test that resumes:
+        /// a checkpoint after every epoch, and a cosine learning-rate schedule, so that a resumed run only matches an
+        /// uninterrupted one if it also resumes the schedule.
+        /// </summary>
+        public static RecurrentLanguageModelEstimator.Options Checkpointed(int epochs, string checkpointPath, bool resume, Action<EpochMetrics>? epochCompleted)
+        {
+            var options = Options(epochs, checkpointPath: checkpointPath, resume: resume, epochCompleted: epochCompleted);
+            options.LearningRateSchedule = LearningRateSchedule.Cosine;
+            return options;
+        }
+
         /// <summary>Character tokenizer → language model.</summary>
         public static EstimatorChain<RecurrentLanguageModelTransformer> Pipeline(MLContext ml, RecurrentLanguageModelEstimator.Options options)
             => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options));
