@@ -146,6 +146,26 @@ namespace MlnetLstm.Tests
             return epochs;
         }
 
+        /// <summary>A checkpoint of another network, or a file that is not a checkpoint, is refused when training resumes from it.</summary>
+        [TestMethod]
+        public void ResumingFromAnIncompatibleCheckpointFails()
+        {
+            var ml = new MLContext(seed: 1);
+            var data = TinyLanguageModel.Data(ml, TinyLanguageModel.Corpus(400));
+            var checkpoint = Path.Combine(_directory, "hidden8.checkpoint");
+            TinyLanguageModel.Pipeline(ml, TinyLanguageModel.Options(epochs: 1, checkpointPath: checkpoint)).Fit(data);
+
+            var wider = TinyLanguageModel.Options(epochs: 2, hiddenSize: 12, checkpointPath: checkpoint, resume: true);
+            var e = Assert.ThrowsExactly<FormatException>(() => TinyLanguageModel.Pipeline(ml, wider).Fit(data));
+            Assert.Contains($"Checkpoint '{checkpoint}' was written for a different network", e.Message);
+            Assert.Contains("HiddenSize = 8", e.Message);
+            Assert.Contains("HiddenSize = 12", e.Message);
+
+            File.WriteAllText(checkpoint, "not a checkpoint");
+            e = Assert.ThrowsExactly<FormatException>(() => TinyLanguageModel.Pipeline(ml, TinyLanguageModel.Options(epochs: 2, checkpointPath: checkpoint, resume: true)).Fit(data));
+            Assert.Contains("is not an MlnetLstm training checkpoint", e.Message);
+        }
+
         /// <summary>
         /// MLContext.CancelExecution, which ML.NET 5.0 keeps internal (its own packages reach it as a "best friend");
         /// hosts call it the same way, through reflection.
