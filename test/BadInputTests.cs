@@ -308,7 +308,7 @@ namespace MlnetLstm.Tests
             var zip = SaveModel(withOneHot: true);
             var entries = ModelZip.ReadEntries(zip);
             var name = ModelZip.FindEntry(entries, signature);
-            Assert.AreEqual((0x00010001u, 0x00010001u), ModelZip.Versions(entries.Single(e => e.Name == name).Bytes));
+            Assert.AreEqual((0x00010002u, 0x00010001u), ModelZip.Versions(entries.Single(e => e.Name == name).Bytes));
 
             // A newer release that can no longer be read by this one: both versions move on.
             var newer = Path.Combine(_directory, "newer.zip");
@@ -327,7 +327,7 @@ namespace MlnetLstm.Tests
             // A newer writer that declares its output readable by this version: verWritten moves on, verReadable does not.
             var zip = SaveModel(withOneHot: false);
             var newer = Path.Combine(_directory, "newer-readable.zip");
-            ModelZip.Rewrite(zip, newer, "VOCBTOKN", entry => ModelZip.WithVersions(entry, written: 0x00010002, readable: null));
+            ModelZip.Rewrite(zip, newer, "VOCBTOKN", entry => ModelZip.WithVersions(entry, written: 0x00010003, readable: null));
             var ml = new MLContext(seed: 1);
             var expected = Runner.Predict(ml, ml.Model.Load(zip, out _), "tokens", new[] { "hello", "xyz" }).ToList();
             var actual = Runner.Predict(ml, ml.Model.Load(newer, out _), "tokens", new[] { "hello", "xyz" }).ToList();
@@ -344,12 +344,13 @@ namespace MlnetLstm.Tests
             var zip = SaveModel(withOneHot: false);
             var entries = ModelZip.ReadEntries(zip);
             var name = ModelZip.FindEntry(entries, "VOCBTOKN");
-            var blob = ModelZip.Blob(entries.Single(e => e.Name == name).Bytes);
+            var fields = ModelZip.Fields(entries.Single(e => e.Name == name).Bytes);
             // "hello world": <unk>, <eos> (6 bytes each with the length byte) and 8 characters (2 bytes each), 28 bytes
-            // of tokens at the end of the blob; the cuts lose a token's text, a whole token, or several tokens.
-            Assert.IsGreaterThan(40, blob.Length);
+            // of tokens at the end of the fields; the cuts lose a token's text, a whole token, or several tokens. The
+            // checksum is made to match, so that the vocabulary reader itself meets the truncation.
+            Assert.IsGreaterThan(40, fields.Length);
             var truncated = Path.Combine(_directory, "truncated.zip");
-            ModelZip.Rewrite(zip, truncated, "VOCBTOKN", entry => ModelZip.WithBlob(entry, blob[..^cut]));
+            ModelZip.Rewrite(zip, truncated, "VOCBTOKN", entry => ModelZip.WithSignedFields(entry, fields[..^cut]));
             var e = LoadFails(truncated);
             Assert.Contains($"Model entry '{Path.GetDirectoryName(name)!.Replace('\\', '/')}' (MlnetLstm Vocabulary Tokenizer)", e.Message.Replace('\\', '/'));
             // Cutting a few bytes runs a token past the end; cutting more leaves fewer bytes than the claimed tokens need.
@@ -362,15 +363,15 @@ namespace MlnetLstm.Tests
             var zip = SaveModel(withOneHot: false);
             var entries = ModelZip.ReadEntries(zip);
             var name = ModelZip.FindEntry(entries, "VOCBTOKN");
-            var blob = ModelZip.Blob(entries.Single(e => e.Name == name).Bytes);
-            // The blob ends with the vocabulary; its token count is the int 8 bytes before the first token "<unk>" (then the unknown id).
-            int first = IndexOf(blob, new byte[] { 5, (byte)'<', (byte)'u', (byte)'n', (byte)'k', (byte)'>' });
+            var fields = ModelZip.Fields(entries.Single(e => e.Name == name).Bytes);
+            // The fields end with the vocabulary; its token count is the int 8 bytes before the first token "<unk>" (then the unknown id).
+            int first = IndexOf(fields, new byte[] { 5, (byte)'<', (byte)'u', (byte)'n', (byte)'k', (byte)'>' });
             int countOffset = first - 8;
-            Assert.AreEqual(10, BitConverter.ToInt32(blob, countOffset), "The vocabulary of \"hello world\" has 10 tokens.");
-            var changed = (byte[])blob.Clone();
+            Assert.AreEqual(10, BitConverter.ToInt32(fields, countOffset), "The vocabulary of \"hello world\" has 10 tokens.");
+            var changed = (byte[])fields.Clone();
             BitConverter.GetBytes(1_000_000).CopyTo(changed, countOffset);
             var corrupt = Path.Combine(_directory, "corrupt.zip");
-            ModelZip.Rewrite(zip, corrupt, "VOCBTOKN", entry => ModelZip.WithBlob(entry, changed));
+            ModelZip.Rewrite(zip, corrupt, "VOCBTOKN", entry => ModelZip.WithSignedFields(entry, changed));
             var e = LoadFails(corrupt);
             Assert.Contains("MlnetLstm Vocabulary Tokenizer", e.Message);
             Assert.Contains("1000000 vocabulary tokens cannot fit", e.Message);

@@ -205,9 +205,17 @@ namespace MlnetLstm.Tests
             var (name, weights) = ReadEntry(zip, "/Weights");
             ReplaceEntry(zip, name, weights[..(weights.Length / 2)]);
 
+            // Cut short by damage, the entry no longer matches its checksum.
             var cause = LoadFailure(zip);
             Assert.IsInstanceOfType<FormatException>(cause, cause.ToString());
-            AssertMentions(cause, $"'{name[..name.LastIndexOf('/')]}'", "weights entry is truncated");
+            AssertMentions(cause, $"'{name[..name.LastIndexOf('/')]}'", "'Weights' entry does not match its SHA-256 checksum");
+
+            // Cut short with a checksum that matches (a crafted file), it is too small for the network.
+            zip = SavedModel("truncated-signed");
+            ReplaceEntry(zip, name, ModelZip.Signed(weights[..(weights.Length / 2)]));
+            cause = LoadFailure(zip);
+            Assert.IsInstanceOfType<FormatException>(cause, cause.ToString());
+            AssertMentions(cause, $"'{name[..name.LastIndexOf('/')]}'", "'Weights' entry holds", "too few for the");
         }
 
         [TestMethod]
@@ -233,9 +241,10 @@ namespace MlnetLstm.Tests
             var (name, weights) = ReadEntry(zip, "/Weights");
             // The header starts with the number of parameter tensors: 6 for one LSTM layer (two weights and two biases) and the head (weight and bias).
             Assert.AreEqual(6, BitConverter.ToInt32(weights, 0));
+            // The changes below come with a checksum that matches (a crafted file): the weights reader itself must catch them.
             var flipped = (byte[])weights.Clone();
             flipped[0] ^= 0x40;
-            ReplaceEntry(zip, name, flipped);
+            ReplaceEntry(zip, name, ModelZip.ResignedWeights(flipped));
             var cause = LoadFailure(zip);
             Assert.IsInstanceOfType<FormatException>(cause, cause.ToString());
             AssertMentions(cause, "70 parameter tensors", "has 6");
@@ -245,7 +254,7 @@ namespace MlnetLstm.Tests
             Assert.AreEqual("layer0.fused.weight_ih_l0", Encoding.UTF8.GetString(weights, 5, weights[4]));
             flipped = (byte[])weights.Clone();
             flipped[5] ^= 0x01; // 'l' → 'm'
-            ReplaceEntry(zip, name, flipped);
+            ReplaceEntry(zip, name, ModelZip.ResignedWeights(flipped));
             cause = LoadFailure(zip);
             Assert.IsInstanceOfType<FormatException>(cause, cause.ToString());
             AssertMentions(cause, "expected parameter 'layer0.fused.weight_ih_l0' but found 'mayer0.fused.weight_ih_l0'");
@@ -272,11 +281,11 @@ namespace MlnetLstm.Tests
             Assert.AreEqual(-1, model.AsSpan(at + 1).IndexOf(pattern), "and only once");
             var patched = (byte[])model.Clone();
             patched[at + 8] = 10; // input size 9 → 10
-            ReplaceEntry(zip, name, patched);
+            ReplaceEntry(zip, name, ModelZip.Resigned(patched)); // With a matching checksum: the reader must catch it.
 
             var cause = LoadFailure(zip);
             Assert.IsInstanceOfType<FormatException>(cause, cause.ToString());
-            AssertMentions(cause, "reads 10 and predicts 9 tokens", "vocabulary has 9", "inconsistent");
+            AssertMentions(cause, "reads 10 tokens and predicts 9 tokens", "vocabulary has 9", "inconsistent");
         }
 
         // *** Divergence ***

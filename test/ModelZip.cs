@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using System.Security.Cryptography;
 using System.Text;
 
 namespace MlnetLstm.Tests
@@ -12,7 +13,9 @@ namespace MlnetLstm.Tests
     /// Reads and rewrites the entries of an ML.NET model zip. Each model entry (<c>.../Model.key</c>) starts with
     /// ML.NET's 256-byte <c>ModelHeader</c> (Microsoft.ML.Core/Data/ModelHeader.cs): the component's 8-byte model
     /// signature at 0x40, its format versions (written at 0x48, readable at 0x4C), then the model blob at 0x100
-    /// of CbModel (0x18) bytes, followed by the string table, the loader assembly name and an 8-byte tail.
+    /// of CbModel (0x18) bytes, followed by the string table, the loader assembly name and an 8-byte tail. From format
+    /// 0x00010002 on, an MlnetLstm component's blob ends with the SHA-256 of the bytes before it (its fields), and so
+    /// does the network's weights entry.
     /// </summary>
     internal static class ModelZip
     {
@@ -107,6 +110,27 @@ namespace MlnetLstm.Tests
             var rest = entry.AsSpan(checked(HeaderSize + (int)oldSize));
             return header.Concat(blob).Concat(rest.ToArray()).ToArray();
         }
+
+        /// <summary>Bytes of the checksum that ends an MlnetLstm component's blob and its weights entry.</summary>
+        public const int ChecksumSize = 32;
+
+        /// <summary>The fields of an MlnetLstm component's model entry: its blob without the checksum that ends it.</summary>
+        public static byte[] Fields(byte[] entry) => Blob(entry)[..^ChecksumSize];
+
+        /// <summary>
+        /// A copy of an MlnetLstm model entry with other fields and a checksum that matches them: a file that a buggy
+        /// writer or an attacker made, which the checksum does not catch, so the component's reader must.
+        /// </summary>
+        public static byte[] WithSignedFields(byte[] entry, byte[] fields) => WithBlob(entry, Signed(fields));
+
+        /// <summary>An MlnetLstm model entry changed in its fields, with its checksum made to match again (a crafted file).</summary>
+        public static byte[] Resigned(byte[] entry) => WithSignedFields(entry, Fields(entry));
+
+        /// <summary>A weights entry changed in its data (or cut), with a checksum of what is left before the last 32 bytes.</summary>
+        public static byte[] ResignedWeights(byte[] weights) => Signed(weights[..^ChecksumSize]);
+
+        /// <summary>The data followed by its SHA-256, as MlnetLstm ends a blob or a weights entry.</summary>
+        public static byte[] Signed(byte[] data) => data.Concat(SHA256.HashData(data)).ToArray();
 
         private static long ReadLong(byte[] bytes, int offset) => BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(offset));
 

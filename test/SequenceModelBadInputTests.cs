@@ -399,20 +399,31 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(1)]
-        [DataRow(37)]
-        [DataRow(-6)]
-        public void TruncatedWeightsEntry(int cut)
+        [DataRow(1, "the weights entry is truncated inside parameter 'head.bias'")]
+        [DataRow(37, "the weights entry is truncated inside parameter 'head.")]
+        [DataRow(-6, "'Weights' entry holds 6 bytes, too few for the")]
+        public void TruncatedWeightsEntry(int cut, string problem)
         {
-            // Positive: bytes cut off the end (inside the last parameter's values); negative: bytes kept (inside the header).
+            // Positive: bytes cut off the end of the weights (inside the last parameters' values); negative: bytes kept
+            // (inside the header). As damage, the checksum catches it; with a checksum that matches (a crafted file), the
+            // weights reader must.
             var zip = Classifier.Value.Zip;
             var entries = ModelZip.ReadEntries(zip);
             var weights = WeightsEntry(entries);
+            var data = entries.Single(e => e.Name == weights).Bytes[..^ModelZip.ChecksumSize];
+            var cutData = cut > 0 ? data[..^cut] : data[..-cut];
             var truncated = Path.Combine(_directory, $"truncated{cut}.zip");
-            ModelZip.WriteEntries(truncated, entries.Select(e => e.Name == weights ? (e.Name, cut > 0 ? e.Bytes[..^cut] : e.Bytes[..-cut]) : e));
+            ModelZip.WriteEntries(truncated, entries.Select(e => e.Name == weights ? (e.Name, cutData) : e));
             var error = LoadFails(truncated);
             Assert.Contains("(MlnetLstm Recurrent Classifier)", error.Message);
-            Assert.Contains("the weights entry is truncated", error.Message);
+            Assert.IsTrue(error.Message.Contains("'Weights' entry does not match its SHA-256 checksum", StringComparison.Ordinal)
+                || error.Message.Contains("'Weights' entry is too short to end with its checksum", StringComparison.Ordinal), error.Message);
+
+            var signed = Path.Combine(_directory, $"truncated-signed{cut}.zip");
+            ModelZip.WriteEntries(signed, entries.Select(e => e.Name == weights ? (e.Name, ModelZip.Signed(cutData)) : e));
+            error = LoadFails(signed);
+            Assert.Contains("(MlnetLstm Recurrent Classifier)", error.Message);
+            Assert.Contains(problem, error.Message);
         }
 
         /// <summary>The offsets of the architecture's fields in the classifier's blob, read by its documented format.</summary>
@@ -448,7 +459,7 @@ namespace MlnetLstm.Tests
         [DataRow("inputSize", 0, "tokens and predicts 3 classes, but the model lists")]
         [DataRow("embeddingSize", 0, "has shape [")]
         [DataRow("hiddenSize", 20, "hidden size 1048580 is outside 1 to 65536")]
-        [DataRow("layers", 1, "parameter tensors but the saved architecture has")]
+        [DataRow("layers", 1, "too few for the")] // 3 layers: caught by the weights entry's size, before the network is built.
         [DataRow("dropout", 30, "dropout 2 is outside [0, 1)")]
         [DataRow("outputSize", 0, "predicts 2 classes, but the model lists")]
         [DataRow("bidirectional", 1, "bidirectional flag 3 is neither 0 nor 1")]
@@ -456,7 +467,9 @@ namespace MlnetLstm.Tests
         {
             var zip = Classifier.Value.Zip;
             var entries = ModelZip.ReadEntries(zip);
-            var blob = ModelZip.Blob(entries.Single(e => e.Name == ModelZip.FindEntry(entries, "RNNCLASS")).Bytes);
+            // The classifier's fields, without the checksum that ends its data: the change below comes with a checksum
+            // that matches (a crafted file), so the reader itself must catch it.
+            var blob = ModelZip.Fields(entries.Single(e => e.Name == ModelZip.FindEntry(entries, "RNNCLASS")).Bytes);
             var fields = ArchitectureFields(blob);
             // The parse agrees with the options the classifier was trained with: LSTM on embedded tokens, 2 wide, 4 hidden, 1 layer, 3 classes, bidirectional.
             Assert.AreEqual(0, fields["cell"].Value);
@@ -472,7 +485,7 @@ namespace MlnetLstm.Tests
             var changed = (byte[])blob.Clone();
             changed[fields[field].Offset + bit / 8] ^= (byte)(1 << (bit % 8));
             var corrupt = Path.Combine(_directory, $"flipped-{field}.zip");
-            ModelZip.Rewrite(zip, corrupt, "RNNCLASS", entry => ModelZip.WithBlob(entry, changed));
+            ModelZip.Rewrite(zip, corrupt, "RNNCLASS", entry => ModelZip.WithSignedFields(entry, changed));
             var e = LoadFails(corrupt);
             Assert.Contains("(MlnetLstm Recurrent Classifier)", e.Message);
             Assert.Contains(problem, e.Message);

@@ -27,7 +27,7 @@ namespace MlnetLstm.Transforms
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "ONEHOTSQ",
-            verWrittenCur: 0x00010001, // Initial.
+            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
             verReadableCur: 0x00010001,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
@@ -45,6 +45,7 @@ namespace MlnetLstm.Transforms
             // *** Binary format ***
             // <base: column names>
             // int: maximum length (0 = variable-length output)
+            // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
             MaximumLength = ctx.Reader.ReadInt32();
             if (MaximumLength < 0)
                 throw new FormatException($"{source}: maximum length {MaximumLength} is negative; the file is corrupt.");
@@ -62,7 +63,11 @@ namespace MlnetLstm.Transforms
         private static OneHotSequenceTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(OneHotSequenceTransformer));
-            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source => new OneHotSequenceTransformer(host, ctx, source));
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source =>
+            {
+                ModelFormat.CheckColumnCount(ctx, source, 1);
+                return new OneHotSequenceTransformer(host, ctx, source);
+            });
         }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
@@ -90,6 +95,7 @@ namespace MlnetLstm.Transforms
             ctx.SetVersionInfo(GetVersionInfo());
             SaveColumns(ctx);
             ctx.Writer.Write(MaximumLength);
+            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>

@@ -18,6 +18,7 @@ namespace MlnetLstm.Transforms
     {
         private readonly MLContext _ml;
         private readonly ITransformer _model;
+        private readonly bool _ignoreMissingColumns;
         private readonly ConcurrentBag<PredictionEngine<TInput, TOutput>> _idle = new();
         private bool _disposed;
 
@@ -25,10 +26,17 @@ namespace MlnetLstm.Transforms
         /// <param name="ml">The context to create engines with.</param>
         /// <param name="model">The model; shared by every engine.</param>
         /// <param name="maximumRetained">How many idle engines to keep; more are created under load and disposed after use. Default: twice the processor count.</param>
-        public PredictionEnginePool(MLContext ml, ITransformer model, int? maximumRetained = null)
+        /// <param name="ignoreMissingColumns">
+        /// Whether a property of <typeparamref name="TOutput"/> that is not a column of the model's output is left at its
+        /// default value (ML.NET's default for a PredictionEngine) instead of failing here. Default false: a renamed or
+        /// dropped output column, or a misspelt property, fails when the pool is created rather than scoring defaults.
+        /// </param>
+        /// <exception cref="ArgumentOutOfRangeException">The model's output does not fit <typeparamref name="TOutput"/> (or its input <typeparamref name="TInput"/>), or <paramref name="maximumRetained"/> is below 1.</exception>
+        public PredictionEnginePool(MLContext ml, ITransformer model, int? maximumRetained = null, bool ignoreMissingColumns = false)
         {
             _ml = ml ?? throw new ArgumentNullException(nameof(ml));
             _model = model ?? throw new ArgumentNullException(nameof(model));
+            _ignoreMissingColumns = ignoreMissingColumns;
             MaximumRetained = maximumRetained ?? 2 * Environment.ProcessorCount;
             if (MaximumRetained < 1)
                 throw new ArgumentOutOfRangeException(nameof(maximumRetained), maximumRetained, "maximumRetained must be at least 1.");
@@ -60,7 +68,7 @@ namespace MlnetLstm.Transforms
             }
         }
 
-        private PredictionEngine<TInput, TOutput> Create() => _ml.Model.CreatePredictionEngine<TInput, TOutput>(_model);
+        private PredictionEngine<TInput, TOutput> Create() => _ml.Model.CreatePredictionEngine<TInput, TOutput>(_model, _ignoreMissingColumns);
 
         /// <summary>Disposes the idle engines; engines in use are disposed when their prediction ends.</summary>
         public void Dispose()

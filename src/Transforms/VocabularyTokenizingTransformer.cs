@@ -29,7 +29,7 @@ namespace MlnetLstm.Transforms
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "VOCBTOKN",
-            verWrittenCur: 0x00010001, // Initial.
+            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
             verReadableCur: 0x00010001,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
@@ -47,6 +47,7 @@ namespace MlnetLstm.Transforms
             // *** Binary format ***
             // <base: column names>
             // <vocabulary: see Vocabulary.Save>
+            // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
             Vocabulary = Vocabulary.Load(ctx.Reader, source, ModelFormat.ModelEnd(ctx));
         }
 
@@ -65,7 +66,11 @@ namespace MlnetLstm.Transforms
         private static VocabularyTokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(VocabularyTokenizingTransformer));
-            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source => new VocabularyTokenizingTransformer(host, ctx, source));
+            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source =>
+            {
+                ModelFormat.CheckColumnCount(ctx, source, 1);
+                return new VocabularyTokenizingTransformer(host, ctx, source);
+            });
         }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
@@ -93,6 +98,7 @@ namespace MlnetLstm.Transforms
             ctx.SetVersionInfo(GetVersionInfo());
             SaveColumns(ctx);
             Vocabulary.Save(ctx.Writer);
+            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>

@@ -1,15 +1,35 @@
-// Loads a model zip in a fresh process and prints, for each input line, the PredictionEngine output as
-// exact text (floats as their bits), so a test can compare it with the outputs of the process that saved it.
-// Usage: MlnetLstm.ModelRunner <model.zip> <output kind> <inputs.txt>
-// Inputs are one text per line, or for the window kinds one window per line as comma-separated floats.
+// A separate process for the tests and the soak run. Modes:
+//   MlnetLstm.ModelRunner <model.zip> <output kind> <inputs.txt>
+//       loads a model zip in a fresh process and prints, for each input line, the PredictionEngine output as exact
+//       text (floats as their bits), so a test can compare it with the outputs of the process that saved it. Inputs
+//       are one text per line, or for the window kinds one window per line as comma-separated floats;
+//   MlnetLstm.ModelRunner train <corpus.txt> <checkpoint> <epochs>
+//       trains TinyLanguageModel.Checkpointed on the corpus (one document per line), with a checkpoint after every epoch, and
+//       prints "epoch N <training loss bits> <validation loss bits>" as each epoch ends (the kill-and-resume test);
+//   MlnetLstm.ModelRunner soak <epochs> <rows> <report.md>
+//       trains a language model, scores rows through one PredictionEngine while sampling the process's RSS, and
+//       writes the report (build/soak.sh).
 using System;
 using System.IO;
 using Microsoft.ML;
 using MlnetLstm.ModelRunner;
 
+if (args.Length == 4 && args[0] == "train")
+{
+    var context = new MLContext(seed: 1);
+    var options = TinyLanguageModel.Checkpointed(int.Parse(args[3]), args[2], resume: false,
+        epochCompleted: metrics => Console.WriteLine(TinyLanguageModel.FormatEpoch(metrics)));
+    TinyLanguageModel.Pipeline(context, options).Fit(TinyLanguageModel.Data(context, File.ReadAllLines(args[1])));
+    Console.WriteLine("done");
+    return 0;
+}
+if (args.Length == 4 && args[0] == "soak")
+    return Soak.Run(int.Parse(args[1]), int.Parse(args[2]), args[3]);
 if (args.Length != 3)
 {
-    Console.Error.WriteLine("usage: MlnetLstm.ModelRunner <model.zip> <output kind> <inputs.txt>");
+    Console.Error.WriteLine("usage: MlnetLstm.ModelRunner <model.zip> <output kind> <inputs.txt>\n" +
+        "       MlnetLstm.ModelRunner train <corpus.txt> <checkpoint> <epochs>\n" +
+        "       MlnetLstm.ModelRunner soak <epochs> <rows> <report.md>");
     return 2;
 }
 

@@ -51,7 +51,7 @@ namespace MlnetLstm.Trainers
             int count = reader.ReadInt32();
             if (count < 2 || count > MaximumCount)
                 throw new FormatException($"{source}: {count} classes is outside 2 to {MaximumCount}; the file is corrupt.");
-            string[]? names = reader.ReadByte() == 1 ? Transforms.ModelFormat.ReadStrings(reader, count, end, source, "class names") : null;
+            string[]? names = Transforms.ModelFormat.ReadFlag(reader, source, "class names present") ? Transforms.ModelFormat.ReadStrings(reader, count, end, source, "class names") : null;
             return new ClassLabels(column, count, names);
         }
     }

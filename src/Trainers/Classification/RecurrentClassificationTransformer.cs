@@ -36,7 +36,7 @@ namespace MlnetLstm.Trainers
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "RNNCLASS",
-            verWrittenCur: 0x00010001, // Initial.
+            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
             verReadableCur: 0x00010001,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
@@ -69,6 +69,7 @@ namespace MlnetLstm.Trainers
                 // <classes: see ClassLabels.Save>
                 // int: pooling (0 last, 1 mean, 2 max); string: score column; string: predicted-label column
                 // <network: see TrainedNetwork.Save>
+                // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
                 var reader = ctx.Reader;
                 string tokenColumn = reader.ReadString();
                 int count = reader.ReadInt32();
@@ -112,6 +113,7 @@ namespace MlnetLstm.Trainers
             writer.Write(_scoreColumnName);
             writer.Write(_predictedLabelColumnName);
             _trained.Save(ctx);
+            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>

@@ -71,17 +71,18 @@ namespace MlnetLstm.Trainers
             writer.Write(AllowEmptyPrefix ? (byte)1 : (byte)0);
         }
 
-        internal static GenerationOptions Load(BinaryReader reader)
+        /// <exception cref="FormatException">A saved option is invalid; the message names <paramref name="source"/>.</exception>
+        internal static GenerationOptions Load(BinaryReader reader, string source)
         {
             int maximum = reader.ReadInt32();
-            bool greedy = reader.ReadByte() == 1;
+            bool greedy = Transforms.ModelFormat.ReadFlag(reader, source, "greedy generation");
             float temperature = reader.ReadSingle();
             int topK = reader.ReadInt32();
             float topP = reader.ReadSingle();
-            bool hasSeed = reader.ReadByte() == 1;
+            bool hasSeed = Transforms.ModelFormat.ReadFlag(reader, source, "generation seed present");
             int seed = reader.ReadInt32();
-            string? stop = reader.ReadByte() == 1 ? reader.ReadString() : null;
-            bool allowEmpty = reader.ReadByte() == 1;
+            string? stop = Transforms.ModelFormat.ReadFlag(reader, source, "stop token present") ? reader.ReadString() : null;
+            bool allowEmpty = Transforms.ModelFormat.ReadFlag(reader, source, "allow empty prefix");
             try
             {
                 return new GenerationOptions
@@ -92,7 +93,7 @@ namespace MlnetLstm.Trainers
             }
             catch (ArgumentOutOfRangeException e)
             {
-                throw new FormatException($"Saved generation options are invalid: {e.Message}", e);
+                throw new FormatException($"{source}: the saved generation options are invalid: {e.Message}", e);
             }
         }
     }

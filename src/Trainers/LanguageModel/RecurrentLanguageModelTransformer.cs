@@ -32,7 +32,7 @@ namespace MlnetLstm.Trainers
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "RNNLANGM",
-            verWrittenCur: 0x00010001, // Initial.
+            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
             verReadableCur: 0x00010001,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
@@ -91,20 +91,24 @@ namespace MlnetLstm.Trainers
         // <vocabulary: see LanguageModelVocabulary.Save>
         // <generation options: see GenerationOptions.Save>
         // <network: see TrainedNetwork.Save>
+        // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
         private static RecurrentLanguageModelTransformer Load(IHost host, ModelLoadContext ctx, string source)
         {
             var reader = ctx.Reader;
             string tokenColumn = reader.ReadString();
             var outputs = new string?[5];
             for (int i = 0; i < outputs.Length; i++)
-                outputs[i] = reader.ReadByte() == 1 ? reader.ReadString() : null;
+                outputs[i] = ModelFormat.ReadFlag(reader, source, $"output column {i} present") ? reader.ReadString() : null;
             var vocabulary = LanguageModelVocabulary.Load(reader, source, ModelFormat.ModelEnd(ctx));
-            var generation = GenerationOptions.Load(reader);
+            var generation = GenerationOptions.Load(reader, source);
+            if (generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
+                throw new FormatException($"{source}: the generation stop token '{stop}' is not in the model's vocabulary; the file is inconsistent.");
             var trained = TrainedNetwork.Load(host, ctx, source, architecture =>
             {
-                if (architecture.InputSize != vocabulary.Tokens.Length || architecture.OutputSize != vocabulary.Tokens.Length || architecture.Bidirectional)
-                    throw new FormatException($"{source}: the network reads {architecture.InputSize} and predicts {architecture.OutputSize} tokens{(architecture.Bidirectional ? " bidirectionally" : "")}, " +
-                        $"but the vocabulary has {vocabulary.Tokens.Length}; the file is inconsistent.");
+                if (architecture.Input == NetworkInput.Features || architecture.InputSize != vocabulary.Tokens.Length || architecture.OutputSize != vocabulary.Tokens.Length
+                    || architecture.Bidirectional)
+                    throw new FormatException($"{source}: the network reads {architecture.InputSize} {(architecture.Input == NetworkInput.Features ? "features" : "tokens")} and predicts " +
+                        $"{architecture.OutputSize} tokens{(architecture.Bidirectional ? " bidirectionally" : "")}, but the vocabulary has {vocabulary.Tokens.Length}; the file is inconsistent.");
             });
             return new RecurrentLanguageModelTransformer(host, trained, vocabulary, tokenColumn, outputs, generation);
         }
@@ -129,6 +133,7 @@ namespace MlnetLstm.Trainers
             _vocabulary.Save(writer);
             Generation.Save(writer);
             _trained.Save(ctx);
+            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>

@@ -40,14 +40,19 @@ namespace MlnetLstm.Trainers
             }
         }
 
-        /// <exception cref="FormatException">The data does not match the network; the message names <paramref name="source"/> and the parameter.</exception>
-        public static void Load(BinaryReader reader, nn.Module network, string source)
-            => Load(reader, network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), source);
+        /// <exception cref="FormatException">The data does not match the network, or holds a value that is not finite; the message names <paramref name="source"/> and the parameter.</exception>
+        /// <param name="reader">The reader, at the start of the data.</param>
+        /// <param name="network">The network whose parameters to fill.</param>
+        /// <param name="source">The data's description for messages.</param>
+        /// <param name="end">The stream position where the data ends (a checksum or other data may follow); null for the end of the stream.</param>
+        public static void Load(BinaryReader reader, nn.Module network, string source, long? end = null)
+            => Load(reader, network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), source, end);
 
         /// <summary>Reads into named tensors (for example a copy of a network's parameters), checking names and shapes as for a network.</summary>
-        /// <exception cref="FormatException">The data does not match the tensors; the message names <paramref name="source"/> and the parameter.</exception>
-        public static void Load(BinaryReader reader, IReadOnlyList<(string Name, Tensor Value)> parameters, string source)
+        /// <exception cref="FormatException">The data does not match the tensors, or holds a value that is not finite; the message names <paramref name="source"/> and the parameter.</exception>
+        public static void Load(BinaryReader reader, IReadOnlyList<(string Name, Tensor Value)> parameters, string source, long? end = null)
         {
+            long limit = end ?? (reader.BaseStream.CanSeek ? reader.BaseStream.Length : long.MaxValue);
             try
             {
                 int count = reader.ReadInt32();
@@ -68,7 +73,7 @@ namespace MlnetLstm.Trainers
                     if (!shape.SequenceEqual(parameter.shape))
                         throw new FormatException($"{source}: parameter '{name}' has shape [{string.Join(", ", shape)}] but the saved architecture (and vocabulary) need [{string.Join(", ", parameter.shape)}].");
                     long bytes = parameter.numel() * sizeof(float);
-                    if (reader.BaseStream.CanSeek && reader.BaseStream.Length - reader.BaseStream.Position < bytes)
+                    if (reader.BaseStream.CanSeek && limit - reader.BaseStream.Position < bytes)
                         throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
                     var values = new float[parameter.numel()];
                     // A zip entry's stream may return fewer bytes per read than asked for, so read until full.
@@ -79,6 +84,11 @@ namespace MlnetLstm.Trainers
                             throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
                         rest = rest[read..];
                     }
+                    // Training never produces these (it stops when the loss is not finite): they can only come from damage.
+                    int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+                    if (bad >= 0)
+                        throw new FormatException($"{source}: parameter '{name}' holds {values[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {bad}; " +
+                            "a trained network's weights are finite, so the model file is corrupt.");
                     using var tensorValues = tensor(values, shape);
                     parameter.copy_(tensorValues);
                 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Trainers
 {
@@ -17,17 +18,26 @@ namespace MlnetLstm.Trainers
         // <architecture: see RecurrentArchitecture.Save>
         // int: implementation (0 fused, 1 gate-level); int: one-hot projection (0 auto, 1 gather, 2 dense)
         // <training history: see EpochMetrics.SaveHistory>
-        // binary stream entry "Weights": see ParameterSerializer.Save
+        // binary stream entry "Weights": see ParameterSerializer.Save; then 32 bytes: SHA-256 of the bytes before
+        // (from format 0x00010002 of the component; see ModelFormat)
         public void Save(ModelSaveContext ctx)
         {
             Network.Architecture.Save(ctx.Writer);
             ctx.Writer.Write((int)Network.Implementation);
             ctx.Writer.Write((int)Network.OneHotProjection);
             EpochMetrics.SaveHistory(ctx.Writer, History);
-            ctx.SaveBinaryStream(WeightsEntry, writer => ParameterSerializer.Save(writer, Network));
+            ctx.SaveBinaryStream(WeightsEntry, writer =>
+            {
+                long start = writer.BaseStream.Position;
+                ParameterSerializer.Save(writer, Network);
+                ModelFormat.WriteChecksum(writer, start);
+            });
         }
 
-        /// <summary>Reads the network, builds it on the device the environment chooses, and fills in its weights.</summary>
+        /// <summary>
+        /// Reads the network, checks that the weights entry is large enough for it, builds it on the device the
+        /// environment chooses, and fills in its weights.
+        /// </summary>
         /// <param name="env">The environment (its GPU settings choose the device).</param>
         /// <param name="ctx">The load context, positioned after the component's own fields.</param>
         /// <param name="source">The entry's description for messages.</param>
@@ -50,11 +60,36 @@ namespace MlnetLstm.Trainers
             if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
                 throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
             var history = EpochMetrics.LoadHistory(ctx.Reader, source);
-            var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(env)) { Implementation = implementation, OneHotProjection = projection };
-            network.eval();
-            if (!ctx.TryLoadBinaryStream(WeightsEntry, reader => ParameterSerializer.Load(reader, network, source)))
+            TrainedNetwork? trained = null;
+            bool checksummed = ModelFormat.HasChecksum(ctx);
+            if (!ctx.TryLoadBinaryStream(WeightsEntry, reader =>
+            {
+                var stream = reader.BaseStream;
+                long end = stream.Length - (checksummed ? ModelFormat.ChecksumSize : 0);
+                if (checksummed)
+                    ModelFormat.VerifyChecksum(stream, stream.Position, end, source, $"the '{WeightsEntry}' entry");
+                // The entry must be able to hold every parameter's values before the network is allocated: a crafted
+                // architecture within the limits (up to 2^31 parameters, 8 GiB) must not make loading a small file
+                // allocate and initialise gigabytes.
+                long values = architecture.ParameterCount * sizeof(float);
+                if (end - stream.Position < values)
+                    throw new FormatException($"{source}: the '{WeightsEntry}' entry holds {end - stream.Position:N0} bytes, too few for the {values:N0} bytes of the " +
+                        $"{architecture.ParameterCount:N0} parameters of the saved architecture; the model file is corrupt or inconsistent.");
+                var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(env)) { Implementation = implementation, OneHotProjection = projection };
+                try
+                {
+                    network.eval();
+                    ParameterSerializer.Load(reader, network, source, end);
+                }
+                catch
+                {
+                    network.Dispose();
+                    throw;
+                }
+                trained = new TrainedNetwork(network, history);
+            }))
                 throw new FormatException($"{source}: the '{WeightsEntry}' entry is missing from the model zip.");
-            return new TrainedNetwork(network, history);
+            return trained!;
         }
     }
 }

@@ -31,7 +31,7 @@ namespace MlnetLstm.Trainers
 
         private static VersionInfo GetVersionInfo() => new(
             modelSignature: "RNNREGRS",
-            verWrittenCur: 0x00010001, // Initial.
+            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
             verReadableCur: 0x00010001,
             verWeCanReadBack: 0x00010001,
             loaderSignature: LoaderSignature,
@@ -63,6 +63,7 @@ namespace MlnetLstm.Trainers
                 // string: feature column; int: steps; string: score column
                 // <network: see TrainedNetwork.Save>
                 // <scaling: see RegressionScaling.Save>
+                // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
                 string features = ctx.Reader.ReadString();
                 int steps = ctx.Reader.ReadInt32();
                 string score = ctx.Reader.ReadString();
@@ -93,6 +94,7 @@ namespace MlnetLstm.Trainers
             ctx.Writer.Write(_scoreColumnName);
             _trained.Save(ctx);
             _scaling.Save(ctx.Writer);
+            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>

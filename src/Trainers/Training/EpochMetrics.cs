@@ -38,11 +38,11 @@ namespace MlnetLstm.Trainers
             writer.Write(LearningRate);
         }
 
-        internal static EpochMetrics Load(BinaryReader reader)
+        internal static EpochMetrics Load(BinaryReader reader, string source)
         {
             int epoch = reader.ReadInt32();
             double training = reader.ReadDouble();
-            bool hasValidation = reader.ReadByte() == 1;
+            bool hasValidation = Transforms.ModelFormat.ReadFlag(reader, source, "validation loss present");
             double validation = reader.ReadDouble();
             return new EpochMetrics(epoch, training, hasValidation ? validation : null, reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
         }
@@ -64,7 +64,7 @@ namespace MlnetLstm.Trainers
                 throw new FormatException($"{source}: a training history of {count} epochs is not plausible; the file is corrupt.");
             var history = new System.Collections.Generic.List<EpochMetrics>(count);
             for (int i = 0; i < count; i++)
-                history.Add(Load(reader));
+                history.Add(Load(reader, source));
             return history;
         }
     }

@@ -1,0 +1,142 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Microsoft.ML;
+
+namespace MlnetLstm.ModelRunner
+{
+    /// <summary>
+    /// The soak run: trains a language model, then scores many rows one by one through a PredictionEngine (every
+    /// output: generation, next-token probabilities, perplexity) and samples the process's resident memory. Native
+    /// memory that a prediction fails to free (a TorchSharp tensor outside a dispose scope) shows as RSS growth that
+    /// the managed heap does not explain.
+    /// </summary>
+    public static class Soak
+    {
+        /// <summary>Rows scored before the first sample: JIT, the GC's heap sizing and TorchSharp's caches settle.</summary>
+        private const int WarmUpRows = 10_000;
+
+        private const int SampleEvery = 10_000;
+
+        /// <summary>The largest drift of RSS (last sample vs the first after warm-up) the run passes with.</summary>
+        private const double AllowedDriftPercent = 5;
+
+        /// <summary>Rows of the calibration: scored again while one 1 KiB tensor per row is kept alive on purpose.</summary>
+        private const int CalibrationRows = 20_000;
+
+        private sealed record Sample(int Rows, long RssKiB, long ManagedKiB, TimeSpan Elapsed);
+
+        /// <summary>Runs the soak and writes the report; returns 0, or 1 when RSS drifted more than allowed.</summary>
+        public static int Run(int epochs, int rows, string reportPath)
+        {
+            if (rows < WarmUpRows + SampleEvery)
+                throw new ArgumentOutOfRangeException(nameof(rows), rows, $"A soak scores at least {WarmUpRows + SampleEvery} rows.");
+            var clock = Stopwatch.StartNew();
+            var ml = new MLContext(seed: 1);
+            var corpus = TinyLanguageModel.Corpus(20_000);
+            var options = TinyLanguageModel.Options(epochs, hiddenSize: 64,
+                epochCompleted: m => Console.WriteLine($"epoch {m.Epoch}: training loss {m.TrainingLoss:F4}, {m.ItemsPerSecond:F0} tokens/s"));
+            var model = TinyLanguageModel.Pipeline(ml, options).Fit(TinyLanguageModel.Data(ml, corpus));
+            var trainingTime = clock.Elapsed;
+            Console.WriteLine($"trained in {trainingTime.TotalSeconds:F1} s; RSS {Rss()} KiB");
+
+            // Prefixes of 1 to 40 characters cut from the corpus at random places, as a service would see them.
+            var text = string.Join(" ", corpus);
+            var random = new Random(2);
+            var samples = new List<Sample> { new(0, Rss(), ManagedKiB(), TimeSpan.Zero) };
+            var scoring = Stopwatch.StartNew();
+            double checksum = 0;
+            long calibrationBefore, calibrationAfter;
+            using (var engine = ml.Model.CreatePredictionEngine<TextRow, LanguageModelOutput>(model))
+            {
+                var input = new TextRow();
+                var output = new LanguageModelOutput();
+                void Score()
+                {
+                    int length = random.Next(1, 41);
+                    input.Text = text.Substring(random.Next(text.Length - length), length);
+                    engine.Predict(input, ref output);
+                    checksum += output.Perplexity + output.Generated.Length + output.NextTokenProbabilities.GetValues()[0];
+                }
+                for (int row = 1; row <= rows; row++)
+                {
+                    Score();
+                    if (row >= WarmUpRows && row % SampleEvery == 0)
+                    {
+                        samples.Add(new Sample(row, Rss(), ManagedKiB(), scoring.Elapsed));
+                        Console.WriteLine($"{row} rows: RSS {samples[^1].RssKiB} KiB, managed heap {samples[^1].ManagedKiB} KiB, {scoring.Elapsed.TotalSeconds:F1} s");
+                    }
+                }
+
+                // Calibration: the same scoring with a deliberate leak of one 256-float tensor per row (what a tensor
+                // created outside a dispose scope and kept alive costs), to show the measurement sees such a leak.
+                var leaked = new List<TorchSharp.torch.Tensor>(CalibrationRows);
+                calibrationBefore = Rss();
+                for (int row = 0; row < CalibrationRows; row++)
+                {
+                    Score();
+                    leaked.Add(TorchSharp.torch.ones(256));
+                }
+                calibrationAfter = Rss();
+                Console.WriteLine($"calibration: {CalibrationRows} rows leaking 1 KiB each: RSS {calibrationBefore} → {calibrationAfter} KiB");
+                leaked.ForEach(t => t.Dispose());
+            }
+
+            var afterWarmUp = samples[1];
+            var last = samples[^1];
+            double drift = 100.0 * (last.RssKiB - afterWarmUp.RssKiB) / afterWarmUp.RssKiB;
+            bool passed = Math.Abs(drift) <= AllowedDriftPercent;
+            File.WriteAllText(reportPath, Report(epochs, rows, corpus, trainingTime, scoring.Elapsed, samples, drift, passed, checksum, calibrationBefore, calibrationAfter));
+            Console.WriteLine($"RSS drift {drift:+0.00;-0.00}% ({afterWarmUp.RssKiB} → {last.RssKiB} KiB); report written to {reportPath}");
+            return passed ? 0 : 1;
+        }
+
+        /// <summary>The managed heap after the last garbage collection, in KiB.</summary>
+        private static long ManagedKiB() => GC.GetGCMemoryInfo().HeapSizeBytes / 1024;
+
+        /// <summary>The resident set size of this process, from /proc/self/status (VmRSS, in KiB).</summary>
+        public static long Rss()
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            throw new InvalidOperationException("/proc/self/status has no VmRSS line; the soak run needs Linux.");
+        }
+
+        private static string Report(int epochs, int rows, string[] corpus, TimeSpan training, TimeSpan scoring, List<Sample> samples, double drift, bool passed,
+            double checksum, long calibrationBefore, long calibrationAfter)
+        {
+            var culture = CultureInfo.InvariantCulture;
+            var report = new StringBuilder();
+            report.AppendLine("# Soak report");
+            report.AppendLine();
+            report.AppendLine("Written by `build/soak.sh` (the `soak` mode of test/ModelRunner); rerun it to refresh this file.");
+            report.AppendLine();
+            report.AppendLine(culture, $"- Run: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}.");
+            report.AppendLine(culture, $"- Model: character LSTM, hidden size 64, trained for {epochs} epochs on {corpus.Length:N0} generated sentences ({corpus.Sum(d => d.Length):N0} characters) in {training.TotalSeconds:F1} s.");
+            report.AppendLine(culture, $"- Scoring: {rows:N0} rows, one at a time through one PredictionEngine, every output column (greedy generation of 5 tokens, next-token probabilities, perplexity); prefixes of 1–40 characters cut from the corpus at random; {scoring.TotalSeconds:F1} s ({rows / scoring.TotalSeconds:F0} rows/s).");
+            report.AppendLine(culture, $"- Warm-up: the first {WarmUpRows:N0} rows; then RSS (VmRSS of /proc/self/status) every {SampleEvery:N0} rows. The managed heap is its size after the last garbage collection (GC.GetGCMemoryInfo().HeapSizeBytes), for telling managed from native growth.");
+            report.AppendLine();
+            report.AppendLine("| rows scored | RSS (KiB) | vs first after warm-up | managed heap (KiB) | scoring time (s) |");
+            report.AppendLine("| ---: | ---: | ---: | ---: | ---: |");
+            var baseline = samples[1].RssKiB;
+            foreach (var s in samples)
+                report.AppendLine(culture, $"| {s.Rows:N0}{(s.Rows == 0 ? " (after training)" : s == samples[1] ? " (after warm-up)" : "")} | {s.RssKiB:N0} | {(s.Rows == 0 ? "" : $"{100.0 * (s.RssKiB - baseline) / baseline:+0.00;-0.00;0.00}%")} | {s.ManagedKiB:N0} | {s.Elapsed.TotalSeconds:F1} |");
+            report.AppendLine();
+            report.AppendLine(culture, $"**RSS drift** (last sample vs the first after warm-up): **{drift:+0.00;-0.00;0.00}%** ({samples[1].RssKiB:N0} → {samples[^1].RssKiB:N0} KiB); allowed ±{AllowedDriftPercent}% — **{(passed ? "passed" : "FAILED")}**.");
+            report.AppendLine();
+            long leakGrowth = calibrationAfter - calibrationBefore, driftGrowth = samples[^1].RssKiB - samples[1].RssKiB;
+            report.AppendLine(culture, $"**Calibration** (does the measurement see a leak?): {CalibrationRows:N0} more rows, each also keeping one 256-float tensor (1 KiB of data) alive on purpose, " +
+                $"raise RSS from {calibrationBefore:N0} to {calibrationAfter:N0} KiB (+{leakGrowth:N0} KiB, {100.0 * leakGrowth / calibrationBefore:+0.00;-0.00;0.00}%, {leakGrowth * 1024.0 / CalibrationRows:F0} bytes per row; " +
+                $"less than 1 KiB because the allocator first reuses memory that training freed). The {rows - WarmUpRows:N0} rows measured above grew RSS by {driftGrowth:N0} KiB, " +
+                $"{driftGrowth * 1024.0 / (rows - WarmUpRows):F1} bytes per row.");
+            report.AppendLine();
+            report.AppendLine(culture, $"(Output checksum {checksum:R}, so the scoring cannot be optimised away.)");
+            return report.ToString();
+        }
+    }
+}
