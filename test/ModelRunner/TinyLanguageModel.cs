@@ -61,6 +61,8 @@ namespace MlnetLstm.ModelRunner
                 Optimizer = OptimizerKind.Adam,
                 LearningRate = 0.01,
                 Seed = 1,
+                // A model this small gains nothing from a thread pool, and a pool of two loses badly when the machine is shared.
+                NumberOfThreads = 1,
                 CheckpointPath = checkpointPath,
                 ResumeFromCheckpoint = resume,
                 EpochCompleted = epochCompleted,
