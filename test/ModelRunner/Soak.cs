@@ -28,7 +28,7 @@ namespace MlnetLstm.ModelRunner
         /// <summary>Rows of the calibration: scored again while one 1 KiB tensor per row is kept alive on purpose.</summary>
         private const int CalibrationRows = 20_000;
 
-        private sealed record Sample(int Rows, long RssKiB, long ManagedKiB, TimeSpan Elapsed);
+        private sealed record Sample(int Rows, long RssKiB, long ManagedKiB, TimeSpan Elapsed, string LoadAverage);
 
         /// <summary>Runs the soak and writes the report; returns 0, or 1 when RSS drifted more than allowed.</summary>
         public static int Run(int epochs, int rows, string reportPath)
@@ -40,6 +40,9 @@ namespace MlnetLstm.ModelRunner
             var corpus = TinyLanguageModel.Corpus(20_000);
             var options = TinyLanguageModel.Options(epochs, hiddenSize: 64,
                 epochCompleted: m => Console.WriteLine($"epoch {m.Epoch}: training loss {m.TrainingLoss:F4}, {m.ItemsPerSecond:F0} tokens/s"));
+            // One TorchSharp thread (process-wide), as a scoring service on a shared machine should run: with one thread
+            // per core, another busy process on this 2-core machine made training 70 times and scoring 2 times slower.
+            options.NumberOfThreads = 1;
             var model = TinyLanguageModel.Pipeline(ml, options).Fit(TinyLanguageModel.Data(ml, corpus));
             var trainingTime = clock.Elapsed;
             Console.WriteLine($"trained in {trainingTime.TotalSeconds:F1} s; RSS {Rss()} KiB");
@@ -47,10 +50,11 @@ namespace MlnetLstm.ModelRunner
             // Prefixes of 1 to 40 characters cut from the corpus at random places, as a service would see them.
             var text = string.Join(" ", corpus);
             var random = new Random(2);
-            var samples = new List<Sample> { new(0, Rss(), ManagedKiB(), TimeSpan.Zero) };
+            var samples = new List<Sample> { new(0, Rss(), ManagedKiB(), TimeSpan.Zero, LoadAverage()) };
             var scoring = Stopwatch.StartNew();
             double checksum = 0;
             long calibrationBefore, calibrationAfter;
+            TimeSpan scoringTime;
             using (var engine = ml.Model.CreatePredictionEngine<TextRow, LanguageModelOutput>(model))
             {
                 var input = new TextRow();
@@ -67,10 +71,12 @@ namespace MlnetLstm.ModelRunner
                     Score();
                     if (row >= WarmUpRows && row % SampleEvery == 0)
                     {
-                        samples.Add(new Sample(row, Rss(), ManagedKiB(), scoring.Elapsed));
+                        samples.Add(new Sample(row, Rss(), ManagedKiB(), scoring.Elapsed, LoadAverage()));
                         Console.WriteLine($"{row} rows: RSS {samples[^1].RssKiB} KiB, managed heap {samples[^1].ManagedKiB} KiB, {scoring.Elapsed.TotalSeconds:F1} s");
                     }
                 }
+
+                scoringTime = scoring.Elapsed;
 
                 // Calibration: the same scoring with a deliberate leak of one 256-float tensor per row (what a tensor
                 // created outside a dispose scope and kept alive costs), to show the measurement sees such a leak.
@@ -90,10 +96,13 @@ namespace MlnetLstm.ModelRunner
             var last = samples[^1];
             double drift = 100.0 * (last.RssKiB - afterWarmUp.RssKiB) / afterWarmUp.RssKiB;
             bool passed = Math.Abs(drift) <= AllowedDriftPercent;
-            File.WriteAllText(reportPath, Report(epochs, rows, corpus, trainingTime, scoring.Elapsed, samples, drift, passed, checksum, calibrationBefore, calibrationAfter));
+            File.WriteAllText(reportPath, Report(epochs, rows, corpus, trainingTime, scoringTime, samples, drift, passed, checksum, calibrationBefore, calibrationAfter));
             Console.WriteLine($"RSS drift {drift:+0.00;-0.00}% ({afterWarmUp.RssKiB} → {last.RssKiB} KiB); report written to {reportPath}");
             return passed ? 0 : 1;
         }
+
+        /// <summary>The machine's 1-minute load average (/proc/loadavg): above the core count, other processes competed for the cores.</summary>
+        private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
         /// <summary>The managed heap after the last garbage collection, in KiB.</summary>
         private static long ManagedKiB() => GC.GetGCMemoryInfo().HeapSizeBytes / 1024;
@@ -117,15 +126,15 @@ namespace MlnetLstm.ModelRunner
             report.AppendLine("Written by `build/soak.sh` (the `soak` mode of test/ModelRunner); rerun it to refresh this file.");
             report.AppendLine();
             report.AppendLine(culture, $"- Run: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}.");
-            report.AppendLine(culture, $"- Model: character LSTM, hidden size 64, trained for {epochs} epochs on {corpus.Length:N0} generated sentences ({corpus.Sum(d => d.Length):N0} characters) in {training.TotalSeconds:F1} s.");
+            report.AppendLine(culture, $"- Model: character LSTM, hidden size 64, one TorchSharp thread, trained for {epochs} epochs on {corpus.Length:N0} generated sentences ({corpus.Sum(d => d.Length):N0} characters) in {training.TotalSeconds:F1} s.");
             report.AppendLine(culture, $"- Scoring: {rows:N0} rows, one at a time through one PredictionEngine, every output column (greedy generation of 5 tokens, next-token probabilities, perplexity); prefixes of 1–40 characters cut from the corpus at random; {scoring.TotalSeconds:F1} s ({rows / scoring.TotalSeconds:F0} rows/s).");
-            report.AppendLine(culture, $"- Warm-up: the first {WarmUpRows:N0} rows; then RSS (VmRSS of /proc/self/status) every {SampleEvery:N0} rows. The managed heap is its size after the last garbage collection (GC.GetGCMemoryInfo().HeapSizeBytes), for telling managed from native growth.");
+            report.AppendLine(culture, $"- Warm-up: the first {WarmUpRows:N0} rows; then RSS (VmRSS of /proc/self/status) every {SampleEvery:N0} rows. The managed heap is its size after the last garbage collection (GC.GetGCMemoryInfo().HeapSizeBytes), for telling managed from native growth; the load average (1 minute, /proc/loadavg) shows when other processes competed for the {Environment.ProcessorCount} cores, which slows scoring (TorchSharp's intra-op threads) but does not change RSS.");
             report.AppendLine();
-            report.AppendLine("| rows scored | RSS (KiB) | vs first after warm-up | managed heap (KiB) | scoring time (s) |");
-            report.AppendLine("| ---: | ---: | ---: | ---: | ---: |");
+            report.AppendLine("| rows scored | RSS (KiB) | vs first after warm-up | managed heap (KiB) | scoring time (s) | load average |");
+            report.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
             var baseline = samples[1].RssKiB;
             foreach (var s in samples)
-                report.AppendLine(culture, $"| {s.Rows:N0}{(s.Rows == 0 ? " (after training)" : s == samples[1] ? " (after warm-up)" : "")} | {s.RssKiB:N0} | {(s.Rows == 0 ? "" : $"{100.0 * (s.RssKiB - baseline) / baseline:+0.00;-0.00;0.00}%")} | {s.ManagedKiB:N0} | {s.Elapsed.TotalSeconds:F1} |");
+                report.AppendLine(culture, $"| {s.Rows:N0}{(s.Rows == 0 ? " (after training)" : s == samples[1] ? " (after warm-up)" : "")} | {s.RssKiB:N0} | {(s.Rows == 0 ? "" : $"{100.0 * (s.RssKiB - baseline) / baseline:+0.00;-0.00;0.00}%")} | {s.ManagedKiB:N0} | {s.Elapsed.TotalSeconds:F1} | {s.LoadAverage} |");
             report.AppendLine();
             report.AppendLine(culture, $"**RSS drift** (last sample vs the first after warm-up): **{drift:+0.00;-0.00;0.00}%** ({samples[1].RssKiB:N0} → {samples[^1].RssKiB:N0} KiB); allowed ±{AllowedDriftPercent}% — **{(passed ? "passed" : "FAILED")}**.");
             report.AppendLine();
