@@ -24,6 +24,18 @@ namespace MlnetLstm.Transforms
         /// <summary>The format version of every component from which its data and weights end with a checksum.</summary>
         internal const uint FirstChecksummedVersion = 0x00010002;
 
+        /// <summary>
+        /// The version record of an MlnetLstm component. Every component shares one format history (the checksums are
+        /// written by this class for all of them), so the version numbers live here once.
+        /// </summary>
+        internal static VersionInfo Version(string modelSignature, string loaderSignature, Type component) => new(
+            modelSignature: modelSignature,
+            verWrittenCur: FirstChecksummedVersion, // Checksums after the data and the weights.
+            verReadableCur: 0x00010001,
+            verWeCanReadBack: 0x00010001,
+            loaderSignature: loaderSignature,
+            loaderAssemblyName: component.Assembly.FullName);
+
         /// <summary>Bytes of a checksum: SHA-256.</summary>
         internal const int ChecksumSize = 32;
 

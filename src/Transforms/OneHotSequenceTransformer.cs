@@ -25,13 +25,7 @@ namespace MlnetLstm.Transforms
         internal const string LoaderSignature = "MlnetLstmOneHotSequence";
         internal const string UserName = "MlnetLstm One-Hot Sequence";
 
-        private static VersionInfo GetVersionInfo() => new(
-            modelSignature: "ONEHOTSQ",
-            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(OneHotSequenceTransformer).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => ModelFormat.Version("ONEHOTSQ", LoaderSignature, typeof(OneHotSequenceTransformer));
 
         internal OneHotSequenceTransformer(IHost host, string outputColumnName, string inputColumnName, int maximumLength)
             : base(host, (outputColumnName, inputColumnName))

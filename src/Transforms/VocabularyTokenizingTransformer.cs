@@ -27,13 +27,7 @@ namespace MlnetLstm.Transforms
 
         private long _unknownTokenCount;
 
-        private static VersionInfo GetVersionInfo() => new(
-            modelSignature: "VOCBTOKN",
-            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(VocabularyTokenizingTransformer).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => ModelFormat.Version("VOCBTOKN", LoaderSignature, typeof(VocabularyTokenizingTransformer));
 
         internal VocabularyTokenizingTransformer(IHost host, Vocabulary vocabulary, string outputColumnName, string inputColumnName)
             : base(host, (outputColumnName, inputColumnName))

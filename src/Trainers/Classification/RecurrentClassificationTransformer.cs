@@ -34,13 +34,7 @@ namespace MlnetLstm.Trainers
         private readonly string _scoreColumnName;
         private readonly string _predictedLabelColumnName;
 
-        private static VersionInfo GetVersionInfo() => new(
-            modelSignature: "RNNCLASS",
-            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(RecurrentClassificationTransformer).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => ModelFormat.Version("RNNCLASS", LoaderSignature, typeof(RecurrentClassificationTransformer));
 
         internal RecurrentClassificationTransformer(IHost host, TrainedNetwork trained, string[] tokens, string separator, ClassLabels classes,
             string tokenColumnName, SequencePooling pooling, string scoreColumnName, string predictedLabelColumnName)

@@ -30,13 +30,7 @@ namespace MlnetLstm.Trainers
         private readonly string _tokenColumnName;
         private readonly string?[] _outputColumnNames;
 
-        private static VersionInfo GetVersionInfo() => new(
-            modelSignature: "RNNLANGM",
-            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(RecurrentLanguageModelTransformer).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => ModelFormat.Version("RNNLANGM", LoaderSignature, typeof(RecurrentLanguageModelTransformer));
 
         internal RecurrentLanguageModelTransformer(IHost host, TrainedNetwork trained, LanguageModelVocabulary vocabulary, string tokenColumnName,
             string?[] outputColumnNames, GenerationOptions generation)

@@ -29,13 +29,7 @@ namespace MlnetLstm.Trainers
         private readonly int _steps;
         private readonly string _scoreColumnName;
 
-        private static VersionInfo GetVersionInfo() => new(
-            modelSignature: "RNNREGRS",
-            verWrittenCur: 0x00010002, // Checksums after the data and the weights (ModelFormat).
-            verReadableCur: 0x00010001,
-            verWeCanReadBack: 0x00010001,
-            loaderSignature: LoaderSignature,
-            loaderAssemblyName: typeof(RecurrentRegressionTransformer).Assembly.FullName);
+        private static VersionInfo GetVersionInfo() => ModelFormat.Version("RNNREGRS", LoaderSignature, typeof(RecurrentRegressionTransformer));
 
         internal RecurrentRegressionTransformer(IHost host, TrainedNetwork trained, RegressionScaling scaling, string featureColumnName, int steps, string scoreColumnName)
             : base(host)
