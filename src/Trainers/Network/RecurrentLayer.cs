@@ -47,8 +47,17 @@ namespace MlnetLstm.Trainers
             switch (_fused)
             {
                 case LSTM lstm:
+                {
+                    // libtorch 2.5's oneDNN LSTM inference kernel, chosen on the CPU under no_grad, returns wrong outputs
+                    // on AVX-512 machines when H mod 32 is 1–16 (measured: H = 1…16, 33…48, 65…; |Δ| ≈ 0.3). Its training
+                    // kernel is right for every H and as fast at inference sizes, so scoring runs that one and drops the graph.
+                    bool inference = !is_grad_enabled() && input.device_type == DeviceType.CPU;
+                    using var grad = inference ? enable_grad() : null;
                     var (output, h, c) = lstm.call(input, (hidden.unsqueeze(0), cell!.unsqueeze(0)));
-                    return (output, h.squeeze(0), c.squeeze(0));
+                    return inference
+                        ? (output.detach(), h.squeeze(0).detach(), c.squeeze(0).detach())
+                        : (output, h.squeeze(0), c.squeeze(0));
+                }
                 case GRU gru:
                     var (gruOutput, gruHidden) = gru.call(input, hidden.unsqueeze(0));
                     return (gruOutput, gruHidden.squeeze(0), null);
