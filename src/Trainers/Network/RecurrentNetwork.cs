@@ -38,6 +38,7 @@ namespace MlnetLstm.Trainers
             register_module("head", _head);
             Initialize(seed);
             this.to(device);
+            ArrangeInputWeights();
             Device = device;
             _dropoutGenerator = new Generator((ulong)seed + 1, device);
         }
@@ -54,7 +55,17 @@ namespace MlnetLstm.Trainers
         public RecurrentImplementation Implementation { get; set; }
 
         /// <summary>How one-hot token input is projected; changeable at any time (same parameters).</summary>
-        public OneHotProjection OneHotProjection { get; set; }
+        public OneHotProjection OneHotProjection
+        {
+            get => _oneHotProjection;
+            set
+            {
+                _oneHotProjection = value;
+                ArrangeInputWeights();
+            }
+        }
+
+        private OneHotProjection _oneHotProjection;
 
         /// <summary>Whether <see cref="OneHotProjection.Auto"/> currently means gathering (large vocabularies).</summary>
         public bool GathersOneHot => OneHotProjection switch
@@ -63,6 +74,15 @@ namespace MlnetLstm.Trainers
             OneHotProjection.Dense => false,
             _ => Architecture.InputSize > 4 * Architecture.HiddenSize,
         };
+
+        // The gather reads the first layer's W_ih by columns, so it stores them column-major; the dense path keeps
+        // PyTorch's row-major layout (and so the very same rounding as nn.LSTM on a one-hot matrix).
+        private void ArrangeInputWeights()
+        {
+            if (Architecture.Input == NetworkInput.TokensOneHot)
+                for (int direction = 0; direction < Architecture.Directions; direction++)
+                    _layers[direction].StoreInputWeights(columnMajor: GathersOneHot);
+        }
 
         private void Initialize(int seed)
         {
