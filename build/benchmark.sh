@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of the tests): builds in Release and measures, side by side in one run, MlnetLstm against a
 # hand-written TorchSharp loop (and PyTorch when python3 can import torch): training throughput, scoring latency,
-# quality at equal time, memory and GFLOP/s. Writes docs/benchmarks.md. About 15 minutes on 2 cores; --quick for about 5.
+# quality at equal time, memory, GFLOP/s and the ML.NET data path. Writes docs/benchmarks.md.
+# About 25 minutes on 2 cores (with PyTorch; 15 without); --quick for about 6. Run it on a quiet machine: TorchSharp's
+# thread pool slows down by orders of magnitude when other processes compete for the cores (see README).
+#   --install-pytorch   first install Debian's python3-torch (from the pinned trixie source of build/setup.sh on Debian 12)
+#   --only TEXT         only the throughput configurations whose name contains TEXT, printed, no report
+# Other arguments go to the benchmark program (--quick, --output FILE).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+args=()
+install_pytorch=0
+for arg in "$@"; do
+    if [[ "$arg" == --install-pytorch ]]; then install_pytorch=1; else args+=("$arg"); fi
+done
 bash build/setup.sh
+if (( install_pytorch )) && ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    release=()
+    [[ -f /etc/apt/sources.list.d/mlnetlstm-trixie.sources ]] && release=(-t trixie)
+    sudo=()
+    (( EUID == 0 )) || sudo=(sudo)
+    echo "[benchmark] installing Debian's python3-torch ${release[*]} (PyTorch 2.6, the third contender)"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${release[@]}" python3-torch
+fi
 dotnet build build/Benchmarks -c Release -v quiet -nologo
-dotnet build/Benchmarks/bin/Release/net10.0/MlnetLstm.Benchmarks.dll benchmarks "$@"
+dotnet build/Benchmarks/bin/Release/net10.0/MlnetLstm.Benchmarks.dll benchmarks "${args[@]}"

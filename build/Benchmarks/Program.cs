@@ -1,5 +1,6 @@
 // MlnetLstm benchmarks (build/benchmark.sh) and the seeds' d2l reproduction (build/reproduce-d2l.sh).
-//   benchmarks [--quick] [--output docs/benchmarks.md]     throughput, scoring latency, quality, memory, GFLOP/s
+//   benchmarks [--quick] [--output docs/benchmarks.md]     throughput, scoring latency, quality, memory, GFLOP/s, data path
+//   benchmarks --only TEXT                                 only the throughput configurations whose name contains TEXT, no report
 //   d2l [--epochs 500] [--output docs/d2l-reproduction.md]  the d2l experiment for every seed variant
 using System;
 using System.Globalization;
@@ -44,13 +45,18 @@ switch (command)
         double sgemm = Machine.SgemmGflops();
         Console.WriteLine($"sgemm {sgemm:F1} GFLOP/s");
         var pytorch = PyTorchBaseline.Find();
-        var throughput = ThroughputBenchmark.Configurations(quick).Select(c =>
+        string? only = Option("--only");
+        var throughput = ThroughputBenchmark.Configurations(quick).Where(c => only is null || c.ToString().Contains(only, StringComparison.OrdinalIgnoreCase)).Select(c =>
         {
             Console.WriteLine($"throughput {c}…");
             var r = ThroughputBenchmark.Run(c, pytorch.Measure);
             Console.WriteLine($"  ours {r.Ours:F0}, hand-written {r.HandWritten:F0}, PyTorch {r.PyTorch?.ToString("F0") ?? "-"} tokens/s");
             return r;
         }).ToList();
+        if (only is not null)
+            break;
+        Console.WriteLine("data path…");
+        var dataPath = new[] { "moby-dick", "songci" }.Select(c => DataPathBenchmark.Run(c, TimeSpan.FromSeconds(quick ? 10 : 20))).ToList();
         Console.WriteLine("scoring…");
         var scoring = ScoringBenchmark.Run(quick ? 200 : 1000, quick ? 10_000 : 100_000);
         var budget = TimeSpan.FromSeconds(quick ? 30 : 120);
@@ -67,14 +73,21 @@ switch (command)
         foreach (var l in scoring.Latencies)
             report.AppendLine($"| scoring p50: {l.Operation} | | {l.RawP50Ms / l.P50Ms:F2} (speed; latency ratio {l.P50Ms / l.RawP50Ms:F2}) | |");
         report.AppendLine($"| quality after {budget.TotalSeconds:F0} s: validation bits/char (lower is better) | | {quality.Ours:F3} vs {quality.HandWritten:F3} | |").AppendLine()
-            .AppendLine(pytorch.Note).AppendLine()
-            .AppendLine("## Training throughput (tokens/s, median of 5 windows of 10 batches after a warm-up window; T=35, B=32, SGD lr 1, clip 1)").AppendLine()
-            .AppendLine("| configuration | vocabulary | MlnetLstm | hand-written | PyTorch | MlnetLstm GFLOP/s (share of sgemm peak) | outside TorchSharp compute (% of Fit) |")
-            .AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+            .AppendLine(pytorch.Note + $" PyTorch runs in its own process after the two TorchSharp contenders, median of {PyTorchBaseline.Windows} windows of {PyTorchBaseline.BatchesPerWindow} batches after a warm-up window (it is the slowest contender by far).").AppendLine()
+            .AppendLine($"## Training throughput (tokens/s, median of {ThroughputBenchmark.Windows} windows of {ThroughputBenchmark.BatchesPerWindow} batches after a warm-up window, the contenders alternating window by window; T={ThroughputBenchmark.Steps}, B={ThroughputBenchmark.BatchSize}, SGD lr 1, clip 1)").AppendLine()
+            .AppendLine("| configuration | vocabulary | MlnetLstm | hand-written | PyTorch | MlnetLstm GFLOP/s (share of sgemm peak) |")
+            .AppendLine("| --- | --- | --- | --- | --- | --- |");
         foreach (var r in throughput)
-            report.AppendLine($"| {r.Config} | {r.Vocabulary} | {r.Ours:N0} | {r.HandWritten:N0} | {r.PyTorch?.ToString("N0") ?? "n/a"} | {r.Ours * r.FlopsPerToken / 1e9:F1} ({r.Ours * r.FlopsPerToken / 1e9 / sgemm:P0}) | {r.OverheadPercent:F1} |");
+            report.AppendLine($"| {r.Config} | {r.Vocabulary} | {r.Ours:N0} | {r.HandWritten:N0} | {r.PyTorch?.ToString("N0") ?? "n/a"} | {r.Ours * r.FlopsPerToken / 1e9:F1} ({r.Ours * r.FlopsPerToken / 1e9 / sgemm:P0}) |");
         report.AppendLine().AppendLine("FLOPs per token count the model's own math (6 × multiply-adds of the recurrent and output products; a one-hot input projection is a lookup).")
-            .AppendLine("The last column is the share of the whole `Fit` (tokenizing, reading the data view, building tensors and the network) spent outside the timed epochs.").AppendLine()
+            .AppendLine().AppendLine("## The ML.NET data path").AppendLine()
+            .AppendLine("Everything a language-model `Fit` does before its first batch, on the whole corpus (one row per paragraph): fitting the tokenizer, cursoring the " +
+                "tokenized rows into one token stream, copying it into a tensor, building the network. Batches are views of that tensor, so this is paid once per Fit; " +
+                "the per-batch work outside the model's math is what the MlnetLstm / hand-written ratio of the dense configurations (same TorchSharp kernels) shows.").AppendLine()
+            .AppendLine("| corpus | rows | tokens | data path (s) | one epoch at the measured rate (s) | data path, % of data path + one epoch |").AppendLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var d in dataPath)
+            report.AppendLine($"| {d.Corpus} | {d.Rows:N0} | {d.Tokens:N0} | {d.DataPathSeconds:F2} | {d.EpochSeconds:F1} | {d.SharePercent:F2} |");
+        report.AppendLine()
             .AppendLine("## Scoring latency through PredictionEngine (ms) vs raw TorchSharp calls").AppendLine()
             .AppendLine("| operation | p50 | p99 | raw p50 | raw p99 |").AppendLine("| --- | --- | --- | --- | --- |");
         foreach (var l in scoring.Latencies)

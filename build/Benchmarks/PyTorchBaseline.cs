@@ -34,9 +34,17 @@ namespace MlnetLstm.Benchmarks
                 }
             }
             return new PyTorchBaseline(null,
-                "PyTorch: skipped, no python3 here can import torch. On Debian 13, `apt-get install python3-torch` provides it (on Debian 12 the pinned trixie source of build/setup.sh can: `apt-get install -t trixie python3-torch`); the benchmark then measures it too.");
+                "PyTorch: skipped, no python3 here can import torch. `bash build/benchmark.sh --install-pytorch` installs Debian 13's python3-torch (on Debian 12 from the pinned trixie source of build/setup.sh) and measures it too.");
         }
 
+        /// <summary>
+        /// PyTorch runs <see cref="Windows"/> timed windows of <see cref="BatchesPerWindow"/> batches after one warm-up
+        /// window: fewer than the TorchSharp contenders, because it is by far the slowest (at V ≈ 4,300 the same windows
+        /// would take several minutes per configuration). Its window rate is the same quantity, tokens per second.
+        /// </summary>
+        public const int Windows = 3, BatchesPerWindow = 5;
+
+        /// <summary>Tokens per second of the PyTorch loop, or null when PyTorch is absent or its run failed (the failure is printed).</summary>
         public double? Measure(ThroughputBenchmark.Config config, int vocabulary, long[] ids)
         {
             if (_python is null)
@@ -47,8 +55,13 @@ namespace MlnetLstm.Benchmarks
             {
                 string script = Path.Combine(AppContext.BaseDirectory, "pytorch_baseline.py");
                 var output = Run(_python, $"\"{script}\" \"{file}\" {vocabulary} {config.Hidden} {config.Layers} {(config.Cell == RecurrentCellKind.Lstm ? "lstm" : "gru")} " +
-                    $"{ThroughputBenchmark.Steps} {ThroughputBenchmark.BatchSize} {ThroughputBenchmark.BatchesPerWindow} {ThroughputBenchmark.Windows}", TimeSpan.FromMinutes(10));
+                    $"{ThroughputBenchmark.Steps} {ThroughputBenchmark.BatchSize} {BatchesPerWindow} {Windows} {TorchSharp.torch.get_num_threads()}", TimeSpan.FromMinutes(20));
                 return double.Parse(output.Trim().Split('\n').Last(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.Error.WriteLine($"PyTorch run for {config} failed: {e.Message}");
+                return null;
             }
             finally
             {
@@ -61,14 +74,14 @@ namespace MlnetLstm.Benchmarks
             var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var process = Process.Start(start) ?? throw new InvalidOperationException($"Cannot start {file}.");
             var output = process.StandardOutput.ReadToEndAsync();
-            process.StandardError.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
             if (!process.WaitForExit(timeout))
             {
                 process.Kill(true);
                 throw new InvalidOperationException($"{file} timed out.");
             }
             if (process.ExitCode != 0)
-                throw new InvalidOperationException($"{file} exited with {process.ExitCode}.");
+                throw new InvalidOperationException($"{file} exited with {process.ExitCode}: {errors.Result.Trim().Split('\n').LastOrDefault()}");
             return output.Result;
         }
     }

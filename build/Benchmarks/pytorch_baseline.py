@@ -1,6 +1,6 @@
 """The hand-written loop of MlnetLstm's benchmarks in PyTorch: nn.LSTM/GRU over a dense one_hot, a linear head,
 cross-entropy, SGD lr 1, clip_grad_norm_(1), sequential batches with the state carried (detached).
-Prints the median tokens/s of the timed windows (after one warm-up window) as its last line."""
+Uses as many threads as TorchSharp does. Prints the median tokens/s of the timed windows (after one warm-up window) as its last line."""
 import sys
 import time
 
@@ -9,8 +9,9 @@ import torch.nn.functional as F
 
 
 def main():
-    path, vocab, hidden, layers, cell, steps, batch, per_window, windows = sys.argv[1:10]
-    vocab, hidden, layers, steps, batch, per_window, windows = map(int, (vocab, hidden, layers, steps, batch, per_window, windows))
+    path, vocab, hidden, layers, cell, steps, batch, per_window, windows, threads = sys.argv[1:11]
+    vocab, hidden, layers, steps, batch, per_window, windows, threads = map(int, (vocab, hidden, layers, steps, batch, per_window, windows, threads))
+    torch.set_num_threads(threads)  # as many as TorchSharp uses (Debian's build defaults to one)
     ids = torch.tensor([int(t) for t in open(path).read().split()])
     torch.manual_seed(1)
     rnn = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(vocab, hidden, layers)
