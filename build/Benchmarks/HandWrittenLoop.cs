@@ -33,8 +33,12 @@ namespace MlnetLstm.Benchmarks
             _optimizer = optim.SGD(_parameters, learningRate);
         }
 
-        /// <summary>Trains over the stream for <paramref name="batches"/> sequential batches; returns tokens per second and the mean loss.</summary>
-        public (double TokensPerSecond, double Loss) Train(long[] stream, int steps, int batchSize, int batches, int offset)
+        /// <summary>
+        /// Trains over the stream for <paramref name="batches"/> sequential batches, starting at batch
+        /// <paramref name="firstBatch"/> of the pass (so consecutive calls sweep the whole stream); returns tokens per
+        /// second and the mean loss.
+        /// </summary>
+        public (double TokensPerSecond, double Loss) Train(long[] stream, int steps, int batchSize, int batches, int offset, long firstBatch = 0)
         {
             using var data = tensor(stream);
             long perRow = (stream.Length - offset - 1) / batchSize;
@@ -47,8 +51,9 @@ namespace MlnetLstm.Benchmarks
             for (int b = 0; b < batches; b++)
             {
                 using var scope = NewDisposeScope();
-                var x = xs.narrow(1, (long)b * steps % (perRow - steps), steps).t();
-                var y = ys.narrow(1, (long)b * steps % (perRow - steps), steps).t();
+                long column = (firstBatch + b) * steps % (perRow - steps);
+                var x = xs.narrow(1, column, steps).t();
+                var y = ys.narrow(1, column, steps).t();
                 var input = nn.functional.one_hot(x, _vocabulary).to(ScalarType.Float32);
                 Tensor output;
                 if (_lstm)

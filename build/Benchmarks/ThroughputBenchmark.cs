@@ -1,9 +1,12 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using Microsoft.ML;
 using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MlnetLstm.Benchmarks
 {
@@ -22,7 +25,8 @@ namespace MlnetLstm.Benchmarks
             public override string ToString() => $"{Corpus} {Cell} {Layers}×{Hidden} {(Implementation == RecurrentImplementation.Fused ? "fused" : "gate-level")}";
         }
 
-        public sealed record Result(Config Config, int Vocabulary, double Ours, double HandWritten, double? PyTorch, double FlopsPerToken);
+        /// <param name="OutputLayerOnly">Tokens/s of the output layer alone (linear H→V, cross-entropy and their backward): a ceiling no input path can pass.</param>
+        public sealed record Result(Config Config, int Vocabulary, double Ours, double HandWritten, double? PyTorch, double FlopsPerToken, double OutputLayerOnly);
 
         /// <summary>
         /// Per corpus: LSTM 1×256, 1×512 and 2×256, GRU 1×256 (fused), and the gate-level LSTM 1×256; --quick keeps
@@ -70,7 +74,30 @@ namespace MlnetLstm.Benchmarks
             var sliceData = tokenizer.Transform(ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = slice } }));
             ml.Transforms.Text.RecurrentLanguageModel(options).Fit(sliceData);
             return new Result(config, vocabulary, Median(ours.Skip(1)), Median(hand.Skip(1)),
-                config.Implementation == RecurrentImplementation.Fused ? pyTorch(config, vocabulary, ids) : null, FlopsPerToken(config, vocabulary));
+                config.Implementation == RecurrentImplementation.Fused ? pyTorch(config, vocabulary, ids) : null, FlopsPerToken(config, vocabulary),
+                OutputLayerOnly(config.Hidden, vocabulary));
+        }
+
+        /// <summary>Tokens/s of the output layer alone on random hidden states: forward, cross-entropy, backward; 3 windows of 5 batches after a warm-up one.</summary>
+        private static double OutputLayerOnly(int hidden, int vocabulary)
+        {
+            using var head = nn.Linear(hidden, vocabulary);
+            using var states = randn(Steps * BatchSize, hidden).requires_grad_();
+            using var targets = randint(vocabulary, new long[] { Steps * BatchSize });
+            var rates = new List<double>();
+            for (int window = 0; window <= 3; window++)
+            {
+                var clock = Stopwatch.StartNew();
+                for (int batch = 0; batch < 5; batch++)
+                {
+                    using var scope = NewDisposeScope();
+                    head.zero_grad();
+                    states.grad?.zero_();
+                    nn.functional.cross_entropy(head.call(states), targets).backward();
+                }
+                rates.Add(5.0 * Steps * BatchSize / clock.Elapsed.TotalSeconds);
+            }
+            return Median(rates.Skip(1));
         }
 
         /// <summary>
