@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlnetLstm.Trainers
@@ -83,7 +84,10 @@ namespace MlnetLstm.Trainers
                 if (step + 1 == options.MaximumNewTokens)
                     break;
                 using var stepScope = NewDisposeScope();
-                input.fill_(token);
+                // An explicit Scalar, disposed after the call: TorchSharp's fill_ does not keep an implicit one alive, so
+                // under GC pressure its finalizer could free it while libtorch reads it (seen in the concurrency test).
+                using (var value = token.ToScalar())
+                    input.fill_(value);
                 var (output, next) = network.Encode(input, state);
                 // Replace, and free, the previous step's logits and state so a long generation runs in constant memory.
                 logits.Dispose();
