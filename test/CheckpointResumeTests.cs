@@ -10,6 +10,7 @@ using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.ModelRunner;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Tests
 {

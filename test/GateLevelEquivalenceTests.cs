@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using TorchSharp;
 using TorchSharp.Modules;
 using static MlnetLstm.Tests.NetworkTestKit;

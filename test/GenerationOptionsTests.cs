@@ -2,6 +2,7 @@ using System;
 using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Tests
 {

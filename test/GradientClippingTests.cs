@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.IO;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using TorchSharp;
 using static MlnetLstm.Tests.NetworkTestKit;
 using static TorchSharp.torch;

@@ -5,6 +5,7 @@ using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.ModelRunner;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using static MlnetLstm.Tests.LanguageModelTestKit;
 
 namespace MlnetLstm.Tests

@@ -6,6 +6,7 @@ using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.ModelRunner;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using static MlnetLstm.Tests.LanguageModelTestKit;
 
 namespace MlnetLstm.Tests
@@ -151,8 +152,12 @@ namespace MlnetLstm.Tests
             Assert.AreEqual("", Generate(_ml, With(generation), "abcdefg"), "the end of the text comes right after 'g'");
             Assert.AreEqual("abcdefg", Generate(_ml, With(generation with { AllowEmptyPrefix = true }), ""), "from the start of a document");
 
-            // Without a stop token the end-of-text token is generated like any other, as its text.
-            Assert.AreEqual("bcdefg<eos>abc", Generate(_ml, With(generation with { StopToken = null, MaximumNewTokens = 10 }), "a"));
+            // Without a stop token the end-of-text token is never generated (it would insert a document break into
+            // the text): the model's next choice takes its place, and generation runs to MaximumNewTokens.
+            string unstopped = Generate(_ml, With(generation with { StopToken = null, MaximumNewTokens = 10 }), "a");
+            Assert.AreEqual(10, unstopped.Length, unstopped);
+            Assert.StartsWith("bcdefg", unstopped);
+            Assert.DoesNotContain("<", unstopped);
         }
 
         [TestMethod]

@@ -392,9 +392,16 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void ModelSavedBeforeChecksumsStillLoads()
         {
+            // Format 0x00010001 had neither checksums nor the language model's repetition penalty (4 bytes).
+            int penalty = LanguageModelLayout(Entry(_languageModelEntry), null).RepetitionPenalty;
+            byte[] OldFields(string name, byte[] entry)
+            {
+                var fields = ModelZip.Fields(entry);
+                return name == _languageModelEntry ? fields[..penalty].Concat(fields[(penalty + 4)..]).ToArray() : fields;
+            }
             var old = _entries.Select(e =>
                 e.Name == _weightsEntry ? (e.Name, e.Bytes[..^ModelZip.ChecksumSize])
-                : e.Name == _languageModelEntry || e.Name == _tokenizerEntry ? (e.Name, ModelZip.WithVersions(ModelZip.WithBlob(e.Bytes, ModelZip.Fields(e.Bytes)), written: 0x00010001, readable: 0x00010001))
+                : e.Name == _languageModelEntry || e.Name == _tokenizerEntry ? (e.Name, ModelZip.WithVersions(ModelZip.WithBlob(e.Bytes, OldFields(e.Name, e.Bytes)), written: 0x00010001, readable: 0x00010001))
                 : e);
             var (_, outputs, error) = LoadAndPredictWithTimeout(WriteEntries(old));
             Assert.IsNull(error, error?.ToString());
@@ -686,7 +693,7 @@ namespace MlnetLstm.Tests
         private const int HeaderSize = 0x100;
 
         /// <summary>Offsets, in the language model's fields (its blob without the checksum), of the fields the named cases change.</summary>
-        private sealed record LanguageModelFields(int VocabularySize, int Greedy, int StopToken, int InputKind, int HiddenSize);
+        private sealed record LanguageModelFields(int VocabularySize, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty);
 
         /// <summary>Offsets, in the tokenizer's fields, of the fields the named cases change.</summary>
         private sealed record TokenizerFields(int ColumnCount, int CaseFolding, int VocabularySize);
@@ -750,6 +757,8 @@ namespace MlnetLstm.Tests
             if (reader.ReadByte() == 1)
                 reader.ReadString();
             reader.ReadByte(); // Allow empty prefix.
+            int repetitionPenalty = Position();
+            reader.ReadSingle();
             Value(start);
             reader.ReadInt32(); // Cell.
             int inputKind = Position();
@@ -769,7 +778,7 @@ namespace MlnetLstm.Tests
             int epochs = reader.ReadInt32(); // History.
             reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8);
             Assert.AreEqual(fields.Length, reader.BaseStream.Position, "The test's reader of the language model format does not end at the checksum.");
-            return new LanguageModelFields(vocabularySize, greedy, stop + 1, inputKind, hidden);
+            return new LanguageModelFields(vocabularySize, greedy, stop + 1, inputKind, hidden, repetitionPenalty);
         }
 
         /// <summary>ML.NET's column pairs (count, then string ids), then the vocabulary: level, case folding, count, unknown id, tokens.</summary>

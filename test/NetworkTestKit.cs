@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -3,6 +3,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Tests
 {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Benchmarks
 {

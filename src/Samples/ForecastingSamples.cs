@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.ML;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using ScottPlot;
 
 namespace MlnetLstm.Samples

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 using ScottPlot;
 
 namespace MlnetLstm.Samples

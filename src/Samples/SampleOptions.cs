@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Samples
 {

@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>Entry points of the MlnetLstm recurrent trainers on <see cref="MLContext"/> catalogs.</summary>

@@ -16,13 +16,18 @@ namespace MlnetLstm.Transforms
     /// From format 0x00010002 on, every component's data (the model blob of its entry) and the network weights entry
     /// end with the SHA-256 of the bytes before it. The zip's own CRC-32 is not checked when .NET (before 11) reads an
     /// entry, so without it a flipped bit on disk or on the wire would load as a model with other weights or other
-    /// settings; with it, it fails. Readers of 0x00010001 ignore the trailing checksum, so the readable version stays
-    /// 0x00010001; files of 0x00010001 (no checksum) still load.
+    /// settings; with it, it fails. Files of 0x00010001 (no checksum) still load.
+    /// From 0x00010003 on, components live in MlnetLstm.Transforms under new loader signatures (files of earlier
+    /// formats name MlnetLstm.Trainers, which keeps loaders for them), and a language model saves its repetition
+    /// penalty; older readers cannot read it, so 0x00010003 is also the readable version.
     /// </remarks>
     internal static class ModelFormat
     {
         /// <summary>The format version of every component from which its data and weights end with a checksum.</summary>
         internal const uint FirstChecksummedVersion = 0x00010002;
+
+        /// <summary>The format version from which a language model saves its repetition penalty.</summary>
+        internal const uint RepetitionPenaltyVersion = 0x00010003;
 
         /// <summary>
         /// The version record of an MlnetLstm component. Every component shares one format history (the checksums are
@@ -30,8 +35,9 @@ namespace MlnetLstm.Transforms
         /// </summary>
         internal static VersionInfo Version(string modelSignature, string loaderSignature, Type component) => new(
             modelSignature: modelSignature,
-            verWrittenCur: FirstChecksummedVersion, // Checksums after the data and the weights.
-            verReadableCur: 0x00010001,
+            // 0x00010002: checksums after the data and the weights; 0x00010003: the language model's repetition penalty.
+            verWrittenCur: RepetitionPenaltyVersion,
+            verReadableCur: RepetitionPenaltyVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: loaderSignature,
             loaderAssemblyName: component.Assembly.FullName);

@@ -2,6 +2,8 @@ using System;
 using System.Linq;
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>Sequence classification: token sequences of any length, padded per batch, pooled, with cross-entropy over the classes.</summary>

@@ -1,3 +1,5 @@
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>How a language-model epoch cuts the token stream into batches (the seeds' two iterators).</summary>

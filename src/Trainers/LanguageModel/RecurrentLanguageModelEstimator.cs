@@ -5,6 +5,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>
@@ -64,12 +66,12 @@ namespace MlnetLstm.Trainers
                 Require(!string.IsNullOrEmpty(EndOfTextToken), nameof(EndOfTextToken), EndOfTextToken, "a reserved token of the vocabulary, such as <eos>");
                 Require(Generation is not null, nameof(Generation), Generation, "generation options");
                 Generation!.Validated();
-                var outputs = OutputColumnNames.Where(n => n is not null).ToList();
+                var outputs = Columns.Present.Select(p => p.Name).ToList();
                 Require(outputs.Count > 0, nameof(GeneratedColumnName), null, "set, or another output column set: the model must produce something");
                 Require(outputs.Distinct().Count() == outputs.Count, "output column names", string.Join(", ", outputs), "distinct");
             }
 
-            internal string?[] OutputColumnNames => new[] { GeneratedColumnName, NextTokenProbabilitiesColumnName, LogLikelihoodColumnName, PerplexityColumnName, BitsPerTokenColumnName };
+            internal LanguageModelColumns Columns => new(GeneratedColumnName, NextTokenProbabilitiesColumnName, LogLikelihoodColumnName, PerplexityColumnName, BitsPerTokenColumnName);
         }
 
         private readonly IHost _host;
@@ -120,7 +122,7 @@ namespace MlnetLstm.Trainers
             var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
                 network => new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling),
                 "token", $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
-            return new RecurrentLanguageModelTransformer(_host, trained, vocabulary, column.Name, _options.OutputColumnNames, _options.Generation);
+            return new RecurrentLanguageModelTransformer(_host, trained, vocabulary, column.Name, _options.Columns, _options.Generation);
         }
 
         private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)

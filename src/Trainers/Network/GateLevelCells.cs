@@ -1,5 +1,7 @@
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>

@@ -4,6 +4,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>
@@ -95,6 +97,24 @@ namespace MlnetLstm.Trainers
                 using var values = name.StartsWith("embedding", StringComparison.Ordinal)
                     ? randn(parameter.shape, generator: generator)
                     : (rand(parameter.shape, generator: generator) * 2 - 1) / Math.Sqrt(Architecture.HiddenSize);
+                parameter.copy_(values);
+            }
+        }
+
+        /// <summary>A managed copy of the parameters, in PyTorch's row-major layout whatever the storage here: what the fitted transformer scores with.</summary>
+        public NetworkWeights ToWeights() => new(Architecture, named_parameters().Select(p =>
+        {
+            using var cpu = p.parameter.detach().cpu().contiguous();
+            return new WeightTensor(p.name, p.parameter.shape, cpu.data<float>().ToArray());
+        }).ToList());
+
+        /// <summary>Copies <paramref name="weights"/>, of this network's architecture, into its parameters.</summary>
+        public void LoadWeights(NetworkWeights weights)
+        {
+            using var noGrad = no_grad();
+            foreach (var (name, parameter) in named_parameters())
+            {
+                using var values = tensor(weights[name], parameter.shape);
                 parameter.copy_(values);
             }
         }

@@ -1,3 +1,5 @@
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>How token ids enter the first recurrent layer.</summary>

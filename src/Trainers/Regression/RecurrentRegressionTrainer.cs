@@ -5,6 +5,8 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>
@@ -96,13 +98,21 @@ namespace MlnetLstm.Trainers
                 _options.HiddenSize, _options.Layers, _options.Dropout, shape.Horizon);
             var trained = TrainingLoop.Train(_host, _options, architecture, OneHotProjection.Auto, network =>
             {
-                Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => scaling.WindowTensor(rows.ToList(), shape.Steps, network.Device);
-                Tensor Labels(System.Collections.Generic.IEnumerable<float[]> rows) => scaling.TargetTensor(rows.ToList(), network.Device);
+                Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);
+                Tensor Labels(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Targets, null, network.Device);
                 return new RegressionTask(network, Windows(features.Take(trainRows)), Labels(labels.Take(trainRows)),
                     validationFeatures.Count > 0 ? Windows(validationFeatures) : null, validationLabels.Count > 0 ? Labels(validationLabels) : null,
                     _options.BatchSize, _options.Loss, _options.HuberDelta);
             }, "value", $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {_options.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
             return new RecurrentRegressionTransformer(_host, trained, scaling, _options.FeatureColumnName, shape.Steps, _options.ScoreColumnName);
+        }
+
+        /// <summary>Standardized rows as a [rows, steps, features] tensor, or [rows, width] without <paramref name="steps"/>.</summary>
+        private static Tensor Standardized(System.Collections.Generic.List<float[]> rows, Standardization standardization, int? steps, Device device)
+        {
+            int width = standardization.Mean.Length;
+            var shape = steps is int s ? new long[] { rows.Count, s, width } : new long[] { rows.Count, width };
+            return tensor(rows.SelectMany(row => standardization.Apply(row)).ToArray(), shape, device: device);
         }
 
         private (int Steps, int Horizon) CheckColumns(DataViewSchema schema)

@@ -1,3 +1,5 @@
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>The loss of the recurrent regression trainer, on standardized targets.</summary>

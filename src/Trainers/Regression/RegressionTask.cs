@@ -2,6 +2,8 @@ using System;
 using System.Linq;
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>Sequence regression: windows [steps, features] → the next values, with squared-error or Huber loss on standardized values.</summary>

@@ -4,6 +4,8 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>Turns a time series into sliding windows for <see cref="RecurrentRegressionTrainer"/>.</summary>

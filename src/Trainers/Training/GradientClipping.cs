@@ -2,6 +2,8 @@ using System.Collections.Generic;
 using System.Linq;
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>Gradient clipping by global norm, as the seeds' <c>grad_clipping(θ)</c>.</summary>

@@ -1,3 +1,5 @@
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>How the learning rate changes during training.</summary>

@@ -1,3 +1,5 @@
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>The optimizer of a recurrent trainer.</summary>

@@ -1,6 +1,8 @@
 using System;
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>

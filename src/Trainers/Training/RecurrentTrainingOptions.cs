@@ -1,6 +1,8 @@
 using System;
 using Microsoft.ML;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>Options every recurrent trainer shares: the network, the optimisation and the run.</summary>

@@ -1,3 +1,5 @@
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>Options of the trainers that read a token column: the language model and the sequence classifier.</summary>

@@ -5,6 +5,8 @@ using System.Linq;
 using System.Text;
 using TorchSharp.Modules;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>

@@ -8,6 +8,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using MlnetLstm.Transforms;
+
 namespace MlnetLstm.Trainers
 {
     /// <summary>
@@ -20,7 +22,7 @@ namespace MlnetLstm.Trainers
     {
         /// <summary>
         /// Builds the network (seeded, on the device the environment chooses), trains it on the task
-        /// <paramref name="createTask"/> makes for it, and returns it with its history.
+        /// <paramref name="createTask"/> makes for it, and returns its weights with its history.
         /// </summary>
         public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, RecurrentArchitecture architecture, OneHotProjection projection,
             Func<RecurrentNetwork, RecurrentTask> createTask, string itemName, string description)
@@ -34,15 +36,13 @@ namespace MlnetLstm.Trainers
                     $"hidden size {architecture.HiddenSize}, {architecture.ParameterCount:N0} parameters, on {device}.");
                 network = new RecurrentNetwork(architecture, seed, device) { Implementation = options.Implementation, OneHotProjection = projection };
             }
-            try
+            // The fitted transformer scores with a managed copy of the weights, so the TorchSharp network (and its
+            // native memory) lives only as long as training.
+            using (network)
+            using (var task = createTask(network))
             {
-                using var task = createTask(network);
-                return new TrainedNetwork(network, Run(host, network, task, options, seed, itemName));
-            }
-            catch
-            {
-                network.Dispose();
-                throw;
+                var history = Run(host, network, task, options, seed, itemName);
+                return new TrainedNetwork(network.ToWeights(), network.Implementation, network.OneHotProjection, history);
             }
         }
 

@@ -1,6 +1,6 @@
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
-    /// <summary>What a <see cref="RecurrentNetwork"/> reads at each time step.</summary>
+    /// <summary>What a recurrent network reads at each time step.</summary>
     internal enum NetworkInput
     {
         /// <summary>Token ids, one-hot encoded (input size = vocabulary size).</summary>

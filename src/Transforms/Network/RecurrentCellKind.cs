@@ -1,4 +1,4 @@
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>The recurrent cell of every layer. Gate order and parameter layout follow PyTorch.</summary>
     public enum RecurrentCellKind

@@ -1,7 +1,7 @@
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
-    /// How the first layer computes W_ih · one_hot(x) for <see cref="TokenInputEncoding.OneHot"/> input. Both give the
+    /// How the first layer computes W_ih · one_hot(x) for one-hot token input. Both give the
     /// same numbers from the same parameters; they differ only in speed.
     /// </summary>
     public enum OneHotProjection

@@ -1,4 +1,4 @@
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>How a sequence encoder turns the per-step outputs of the last layer into one vector.</summary>
     public enum SequencePooling

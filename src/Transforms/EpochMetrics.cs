@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>What one training epoch measured. Losses are means per predicted item (token, value or sequence).</summary>
     /// <param name="Epoch">1-based epoch number.</param>
@@ -42,7 +42,7 @@ namespace MlnetLstm.Trainers
         {
             int epoch = reader.ReadInt32();
             double training = reader.ReadDouble();
-            bool hasValidation = Transforms.ModelFormat.ReadFlag(reader, source, "validation loss present");
+            bool hasValidation = ModelFormat.ReadFlag(reader, source, "validation loss present");
             double validation = reader.ReadDouble();
             return new EpochMetrics(epoch, training, hasValidation ? validation : null, reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
         }

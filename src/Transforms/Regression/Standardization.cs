@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>Per-column mean and standard deviation learned at Fit: x ↦ (x − mean) / std, and back.</summary>
     internal sealed record Standardization(float[] Mean, float[] Deviation)
@@ -30,9 +30,15 @@ namespace MlnetLstm.Trainers
         public float[] Apply(ReadOnlySpan<float> values)
         {
             var result = new float[values.Length];
-            for (int i = 0; i < values.Length; i++)
-                result[i] = (values[i] - Mean[i % Mean.Length]) / Deviation[i % Mean.Length];
+            Apply(values, result);
             return result;
+        }
+
+        /// <summary>Standardizes <paramref name="values"/> (consecutive groups of the width) into <paramref name="destination"/>.</summary>
+        public void Apply(ReadOnlySpan<float> values, Span<float> destination)
+        {
+            for (int i = 0; i < values.Length; i++)
+                destination[i] = (values[i] - Mean[i % Mean.Length]) / Deviation[i % Mean.Length];
         }
 
         public float Invert(float value, int column) => value * Deviation[column] + Mean[column];

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>The vocabulary a language model was trained on, as its token column described it.</summary>
     internal sealed record LanguageModelVocabulary(string[] Tokens, string Separator, int EndOfText, int? Unknown)
@@ -37,9 +37,9 @@ namespace MlnetLstm.Trainers
         public static LanguageModelVocabulary Load(BinaryReader reader, string source, long end)
         {
             int count = reader.ReadInt32();
-            if (count < 1 || count > Transforms.Vocabulary.MaximumSize)
-                throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {Transforms.Vocabulary.MaximumSize}.");
-            var tokens = Transforms.ModelFormat.ReadStrings(reader, count, end, source, "vocabulary tokens");
+            if (count < 1 || count > Vocabulary.MaximumSize)
+                throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {Vocabulary.MaximumSize}.");
+            var tokens = ModelFormat.ReadStrings(reader, count, end, source, "vocabulary tokens");
             string separator = reader.ReadString();
             int endOfText = reader.ReadInt32();
             int unknown = reader.ReadInt32();

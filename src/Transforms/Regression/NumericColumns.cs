@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>Reads the numeric feature and label columns of the sequence regressor, with errors that name the column and the fix.</summary>
     internal static class NumericColumns

@@ -1,7 +1,7 @@
 using System;
 using Microsoft.ML;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
     /// Computes a row's result once for all the output getters of one cursor: ML.NET calls each getter separately,

@@ -4,7 +4,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>The classes of a key-typed label column: their count and, when the key carries text values, their names.</summary>
     internal sealed record ClassLabels(string ColumnName, int Count, string[]? Names)
@@ -51,7 +51,7 @@ namespace MlnetLstm.Trainers
             int count = reader.ReadInt32();
             if (count < 2 || count > MaximumCount)
                 throw new FormatException($"{source}: {count} classes is outside 2 to {MaximumCount}; the file is corrupt.");
-            string[]? names = Transforms.ModelFormat.ReadFlag(reader, source, "class names present") ? Transforms.ModelFormat.ReadStrings(reader, count, end, source, "class names") : null;
+            string[]? names = ModelFormat.ReadFlag(reader, source, "class names present") ? ModelFormat.ReadStrings(reader, count, end, source, "class names") : null;
             return new ClassLabels(column, count, names);
         }
     }

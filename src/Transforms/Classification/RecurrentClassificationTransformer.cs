@@ -1,31 +1,29 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
-using static TorchSharp.torch;
 
 [assembly: LoadableClass(typeof(RecurrentClassificationTransformer), null, typeof(SignatureLoadModel),
     RecurrentClassificationTransformer.UserName, RecurrentClassificationTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(RecurrentClassificationTransformer), null, typeof(SignatureLoadRowMapper),
     RecurrentClassificationTransformer.UserName, RecurrentClassificationTransformer.LoaderSignature)]
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
     /// A trained recurrent sequence classifier: for each row's tokens, the class probabilities (Score, slot names =
     /// class names) and the most probable class (PredictedLabel, a key like the training label), as ML.NET's own
-    /// multiclass trainers produce them. Immutable and safe to share between threads.
+    /// multiclass trainers produce them. Scores with a managed engine (no libtorch); immutable and safe to share between threads.
     /// </summary>
-    public sealed class RecurrentClassificationTransformer : RowToRowTransformerBase
+    public sealed class RecurrentClassificationTransformer : RecurrentTransformerBase
     {
-        internal const string LoaderSignature = "MlnetLstmRecurrentClass";
+        internal const string LoaderSignature = "MlnetLstmClassifier";
         internal const string UserName = "MlnetLstm Recurrent Classifier";
 
-        private readonly TrainedNetwork _trained;
         private readonly string[] _tokens;
         private readonly string _separator;
         private readonly ClassLabels _classes;
@@ -34,13 +32,13 @@ namespace MlnetLstm.Trainers
         private readonly string _scoreColumnName;
         private readonly string _predictedLabelColumnName;
 
-        private static VersionInfo GetVersionInfo() => ModelFormat.Version("RNNCLASS", LoaderSignature, typeof(RecurrentClassificationTransformer));
+        internal static VersionInfo GetVersionInfo(string loaderSignature = LoaderSignature)
+            => ModelFormat.Version("RNNCLASS", loaderSignature, typeof(RecurrentClassificationTransformer));
 
         internal RecurrentClassificationTransformer(IHost host, TrainedNetwork trained, string[] tokens, string separator, ClassLabels classes,
             string tokenColumnName, SequencePooling pooling, string scoreColumnName, string predictedLabelColumnName)
-            : base(host)
+            : base(host, trained)
         {
-            _trained = trained;
             _tokens = tokens;
             _separator = separator;
             _classes = classes;
@@ -50,13 +48,13 @@ namespace MlnetLstm.Trainers
             _predictedLabelColumnName = predictedLabelColumnName;
         }
 
-        /// <summary>Per-epoch metrics of the training run (cross-entropy per sequence).</summary>
-        public IReadOnlyList<EpochMetrics> TrainingHistory => _trained.History;
+        private protected override VersionInfo Version => GetVersionInfo();
 
-        private static RecurrentClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-        {
-            var host = MlNetVersion.Register(env, nameof(RecurrentClassificationTransformer));
-            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source =>
+        private static RecurrentClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => Load(env, ctx, GetVersionInfo());
+
+        /// <summary>Reads the model written under <paramref name="version"/> (today's loader signature, or the one of format 0x00010002 and before).</summary>
+        internal static RecurrentClassificationTransformer Load(IHostEnvironment env, ModelLoadContext ctx, VersionInfo version)
+            => Load(env, ctx, version, UserName, (host, source) =>
             {
                 // *** Binary format ***
                 // string: token column; int: number of tokens V; V × string: tokens; string: separator
@@ -77,7 +75,7 @@ namespace MlnetLstm.Trainers
                     throw new FormatException($"{source}: unknown pooling {(int)pooling}; the file is corrupt.");
                 string score = reader.ReadString();
                 string predicted = reader.ReadString();
-                var trained = TrainedNetwork.Load(host, ctx, source, architecture =>
+                var trained = TrainedNetwork.Load(ctx, source, architecture =>
                 {
                     if (architecture.Input == NetworkInput.Features || architecture.InputSize != count || architecture.OutputSize != classes.Count)
                         throw new FormatException($"{source}: the network reads {architecture.InputSize} tokens and predicts {architecture.OutputSize} classes, " +
@@ -85,17 +83,13 @@ namespace MlnetLstm.Trainers
                 });
                 return new RecurrentClassificationTransformer(host, trained, tokens, separator, classes, tokenColumn, pooling, score, predicted);
             });
-        }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
             => Create(env, ctx).MakeRowMapper(inputSchema);
 
-        /// <inheritdoc/>
-        protected override void SaveModel(ModelSaveContext ctx)
+        private protected override void SaveFields(ModelSaveContext ctx)
         {
-            Host.CheckValue(ctx, nameof(ctx));
-            ctx.CheckAtModel();
-            ctx.SetVersionInfo(GetVersionInfo());
+            // *** Binary format *** (see Load)
             var writer = ctx.Writer;
             writer.Write(_tokenColumnName);
             writer.Write(_tokens.Length);
@@ -106,28 +100,34 @@ namespace MlnetLstm.Trainers
             writer.Write((int)_pooling);
             writer.Write(_scoreColumnName);
             writer.Write(_predictedLabelColumnName);
-            _trained.Save(ctx);
-            ModelFormat.WriteChecksum(ctx);
+            Trained.Save(ctx);
         }
 
         /// <inheritdoc/>
         protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-        private sealed class Mapper : MapperBase
+        private sealed class Mapper : RecurrentMapper
         {
             private readonly RecurrentClassificationTransformer _parent;
             private readonly TokenColumn _column;
 
             public Mapper(RecurrentClassificationTransformer parent, DataViewSchema inputSchema)
-                : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
+                : this(parent, inputSchema, TokenColumn.Bind(inputSchema, parent._tokenColumnName))
+            {
+            }
+
+            private Mapper(RecurrentClassificationTransformer parent, DataViewSchema inputSchema, TokenColumn column)
+                : base(parent, inputSchema, column.Column.Index)
             {
                 _parent = parent;
-                _column = TokenColumn.Bind(inputSchema, parent._tokenColumnName);
+                _column = column;
                 if (!_column.Tokens.SequenceEqual(parent._tokens) || _column.Separator != parent._separator)
                     throw new ArgumentOutOfRangeException(nameof(inputSchema),
                         $"Token column '{_column.Name}' has a vocabulary of {_column.Tokens.Length} tokens that differs from the {parent._tokens.Length} the classifier was trained on. " +
                         "Produce it with the tokenizer fitted together with the classifier (save and load the whole pipeline).");
             }
+
+            protected override int OutputCount => 2;
 
             protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
             {
@@ -153,20 +153,6 @@ namespace MlnetLstm.Trainers
                 };
             }
 
-            protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
-            {
-                bool any = activeOutput(0) || activeOutput(1);
-                return column => any && column == _column.Column.Index;
-            }
-
-            protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);
-
-            protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
-            {
-                disposer = null;
-                return CreateGetters(input, i => i == iinfo, out _)[iinfo];
-            }
-
             /// <summary>Score and PredictedLabel come from one network pass per row.</summary>
             public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
             {
@@ -178,20 +164,21 @@ namespace MlnetLstm.Trainers
                 var read = _column.MakeReader(input);
                 var ids = new List<int>();
                 var parent = _parent;
+                var state = parent.Engine.CreateState();
+                var probabilities = new float[parent._classes.Count];
                 var cache = new RowCache<float[]>(input, () =>
                 {
                     read(ids);
-                    using var scope = NewDisposeScope();
-                    using var noGrad = no_grad();
-                    var logits = ClassificationTask.Logits(parent._trained.Network, new[] { ids.ToArray() }, parent._pooling);
-                    return logits.softmax(1).cpu().data<float>().ToArray();
+                    parent.Engine.Encode(state, CollectionsMarshal.AsSpan(ids), parent._pooling);
+                    VectorKernels.Softmax(state.Output, probabilities);
+                    return probabilities;
                 });
                 if (activeOutput(0))
                     getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                     {
-                        var probabilities = cache.Value;
-                        var editor = VBufferEditor.Create(ref dst, probabilities.Length);
-                        probabilities.CopyTo(editor.Values);
+                        var values = cache.Value;
+                        var editor = VBufferEditor.Create(ref dst, values.Length);
+                        values.CopyTo(editor.Values);
                         dst = editor.Commit();
                     });
                 if (activeOutput(1))

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
     /// How a language model continues a prefix. Saved with the model; change it on a trained or loaded model with
@@ -24,6 +24,14 @@ namespace MlnetLstm.Trainers
         /// <summary>Nucleus sampling: sample among the most likely tokens whose probabilities add up to at least P. Default 1 (all); (0, 1].</summary>
         public float TopP { get; init; } = 1;
 
+        /// <summary>
+        /// Repetition penalty, as in Hugging Face's <c>generate</c>: the logit of every token already in the prefix or
+        /// the continuation is divided by it when positive and multiplied by it when negative, so values above 1 make
+        /// repeats less likely (1.1 to 1.3 is typical against the loops of greedy character models). It applies to
+        /// greedy decoding and sampling alike. Default 1 (off); positive.
+        /// </summary>
+        public float RepetitionPenalty { get; init; } = 1;
+
         /// <summary>Seed of the sampler, for the same continuation of the same prefix every time; null for a different one each call. Default null.</summary>
         public int? Seed { get; init; }
 
@@ -43,6 +51,7 @@ namespace MlnetLstm.Trainers
             Check(Temperature > 0 && float.IsFinite(Temperature), nameof(Temperature), Temperature, "a positive number");
             Check(TopK >= 0, nameof(TopK), TopK, "0 (no limit) or more");
             Check(TopP > 0 && TopP <= 1, nameof(TopP), TopP, "in (0, 1]");
+            Check(RepetitionPenalty > 0 && float.IsFinite(RepetitionPenalty), nameof(RepetitionPenalty), RepetitionPenalty, "a positive number (1 for none)");
             Check(StopToken is null || StopToken.Length > 0, nameof(StopToken), StopToken, "a token of the vocabulary, or null for none");
             return this;
         }
@@ -56,6 +65,7 @@ namespace MlnetLstm.Trainers
         // *** Binary format ***
         // int: maximum new tokens; byte: greedy; float: temperature; int: top-k; float: top-p;
         // byte: has seed; int: seed; byte: has stop token; string: stop token (if any); byte: allow empty prefix
+        // float: repetition penalty (from format 0x00010003; see ModelFormat)
         internal void Save(BinaryWriter writer)
         {
             writer.Write(MaximumNewTokens);
@@ -69,26 +79,32 @@ namespace MlnetLstm.Trainers
             if (StopToken is not null)
                 writer.Write(StopToken);
             writer.Write(AllowEmptyPrefix ? (byte)1 : (byte)0);
+            writer.Write(RepetitionPenalty);
         }
 
         /// <exception cref="FormatException">A saved option is invalid; the message names <paramref name="source"/>.</exception>
-        internal static GenerationOptions Load(BinaryReader reader, string source)
+        /// <param name="reader">The reader, at the options.</param>
+        /// <param name="source">The data's description for messages.</param>
+        /// <param name="hasRepetitionPenalty">Whether the data was written by format 0x00010003 or later, which saves the repetition penalty.</param>
+        internal static GenerationOptions Load(BinaryReader reader, string source, bool hasRepetitionPenalty)
         {
+            // *** Binary format *** (see Save)
             int maximum = reader.ReadInt32();
-            bool greedy = Transforms.ModelFormat.ReadFlag(reader, source, "greedy generation");
+            bool greedy = ModelFormat.ReadFlag(reader, source, "greedy generation");
             float temperature = reader.ReadSingle();
             int topK = reader.ReadInt32();
             float topP = reader.ReadSingle();
-            bool hasSeed = Transforms.ModelFormat.ReadFlag(reader, source, "generation seed present");
+            bool hasSeed = ModelFormat.ReadFlag(reader, source, "generation seed present");
             int seed = reader.ReadInt32();
-            string? stop = Transforms.ModelFormat.ReadFlag(reader, source, "stop token present") ? reader.ReadString() : null;
-            bool allowEmpty = Transforms.ModelFormat.ReadFlag(reader, source, "allow empty prefix");
+            string? stop = ModelFormat.ReadFlag(reader, source, "stop token present") ? reader.ReadString() : null;
+            bool allowEmpty = ModelFormat.ReadFlag(reader, source, "allow empty prefix");
+            float repetitionPenalty = hasRepetitionPenalty ? reader.ReadSingle() : 1;
             try
             {
                 return new GenerationOptions
                 {
                     MaximumNewTokens = maximum, Greedy = greedy, Temperature = temperature, TopK = topK, TopP = topP,
-                    Seed = hasSeed ? seed : null, StopToken = stop, AllowEmptyPrefix = allowEmpty,
+                    Seed = hasSeed ? seed : null, StopToken = stop, AllowEmptyPrefix = allowEmpty, RepetitionPenalty = repetitionPenalty,
                 }.Validated();
             }
             catch (ArgumentOutOfRangeException e)

@@ -1,4 +1,4 @@
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
     /// How a recurrent layer is computed. Both use the same parameters (PyTorch layout: weight_ih, weight_hh,
@@ -10,7 +10,7 @@ namespace MlnetLstm.Trainers
         Fused = 0,
 
         /// <summary>
-        /// The gate equations written out with tensor operations (<see cref="GateLevelCells"/>), one time step at a time:
+        /// The gate equations written out with tensor operations (GateLevelCells in the trainers), one time step at a time:
         /// transparent, a reference for the fused kernels, and the base for custom cells.
         /// </summary>
         GateLevel = 1,

@@ -1,49 +1,53 @@
 using System;
 using System.Collections.Generic;
 using Microsoft.ML;
-using Microsoft.ML.Runtime;
-using MlnetLstm.Transforms;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
-    /// A trained network with its training history: the part every recurrent transformer saves the same way. The
-    /// weights go into their own binary entry of the model zip, device-independent.
+    /// A trained network with its training history: the part every recurrent transformer saves the same way, and the
+    /// managed engine that scores with its weights. The weights go into their own binary entry of the model zip.
     /// </summary>
-    internal sealed record TrainedNetwork(RecurrentNetwork Network, IReadOnlyList<EpochMetrics> History)
+    /// <param name="Weights">The parameters, in PyTorch's layout.</param>
+    /// <param name="Implementation">How training computed the layers (saved so that a re-saved model is the same file; scoring does not depend on it).</param>
+    /// <param name="OneHotProjection">How training projected one-hot input (likewise).</param>
+    /// <param name="History">The per-epoch metrics of the training run.</param>
+    internal sealed record TrainedNetwork(NetworkWeights Weights, RecurrentImplementation Implementation, OneHotProjection OneHotProjection, IReadOnlyList<EpochMetrics> History)
     {
         private const string WeightsEntry = "Weights";
+
+        public RecurrentArchitecture Architecture => Weights.Architecture;
+
+        /// <summary>The managed engine over these weights: immutable, and shared by every caller.</summary>
+        public RecurrentEngine Engine { get; } = new(Weights);
 
         // *** Binary format ***
         // <architecture: see RecurrentArchitecture.Save>
         // int: implementation (0 fused, 1 gate-level); int: one-hot projection (0 auto, 1 gather, 2 dense)
         // <training history: see EpochMetrics.SaveHistory>
-        // binary stream entry "Weights": see ParameterSerializer.Save; then 32 bytes: SHA-256 of the bytes before
+        // binary stream entry "Weights": see NetworkWeights.Save; then 32 bytes: SHA-256 of the bytes before
         // (from format 0x00010002 of the component; see ModelFormat)
         public void Save(ModelSaveContext ctx)
         {
-            Network.Architecture.Save(ctx.Writer);
-            ctx.Writer.Write((int)Network.Implementation);
-            ctx.Writer.Write((int)Network.OneHotProjection);
+            Architecture.Save(ctx.Writer);
+            ctx.Writer.Write((int)Implementation);
+            ctx.Writer.Write((int)OneHotProjection);
             EpochMetrics.SaveHistory(ctx.Writer, History);
             ctx.SaveBinaryStream(WeightsEntry, writer =>
             {
                 long start = writer.BaseStream.Position;
-                ParameterSerializer.Save(writer, Network);
+                Weights.Save(writer);
                 ModelFormat.WriteChecksum(writer, start);
             });
         }
 
-        /// <summary>
-        /// Reads the network, checks that the weights entry is large enough for it, builds it on the device the
-        /// environment chooses, and fills in its weights.
-        /// </summary>
-        /// <param name="env">The environment (its GPU settings choose the device).</param>
+        /// <summary>Reads the network, checks that the weights entry is large enough for it, and reads its weights.</summary>
         /// <param name="ctx">The load context, positioned after the component's own fields.</param>
         /// <param name="source">The entry's description for messages.</param>
         /// <param name="check">Checks the architecture against the component's other fields before anything is allocated.</param>
-        public static TrainedNetwork Load(IHostEnvironment env, ModelLoadContext ctx, string source, Action<RecurrentArchitecture> check)
+        public static TrainedNetwork Load(ModelLoadContext ctx, string source, Action<RecurrentArchitecture> check)
         {
+            // *** Binary format *** (see Save)
             RecurrentArchitecture architecture;
             try
             {
@@ -60,7 +64,7 @@ namespace MlnetLstm.Trainers
             if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
                 throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
             var history = EpochMetrics.LoadHistory(ctx.Reader, source);
-            TrainedNetwork? trained = null;
+            NetworkWeights? weights = null;
             bool checksummed = ModelFormat.HasChecksum(ctx);
             if (!ctx.TryLoadBinaryStream(WeightsEntry, reader =>
             {
@@ -68,28 +72,17 @@ namespace MlnetLstm.Trainers
                 long end = stream.Length - (checksummed ? ModelFormat.ChecksumSize : 0);
                 if (checksummed)
                     ModelFormat.VerifyChecksum(stream, stream.Position, end, source, $"the '{WeightsEntry}' entry");
-                // The entry must be able to hold every parameter's values before the network is allocated: a crafted
+                // The entry must be able to hold every parameter's values before they are allocated: a crafted
                 // architecture within the limits (up to 2^31 parameters, 8 GiB) must not make loading a small file
-                // allocate and initialise gigabytes.
+                // allocate gigabytes.
                 long values = architecture.ParameterCount * sizeof(float);
                 if (end - stream.Position < values)
                     throw new FormatException($"{source}: the '{WeightsEntry}' entry holds {end - stream.Position:N0} bytes, too few for the {values:N0} bytes of the " +
                         $"{architecture.ParameterCount:N0} parameters of the saved architecture; the model file is corrupt or inconsistent.");
-                var network = new RecurrentNetwork(architecture, 0, TorchDevice.Choose(env)) { Implementation = implementation, OneHotProjection = projection };
-                try
-                {
-                    network.eval();
-                    ParameterSerializer.Load(reader, network, source, end);
-                }
-                catch
-                {
-                    network.Dispose();
-                    throw;
-                }
-                trained = new TrainedNetwork(network, history);
+                weights = NetworkWeights.Load(reader, architecture, source, end);
             }))
                 throw new FormatException($"{source}: the '{WeightsEntry}' entry is missing from the model zip.");
-            return trained!;
+            return new TrainedNetwork(weights!, implementation, projection, history);
         }
     }
 }

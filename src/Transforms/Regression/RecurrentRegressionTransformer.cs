@@ -1,57 +1,53 @@
 using System;
-using System.Collections.Generic;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
-using static TorchSharp.torch;
 
 [assembly: LoadableClass(typeof(RecurrentRegressionTransformer), null, typeof(SignatureLoadModel),
     RecurrentRegressionTransformer.UserName, RecurrentRegressionTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(RecurrentRegressionTransformer), null, typeof(SignatureLoadRowMapper),
     RecurrentRegressionTransformer.UserName, RecurrentRegressionTransformer.LoaderSignature)]
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
     /// A trained recurrent sequence regressor: maps each row's window to the predicted next value(s) in the Score
-    /// column, in the label's units. Immutable and safe to share between threads.
+    /// column, in the label's units. Scores with a managed engine (no libtorch); immutable and safe to share between threads.
     /// </summary>
-    public sealed class RecurrentRegressionTransformer : RowToRowTransformerBase
+    public sealed class RecurrentRegressionTransformer : RecurrentTransformerBase
     {
-        internal const string LoaderSignature = "MlnetLstmRecurrentRegr";
+        internal const string LoaderSignature = "MlnetLstmRegressor";
         internal const string UserName = "MlnetLstm Recurrent Regression";
 
-        private readonly TrainedNetwork _trained;
         private readonly RegressionScaling _scaling;
         private readonly string _featureColumnName;
         private readonly int _steps;
         private readonly string _scoreColumnName;
 
-        private static VersionInfo GetVersionInfo() => ModelFormat.Version("RNNREGRS", LoaderSignature, typeof(RecurrentRegressionTransformer));
+        internal static VersionInfo GetVersionInfo(string loaderSignature = LoaderSignature)
+            => ModelFormat.Version("RNNREGRS", loaderSignature, typeof(RecurrentRegressionTransformer));
 
         internal RecurrentRegressionTransformer(IHost host, TrainedNetwork trained, RegressionScaling scaling, string featureColumnName, int steps, string scoreColumnName)
-            : base(host)
+            : base(host, trained)
         {
-            _trained = trained;
             _scaling = scaling;
             _featureColumnName = featureColumnName;
             _steps = steps;
             _scoreColumnName = scoreColumnName;
         }
 
-        /// <summary>Per-epoch metrics of the training run (losses on standardized targets).</summary>
-        public IReadOnlyList<EpochMetrics> TrainingHistory => _trained.History;
+        private int Features => Trained.Architecture.InputSize;
 
-        private int Features => _trained.Network.Architecture.InputSize;
+        private int Horizon => Trained.Architecture.OutputSize;
 
-        private int Horizon => _trained.Network.Architecture.OutputSize;
+        private protected override VersionInfo Version => GetVersionInfo();
 
-        private static RecurrentRegressionTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-        {
-            var host = MlNetVersion.Register(env, nameof(RecurrentRegressionTransformer));
-            return ModelFormat.Load(ctx, GetVersionInfo(), UserName, source =>
+        private static RecurrentRegressionTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => Load(env, ctx, GetVersionInfo());
+
+        /// <summary>Reads the model written under <paramref name="version"/> (today's loader signature, or the one of format 0x00010002 and before).</summary>
+        internal static RecurrentRegressionTransformer Load(IHostEnvironment env, ModelLoadContext ctx, VersionInfo version)
+            => Load(env, ctx, version, UserName, (host, source) =>
             {
                 // *** Binary format ***
                 // string: feature column; int: steps; string: score column
@@ -63,52 +59,52 @@ namespace MlnetLstm.Trainers
                 string score = ctx.Reader.ReadString();
                 if (steps < 1 || steps > 1 << 20)
                     throw new FormatException($"{source}: window length {steps} is outside 1 to {1 << 20}; the file is corrupt.");
-                var trained = TrainedNetwork.Load(host, ctx, source, architecture =>
+                var trained = TrainedNetwork.Load(ctx, source, architecture =>
                 {
                     if (architecture.Input != NetworkInput.Features || architecture.Bidirectional)
                         throw new FormatException($"{source}: the network is not a feature-sequence regressor; the file is inconsistent.");
                 });
-                var architecture = trained.Network.Architecture;
+                var architecture = trained.Architecture;
                 var scaling = RegressionScaling.Load(ctx.Reader, source, architecture.InputSize, architecture.OutputSize);
                 return new RecurrentRegressionTransformer(host, trained, scaling, features, steps, score);
             });
-        }
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
             => Create(env, ctx).MakeRowMapper(inputSchema);
 
-        /// <inheritdoc/>
-        protected override void SaveModel(ModelSaveContext ctx)
+        private protected override void SaveFields(ModelSaveContext ctx)
         {
-            Host.CheckValue(ctx, nameof(ctx));
-            ctx.CheckAtModel();
-            ctx.SetVersionInfo(GetVersionInfo());
+            // *** Binary format *** (see Load)
             ctx.Writer.Write(_featureColumnName);
             ctx.Writer.Write(_steps);
             ctx.Writer.Write(_scoreColumnName);
-            _trained.Save(ctx);
+            Trained.Save(ctx);
             _scaling.Save(ctx.Writer);
-            ModelFormat.WriteChecksum(ctx);
         }
 
         /// <inheritdoc/>
         protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-        private sealed class Mapper : MapperBase
+        private sealed class Mapper : RecurrentMapper
         {
             private readonly RecurrentRegressionTransformer _parent;
-            private readonly DataViewSchema.Column _features;
 
             public Mapper(RecurrentRegressionTransformer parent, DataViewSchema inputSchema)
-                : base(parent.Host.Register(nameof(Mapper)), inputSchema, parent)
+                : base(parent, inputSchema, CheckedFeatureColumn(parent, inputSchema))
             {
                 _parent = parent;
+            }
+
+            private static int CheckedFeatureColumn(RecurrentRegressionTransformer parent, DataViewSchema inputSchema)
+            {
                 int size = NumericColumns.Width(inputSchema, parent._featureColumnName, "Feature", allowScalar: false);
                 if (size != parent._steps * parent.Features)
                     throw new ArgumentOutOfRangeException(nameof(inputSchema),
                         $"Feature column '{parent._featureColumnName}' has {size} values, but the model was trained on windows of {parent._steps} steps × {parent.Features} features = {parent._steps * parent.Features}. Make windows of that length.");
-                _features = inputSchema[parent._featureColumnName];
+                return inputSchema[parent._featureColumnName].Index;
             }
+
+            protected override int OutputCount => 1;
 
             protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => new[]
             {
@@ -116,38 +112,42 @@ namespace MlnetLstm.Trainers
                     _parent.Horizon == 1 ? NumberDataViewType.Single : new VectorDataViewType(NumberDataViewType.Single, _parent.Horizon)),
             };
 
-            protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
-                => column => activeOutput(0) && column == _features.Index;
-
-            protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);
-
-            protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+            public override Delegate[] CreateGetters(DataViewRow input, Func<int, bool> activeOutput, out Action? disposer)
             {
                 disposer = null;
-                var read = NumericColumns.Reader(input, _features.Name);
+                var getters = new Delegate[1];
+                if (!activeOutput(0))
+                    return getters;
                 var parent = _parent;
-                float[] Predict()
+                var read = NumericColumns.Reader(input, parent._featureColumnName);
+                var state = parent.Engine.CreateState();
+                var window = new float[parent._steps * parent.Features];
+                var cache = new RowCache<float[]>(input, () =>
                 {
-                    var window = read();
-                    NumericColumns.CheckFinite(window, parent._featureColumnName, input.Position);
-                    using var scope = NewDisposeScope();
-                    using var noGrad = no_grad();
-                    var network = parent._trained.Network;
-                    var x = tensor(parent._scaling.Features.Apply(window), new long[] { parent._steps, 1, parent.Features }, device: network.Device);
-                    var standardized = network.EncodeSequences(x, null, SequencePooling.Last).cpu().data<float>().ToArray();
-                    for (int i = 0; i < standardized.Length; i++)
-                        standardized[i] = parent._scaling.Targets.Invert(standardized[i], i);
-                    return standardized;
-                }
-                if (parent.Horizon == 1)
-                    return (ValueGetter<float>)((ref float dst) => dst = Predict()[0]);
-                return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
-                {
-                    var values = Predict();
-                    var editor = VBufferEditor.Create(ref dst, values.Length);
-                    values.CopyTo(editor.Values);
-                    dst = editor.Commit();
+                    var values = read();
+                    // ML.NET's LoadFromEnumerable passes a short array of a [VectorType(n)] member through as is.
+                    if (values.Length != window.Length)
+                        throw new InvalidOperationException(
+                            $"Feature column '{parent._featureColumnName}' holds {values.Length} values in this row, but the model reads windows of {window.Length} " +
+                            $"({parent._steps} steps × {parent.Features} features). Give every row a full window.");
+                    NumericColumns.CheckFinite(values, parent._featureColumnName, input.Position);
+                    parent._scaling.Features.Apply(values, window);
+                    parent.Engine.Encode(state, window, parent._steps, SequencePooling.Last);
+                    for (int i = 0; i < state.Output.Length; i++)
+                        state.Output[i] = parent._scaling.Targets.Invert(state.Output[i], i);
+                    return state.Output;
                 });
+                if (parent.Horizon == 1)
+                    getters[0] = (ValueGetter<float>)((ref float dst) => dst = cache.Value[0]);
+                else
+                    getters[0] = (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                    {
+                        var values = cache.Value;
+                        var editor = VBufferEditor.Create(ref dst, values.Length);
+                        values.CopyTo(editor.Values);
+                        dst = editor.Commit();
+                    });
+                return getters;
             }
         }
     }

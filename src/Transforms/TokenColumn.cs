@@ -5,7 +5,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlnetLstm.Transforms;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
     /// A token column as a language model reads it: key-typed token ids (from TokenizeIntoCharacterIds) or a sparse

@@ -1,10 +1,10 @@
 using System;
 using System.IO;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
-    /// The shape of a <see cref="RecurrentNetwork"/>: everything needed to rebuild it before its weights are read.
+    /// The shape of a recurrent network: everything needed to rebuild it (in the trainers) or score with it (in the managed engine) before its weights are read.
     /// Every field is range-checked on construction, so absurd sizes from a damaged model file are rejected
     /// before anything is allocated.
     /// </summary>
@@ -24,12 +24,12 @@ namespace MlnetLstm.Trainers
         {
             Check(Enum.IsDefined(cell), $"cell kind {(int)cell} is not LSTM, GRU or RNN");
             Check(Enum.IsDefined(input), $"network input kind {(int)input} is unknown");
-            Check(inputSize >= 1 && inputSize <= Transforms.Vocabulary.MaximumSize, $"input size {inputSize} is outside 1 to {Transforms.Vocabulary.MaximumSize}");
+            Check(inputSize >= 1 && inputSize <= Vocabulary.MaximumSize, $"input size {inputSize} is outside 1 to {Vocabulary.MaximumSize}");
             Check(input != NetworkInput.TokensEmbedding || (embeddingSize >= 1 && embeddingSize <= MaximumWidth), $"embedding size {embeddingSize} is outside 1 to {MaximumWidth}");
             Check(hiddenSize >= 1 && hiddenSize <= MaximumWidth, $"hidden size {hiddenSize} is outside 1 to {MaximumWidth}");
             Check(layers >= 1 && layers <= MaximumLayers, $"number of layers {layers} is outside 1 to {MaximumLayers}");
             Check(dropout >= 0 && dropout < 1, $"dropout {dropout} is outside [0, 1)");
-            Check(outputSize >= 1 && outputSize <= Transforms.Vocabulary.MaximumSize, $"output size {outputSize} is outside 1 to {Transforms.Vocabulary.MaximumSize}");
+            Check(outputSize >= 1 && outputSize <= Vocabulary.MaximumSize, $"output size {outputSize} is outside 1 to {Vocabulary.MaximumSize}");
             Cell = cell;
             Input = input;
             InputSize = inputSize;
