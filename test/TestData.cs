@@ -22,15 +22,30 @@ namespace MlnetLstm.Tests
         /// <summary>A corpus file fetched by build/setup.sh into .cache/corpora (the README test command runs setup first).</summary>
         public static string Corpus(string file)
         {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-                if (File.Exists(Path.Combine(directory.FullName, "MlnetLstm.sln")))
-                {
-                    string path = Path.Combine(directory.FullName, ".cache", "corpora", file);
-                    if (!File.Exists(path))
-                        throw new FileNotFoundException($"Corpus file {path} is missing: run build/setup.sh (the README test command does).", path);
-                    return path;
-                }
-            throw new DirectoryNotFoundException("The repository root (with MlnetLstm.sln) is not above the test directory.");
+            string path = Path.Combine(RepositoryRoot, ".cache", "corpora", file);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Corpus file {path} is missing: run build/setup.sh (the README test command does).", path);
+            return path;
+        }
+
+        /// <summary>A file committed under test/Fixtures.</summary>
+        public static string Fixture(string relativePath)
+        {
+            string path = Path.Combine(RepositoryRoot, "test", "Fixtures", relativePath);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Test fixture {path} is missing.", path);
+            return path;
+        }
+
+        private static string RepositoryRoot
+        {
+            get
+            {
+                for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+                    if (File.Exists(Path.Combine(directory.FullName, "MlnetLstm.sln")))
+                        return directory.FullName;
+                throw new DirectoryNotFoundException("The repository root (with MlnetLstm.sln) is not above the test directory.");
+            }
         }
 
         /// <summary>Yearly sunspot numbers, 1700–2008, from the statsmodels data set.</summary>

@@ -21,7 +21,7 @@ namespace MlnetLstm.Transforms
             Trained = trained;
         }
 
-        private protected TrainedNetwork Trained { get; }
+        internal TrainedNetwork Trained { get; }
 
         private protected RecurrentEngine Engine => Trained.Engine;
 
