@@ -13,6 +13,9 @@ namespace MlnetLstm.Tests
         /// <summary>The helper that loads a model zip in a fresh process and prints PredictionEngine outputs (test/ModelRunner).</summary>
         public const string ModelRunnerDll = "MlnetLstm.ModelRunner.dll";
 
+        /// <summary>A scoring-only app, which references MlnetLstm.Transforms but not the trainers nor TorchSharp (test/ScoringRunner).</summary>
+        public const string ScoringRunnerDll = "MlnetLstm.ScoringRunner.dll";
+
         /// <summary>How long a child may run before it is killed and the test fails.</summary>
         public static TimeSpan Timeout { get; } = TimeSpan.FromSeconds(60);
 
