@@ -6,14 +6,21 @@
 # thread pool slows down by orders of magnitude when other processes compete for the cores (see README).
 #   --install-pytorch   first install Debian's python3-torch (from the pinned trixie source of build/setup.sh on Debian 12)
 #   --only TEXT         only the throughput configurations whose name contains TEXT, printed, no report
+#   --scoring           only the scoring latency (managed engine vs raw TorchSharp), quiet and beside a CPU-bound
+#                       process, and scoring memory: docs/scoring-benchmarks.md, about 3 minutes
 # Other arguments go to the benchmark program (--quick, --output FILE).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 args=()
 install_pytorch=0
+command=benchmarks
 for arg in "$@"; do
-    if [[ "$arg" == --install-pytorch ]]; then install_pytorch=1; else args+=("$arg"); fi
+    case "$arg" in
+        --install-pytorch) install_pytorch=1 ;;
+        --scoring) command=scoring ;;
+        *) args+=("$arg") ;;
+    esac
 done
 bash build/setup.sh
 if (( install_pytorch )) && ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
@@ -25,4 +32,5 @@ if (( install_pytorch )) && ! /usr/bin/python3 -c "import torch" 2>/dev/null; th
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${release[@]}" python3-torch
 fi
 dotnet build build/Benchmarks -c Release -v quiet -nologo
-dotnet build/Benchmarks/bin/Release/net10.0/MlnetLstm.Benchmarks.dll benchmarks "${args[@]}"
+echo "[benchmark] load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+dotnet build/Benchmarks/bin/Release/net10.0/MlnetLstm.Benchmarks.dll "$command" "${args[@]}"

@@ -17,6 +17,31 @@ namespace MlnetLstm.Benchmarks
             return $"{Environment.ProcessorCount} cores ({cpu}), TorchSharp threads {get_num_threads()}, .NET {Environment.Version}, {Environment.OSVersion}";
         }
 
+        /// <summary>The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.</summary>
+        public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
+        /// <summary>Starts <c>yes &gt; /dev/null</c>, one CPU-bound process, until the result is disposed.</summary>
+        public static IDisposable BusyProcess()
+        {
+            var process = Process.Start(new ProcessStartInfo("/bin/sh", new[] { "-c", "exec yes > /dev/null" }) { UseShellExecute = false })
+                ?? throw new InvalidOperationException("Could not start 'yes > /dev/null'.");
+            return new Busy(process);
+        }
+
+        private sealed class Busy : IDisposable
+        {
+            private readonly Process _process;
+
+            public Busy(Process process) => _process = process;
+
+            public void Dispose()
+            {
+                _process.Kill();
+                _process.WaitForExit();
+                _process.Dispose();
+            }
+        }
+
         /// <summary>Peak (VmHWM) and current (VmRSS) resident set size of this process, in MiB.</summary>
         public static (double Peak, double Current) ResidentMiB()
         {

@@ -1,8 +1,10 @@
 // MlnetLstm benchmarks (build/benchmark.sh) and the seeds' d2l reproduction (build/reproduce-d2l.sh).
 //   benchmarks [--quick] [--output docs/benchmarks.md]     throughput, scoring latency, quality, memory, GFLOP/s, data path
 //   benchmarks --only TEXT                                 only the throughput configurations whose name contains TEXT, no report
+//   scoring [--quick] [--output docs/scoring-benchmarks.md] scoring latency on a quiet machine and beside a CPU-bound process
 //   d2l [--epochs 500] [--output docs/d2l-reproduction.md]  the d2l experiment for every seed variant
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -12,7 +14,7 @@ using MlnetLstm.Benchmarks;
 string command = args.Length > 0 ? args[0] : "benchmarks";
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 bool quick = args.Contains("--quick");
-string commandLine = "bash build/" + (command == "d2l" ? "reproduce-d2l.sh" : "benchmark.sh") + (args.Length > 1 ? " " + string.Join(' ', args.Skip(1)) : "");
+string commandLine = "bash build/" + (command == "d2l" ? "reproduce-d2l.sh" : "benchmark.sh") + (command == "scoring" ? " --scoring" : "") + (args.Length > 1 ? " " + string.Join(' ', args.Skip(1)) : "");
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -39,6 +41,40 @@ switch (command)
         Write(output, report.ToString());
         break;
     }
+    case "scoring":
+    {
+        string output = Option("--output") ?? "docs/scoring-benchmarks.md";
+        int calls = quick ? 200 : 1000;
+        string quietLoad = Machine.LoadAverage();
+        var quiet = ScoringBenchmark.Configurations.SelectMany(c => { Console.WriteLine($"scoring {c}…"); return ScoringBenchmark.Measure(c, calls); }).ToList();
+        string quietLoadAfter = Machine.LoadAverage();
+        Console.WriteLine("scoring beside a CPU-bound process…");
+        List<ScoringBenchmark.Latency> loaded;
+        string loadedLoad, loadedLoadAfter;
+        using (Machine.BusyProcess())
+        {
+            System.Threading.Thread.Sleep(5000);
+            loadedLoad = Machine.LoadAverage();
+            loaded = ScoringBenchmark.Measure(ScoringBenchmark.Configurations[0], calls);
+            loadedLoadAfter = Machine.LoadAverage();
+        }
+        var memory = ScoringBenchmark.Memory(quick ? 10_000 : 100_000);
+        var report = new StringBuilder();
+        report.AppendLine("# Scoring benchmarks").AppendLine()
+            .AppendLine($"Produced by `{commandLine}` on {DateTime.UtcNow:yyyy-MM-dd}. Machine: {Machine.Describe()}.").AppendLine()
+            .AppendLine("MlnetLstm scores with its managed engine (single-threaded per call, no libtorch) through an ML.NET PredictionEngine; the baseline is raw " +
+                "TorchSharp calls on an nn.LSTM + Linear of the same shape (one-hot input, as the model's), with TorchSharp's default threads. The two alternate call by call; " +
+                $"p50 and p99 over {calls:N0} calls ({Math.Max(20, calls / 20)} for generation) after 10 warm-up calls.").AppendLine()
+            .AppendLine($"## On a quiet machine (load average before {quietLoad}, after {quietLoadAfter})").AppendLine();
+        ScoringTable(report, quiet);
+        report.AppendLine().AppendLine($"## Beside one CPU-bound process (`yes > /dev/null`; load average before {loadedLoad}, after {loadedLoadAfter})").AppendLine();
+        ScoringTable(report, loaded);
+        report.AppendLine().AppendLine($"## Memory").AppendLine()
+            .AppendLine($"Resident set after 1,000 next-token predictions {memory.RssAfter1k:F0} MiB, after {(quick ? 10_000 : 100_000):N0} predictions {memory.RssAfterAll:F0} MiB " +
+                $"({100 * (memory.RssAfterAll - memory.RssAfter1k) / memory.RssAfter1k:+0.00;-0.00}%; this process also holds TorchSharp, for the baseline and for training the model).");
+        Write(output, report.ToString());
+        break;
+    }
     case "benchmarks":
     {
         string output = Option("--output") ?? "docs/benchmarks.md";
@@ -58,7 +94,9 @@ switch (command)
         Console.WriteLine("data path…");
         var dataPath = new[] { "moby-dick", "songci" }.Select(c => DataPathBenchmark.Run(c, TimeSpan.FromSeconds(quick ? 10 : 20))).ToList();
         Console.WriteLine("scoring…");
-        var scoring = ScoringBenchmark.Run(quick ? 200 : 1000, quick ? 10_000 : 100_000);
+        var latencies = ScoringBenchmark.Configurations.SelectMany(c => ScoringBenchmark.Measure(c, quick ? 200 : 1000)).ToList();
+        double peakTraining = Machine.ResidentMiB().Peak;
+        var memory = ScoringBenchmark.Memory(quick ? 10_000 : 100_000);
         var budget = TimeSpan.FromSeconds(quick ? 30 : 120);
         Console.WriteLine("quality…");
         var quality = QualityBenchmark.Run(budget);
@@ -70,8 +108,8 @@ switch (command)
             .AppendLine("| configuration | vocabulary | MlnetLstm / hand-written TorchSharp | MlnetLstm / PyTorch | ceiling: output layer alone / hand-written |").AppendLine("| --- | --- | --- | --- | --- |");
         foreach (var r in throughput)
             report.AppendLine($"| training: {r.Config} | {r.Vocabulary} | {r.Ours / r.HandWritten:F2} | {(r.PyTorch is double p ? (r.Ours / p).ToString("F2") : "n/a")} | {r.OutputLayerOnly / r.HandWritten:F1} |");
-        foreach (var l in scoring.Latencies)
-            report.AppendLine($"| scoring p50: {l.Operation} | | {l.RawP50Ms / l.P50Ms:F2} (speed; latency ratio {l.P50Ms / l.RawP50Ms:F2}) | | |");
+        foreach (var l in latencies)
+            report.AppendLine($"| scoring p50: {l.Operation}, {l.Config} | {l.Vocabulary} | {l.RawP50Ms / l.P50Ms:F2} (speed; latency ratio {l.P50Ms / l.RawP50Ms:F2}) | | |");
         report.AppendLine($"| quality after {budget.TotalSeconds:F0} s: validation bits/char (lower is better) | | {quality.Ours:F3} vs {quality.HandWritten:F3} | | |").AppendLine()
             .AppendLine("The ceiling column: every contender pays for the output layer (H×V logits, cross-entropy, their gradients); timed alone, it bounds " +
                 "how far any input path can get ahead of the hand-written loop. The one-hot input itself is a gather of W_ih's columns here (no dense one-hot " +
@@ -92,16 +130,12 @@ switch (command)
         foreach (var d in dataPath)
             report.AppendLine($"| {d.Corpus} | {d.Rows:N0} | {d.Tokens:N0} | {d.DataPathSeconds:F2} | {d.EpochSeconds:F1} | {d.SharePercent:F2} |");
         report.AppendLine()
-            .AppendLine("## Scoring latency through PredictionEngine (ms) vs raw TorchSharp calls").AppendLine()
-            .AppendLine("| operation | p50 | p99 | raw p50 | raw p99 |").AppendLine("| --- | --- | --- | --- | --- |");
-        foreach (var l in scoring.Latencies)
-            report.AppendLine($"| {l.Operation} | {l.P50Ms:F3} | {l.P99Ms:F3} | {l.RawP50Ms:F3} | {l.RawP99Ms:F3} |");
-        var generation = scoring.Latencies[^1];
-        report.AppendLine().AppendLine($"Generation: {200 / (generation.P50Ms / 1000):N0} characters/s through PredictionEngine, {200 / (generation.RawP50Ms / 1000):N0} raw.").AppendLine()
-            .AppendLine("## Memory").AppendLine()
-            .AppendLine($"Peak resident set while training (LSTM 256, Moby-Dick, 1 epoch on 300 paragraphs): {scoring.PeakTrainingRss:F0} MiB. " +
-                $"Resident set after 1,000 predictions {scoring.RssAfter1k:F0} MiB, after {(quick ? 10_000 : 100_000):N0} predictions {scoring.RssAfter100k:F0} MiB " +
-                $"({100 * (scoring.RssAfter100k - scoring.RssAfter1k) / scoring.RssAfter1k:+0.0;-0.0}%).");
+            .AppendLine("## Scoring latency (ms): PredictionEngine on the managed engine vs raw TorchSharp calls").AppendLine();
+        ScoringTable(report, latencies);
+        report.AppendLine().AppendLine("## Memory").AppendLine()
+            .AppendLine($"Peak resident set after training the benchmark's models: {peakTraining:F0} MiB. " +
+                $"Resident set after 1,000 predictions {memory.RssAfter1k:F0} MiB, after {(quick ? 10_000 : 100_000):N0} predictions {memory.RssAfterAll:F0} MiB " +
+                $"({100 * (memory.RssAfterAll - memory.RssAfter1k) / memory.RssAfter1k:+0.0;-0.0}%).");
         Write(output, report.ToString());
         break;
     }
@@ -110,6 +144,16 @@ switch (command)
         return 2;
 }
 return 0;
+
+static void ScoringTable(StringBuilder report, IReadOnlyList<ScoringBenchmark.Latency> latencies)
+{
+    report.AppendLine("| model | V | operation | MlnetLstm p50 | p99 | raw TorchSharp p50 | p99 | speed-up (p50) |").AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var l in latencies)
+        report.AppendLine($"| {l.Config} | {l.Vocabulary:N0} | {l.Operation} | {l.P50Ms:F3} | {l.P99Ms:F3} | {l.RawP50Ms:F3} | {l.RawP99Ms:F3} | {l.RawP50Ms / l.P50Ms:F1}× |");
+    report.AppendLine();
+    foreach (var g in latencies.Where(l => l.Operation.StartsWith("greedy", StringComparison.Ordinal)))
+        report.AppendLine($"- Generation, {g.Config}: {200 / (g.P50Ms / 1000):N0} characters/s through PredictionEngine, {200 / (g.RawP50Ms / 1000):N0} raw TorchSharp.");
+}
 
 static void Write(string path, string text)
 {

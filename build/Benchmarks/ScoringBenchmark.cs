@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using Microsoft.ML;
@@ -12,13 +13,27 @@ using static TorchSharp.torch;
 namespace MlnetLstm.Benchmarks
 {
     /// <summary>
-    /// Scoring latency through PredictionEngine (p50/p99) for log-likelihood of a 100-character text, the next-token
-    /// distribution, and greedy generation of 200 characters, against the same computations with raw TorchSharp calls
-    /// on an nn.LSTM of the same shape. Also the process's resident memory after 1,000 and 100,000 predictions.
+    /// Scoring latency through PredictionEngine (MlnetLstm's managed engine; p50/p99) for the log-likelihood of a
+    /// 100-character text, the next-token distribution after 20 characters, and greedy generation of 200 characters,
+    /// against the same computations in raw TorchSharp calls on an nn.LSTM + Linear of the same shape, the two
+    /// alternating call by call. Also the process's resident memory after 1,000 and after many predictions.
     /// </summary>
     internal static class ScoringBenchmark
     {
-        public sealed record Latency(string Operation, double P50Ms, double P99Ms, double RawP50Ms, double RawP99Ms);
+        /// <summary>A model shape to measure.</summary>
+        public sealed record Configuration(string Corpus, int HiddenSize)
+        {
+            public override string ToString() => $"{Corpus} LSTM 1×{HiddenSize}";
+        }
+
+        public sealed record Latency(Configuration Config, int Vocabulary, string Operation, double P50Ms, double P99Ms, double RawP50Ms, double RawP99Ms);
+
+        public static readonly Configuration[] Configurations =
+        {
+            new("moby-dick", 256),
+            new("moby-dick", 512),
+            new("songci", 256),
+        };
 
         private sealed class Likelihood
         {
@@ -35,53 +50,67 @@ namespace MlnetLstm.Benchmarks
             public string Generated { get; set; } = "";
         }
 
-        public static (Latency[] Latencies, double RssAfter1k, double RssAfter100k, double PeakTrainingRss) Run(int calls, int memoryPredictions)
+        /// <summary>Trains a model of the configuration for a few seconds (latency does not depend on how well), on one TorchSharp thread.</summary>
+        public static TransformerChain<RecurrentLanguageModelTransformer> Train(MLContext ml, Configuration config)
         {
-            var ml = new MLContext(seed: 1);
-            string text = Corpora.Read("moby-dick");
+            string text = Corpora.Read(config.Corpus);
             var data = ml.Data.LoadFromEnumerable(text.Split("\n\n").Take(300).Select(p => new Corpora.Row { Text = p }));
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            return ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
                 .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
                 {
-                    HiddenSize = 256, Epochs = 1, ValidationFraction = 0, Seed = 1,
+                    HiddenSize = config.HiddenSize, Epochs = 1, ValidationFraction = 0, Seed = 1, TimeBudget = TimeSpan.FromSeconds(5),
                     Generation = new GenerationOptions { MaximumNewTokens = 200, StopToken = null },
                 }))
                 .Fit(data);
-            double peakTraining = Machine.ResidentMiB().Peak;
+        }
+
+        /// <summary>The three operations, ours and raw, for one configuration.</summary>
+        public static List<Latency> Measure(Configuration config, int calls)
+        {
+            var ml = new MLContext(seed: 1);
+            var model = Train(ml, config);
+            string text = Corpora.Read(config.Corpus);
             int vocabulary = model.LastTransformer.Vocabulary.Count;
-            string hundred = text.Substring(5000, 100);
-            var input = new Corpora.Row { Text = hundred };
+            var input = new Corpora.Row { Text = text.Substring(5000, 100) };
             var prefix = new Corpora.Row { Text = text.Substring(6000, 20) };
 
             using var likelihood = ml.Model.CreatePredictionEngine<Corpora.Row, Likelihood>(model);
             using var distribution = ml.Model.CreatePredictionEngine<Corpora.Row, Distribution>(model);
             using var continuation = ml.Model.CreatePredictionEngine<Corpora.Row, Continuation>(model);
+            if (continuation.Predict(prefix).Generated.Length != 200)
+                throw new InvalidOperationException("The benchmark's continuation must be 200 characters long.");
 
-            using var lstm = nn.LSTM(vocabulary, 256);
-            using var head = nn.Linear(256, vocabulary);
+            using var lstm = nn.LSTM(vocabulary, config.HiddenSize);
+            using var head = nn.Linear(config.HiddenSize, vocabulary);
             lstm.eval();
             var hundredIds = Enumerable.Range(0, 101).Select(i => (long)(i % vocabulary)).ToArray();
             var prefixIds = hundredIds.Take(21).ToArray();
-
-            var results = new[]
+            return new List<Latency>
             {
-                Measure("log-likelihood of a 100-character text", calls, () => likelihood.Predict(input), () => RawForward(lstm, head, hundredIds, vocabulary, likelihood: true)),
-                Measure("next-token distribution after 20 characters", calls, () => distribution.Predict(prefix), () => RawForward(lstm, head, prefixIds, vocabulary, likelihood: false)),
-                Measure("greedy generation of 200 characters", Math.Max(20, calls / 20), () => continuation.Predict(prefix), () => RawGenerate(lstm, head, prefixIds, vocabulary, 200)),
+                Measure(config, vocabulary, "log-likelihood of 100 characters", calls, () => likelihood.Predict(input), () => RawForward(lstm, head, hundredIds, vocabulary, likelihood: true)),
+                Measure(config, vocabulary, "next-token distribution after 20 characters", calls, () => distribution.Predict(prefix), () => RawForward(lstm, head, prefixIds, vocabulary, likelihood: false)),
+                Measure(config, vocabulary, "greedy generation of 200 characters", Math.Max(20, calls / 20), () => continuation.Predict(prefix), () => RawGenerate(lstm, head, prefixIds, vocabulary, 200)),
             };
+        }
 
-            // Resident memory while scoring: after 1,000 and after memoryPredictions next-token predictions.
+        /// <summary>Resident memory while scoring: after 1,000 and after <paramref name="predictions"/> next-token predictions of the first configuration.</summary>
+        public static (double RssAfter1k, double RssAfterAll) Memory(int predictions)
+        {
+            var ml = new MLContext(seed: 1);
+            var model = Train(ml, Configurations[0]);
+            string text = Corpora.Read(Configurations[0].Corpus);
+            using var distribution = ml.Model.CreatePredictionEngine<Corpora.Row, Distribution>(model);
             double after1k = 0;
-            for (int i = 1; i <= memoryPredictions; i++)
+            for (int i = 1; i <= predictions; i++)
             {
                 distribution.Predict(new Corpora.Row { Text = text.Substring(i % 100_000, 20) });
                 if (i == 1000)
                     after1k = Machine.ResidentMiB().Current;
             }
-            return (results, after1k, Machine.ResidentMiB().Current, peakTraining);
+            return (after1k, Machine.ResidentMiB().Current);
         }
 
-        private static Latency Measure(string operation, int calls, Action library, Action raw)
+        private static Latency Measure(Configuration config, int vocabulary, string operation, int calls, Action library, Action raw)
         {
             for (int i = 0; i < 10; i++)
             {
@@ -100,7 +129,7 @@ namespace MlnetLstm.Benchmarks
                 raw();
                 baseline[i] = clock.Elapsed.TotalMilliseconds;
             }
-            return new Latency(operation, Percentile(ours, 0.5), Percentile(ours, 0.99), Percentile(baseline, 0.5), Percentile(baseline, 0.99));
+            return new Latency(config, vocabulary, operation, Percentile(ours, 0.5), Percentile(ours, 0.99), Percentile(baseline, 0.5), Percentile(baseline, 0.99));
         }
 
         private static void RawForward(LSTM lstm, Linear head, long[] ids, int vocabulary, bool likelihood)
