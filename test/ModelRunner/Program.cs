@@ -6,6 +6,8 @@
 //   MlnetLstm.ModelRunner train <corpus.txt> <checkpoint> <epochs>
 //       trains TinyLanguageModel.Checkpointed on the corpus (one document per line), with a checkpoint after every epoch, and
 //       prints "epoch N <training loss bits> <validation loss bits>" as each epoch ends (the kill-and-resume test);
+//   MlnetLstm.ModelRunner save <model.zip>
+//       trains a character LSTM 1×256 for one epoch on TinyLanguageModel's corpus and saves it (build/publish-scoring-app.sh);
 //   MlnetLstm.ModelRunner soak <epochs> <rows> <report.md>
 //       trains a language model, scores rows through one PredictionEngine while sampling the process's RSS, and
 //       writes the report (build/soak.sh).
@@ -23,12 +25,22 @@ if (args.Length == 4 && args[0] == "train")
     Console.WriteLine("done");
     return 0;
 }
+if (args.Length == 2 && args[0] == "save")
+{
+    var context = new MLContext(seed: 1);
+    var data = TinyLanguageModel.Data(context, TinyLanguageModel.Corpus(20_000));
+    var trained = TinyLanguageModel.Pipeline(context, TinyLanguageModel.Options(epochs: 1, hiddenSize: 256)).Fit(data);
+    context.Model.Save(trained, data.Schema, args[1]);
+    Console.WriteLine($"saved {args[1]}");
+    return 0;
+}
 if (args.Length == 4 && args[0] == "soak")
     return Soak.Run(int.Parse(args[1]), int.Parse(args[2]), args[3]);
 if (args.Length != 3)
 {
     Console.Error.WriteLine("usage: MlnetLstm.ModelRunner <model.zip> <output kind> <inputs.txt>\n" +
         "       MlnetLstm.ModelRunner train <corpus.txt> <checkpoint> <epochs>\n" +
+        "       MlnetLstm.ModelRunner save <model.zip>\n" +
         "       MlnetLstm.ModelRunner soak <epochs> <rows> <report.md>");
     return 2;
 }
