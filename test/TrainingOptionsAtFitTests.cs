@@ -15,8 +15,8 @@ using static MlnetLstm.Tests.LanguageModelTestKit;
 namespace MlnetLstm.Tests
 {
     /// <summary>
-    /// Options are checked again when Fit reads them: a user may change the options object after creating the
-    /// estimator.
+    /// Options are checked again when Fit reads them (a user may change the options object after creating the
+    /// estimator), and NumberOfThreads is bounded and put back after training.
     /// </summary>
     [TestClass]
     public sealed class TrainingOptionsAtFitTests
@@ -39,6 +39,7 @@ namespace MlnetLstm.Tests
         [DataRow("Generation", "Option Generation is null; it must be generation options")]
         [DataRow("HiddenSize", "Option HiddenSize is 0; it must be 1 to 65536")]
         [DataRow("LearningRate", "Option LearningRate is NaN; it must be a positive number")]
+        [DataRow("NumberOfThreads", "Option NumberOfThreads is 2147483647; it must be 1 to ")]
         public void LanguageModelOptionChangedAfterTheEstimatorWasCreatedIsRejectedAtFit(string option, string message)
         {
             var ml = new MLContext(seed: 1);
@@ -53,6 +54,7 @@ namespace MlnetLstm.Tests
                 case "Generation": options.Generation = null!; break;
                 case "HiddenSize": options.HiddenSize = 0; break;
                 case "LearningRate": options.LearningRate = double.NaN; break;
+                case "NumberOfThreads": options.NumberOfThreads = int.MaxValue; break;
                 default: throw new ArgumentOutOfRangeException(nameof(option), option, null);
             }
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(Tokenized(ml, Text)));
@@ -111,6 +113,148 @@ namespace MlnetLstm.Tests
             var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new LabeledText { Text = i % 2 == 0 ? "abab" : "cdcd", Label = i % 2 == 0 ? "x" : "y" }).ToList());
             var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
             return ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(keyed).Transform(keyed);
+        }
+
+        // *** NumberOfThreads ***
+
+        [TestMethod]
+        [DataRow(0)]
+        [DataRow(-1)]
+        [DataRow(int.MaxValue)]
+        [DataRow(-2)] // Stands for the maximum + 1, which depends on the machine.
+        public void NumberOfThreadsOutsideItsRangeIsRejected(int threads)
+        {
+            int maximum = Math.Max(256, 4 * Environment.ProcessorCount);
+            if (threads == -2)
+                threads = maximum + 1;
+            var ml = new MLContext(seed: 1);
+            var options = SmallOptions();
+            options.NumberOfThreads = threads;
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.Text.RecurrentLanguageModel(options));
+            Assert.AreEqual("NumberOfThreads", e.ParamName);
+            Assert.Contains($"Option NumberOfThreads is {threads}; it must be 1 to {maximum}, or null for TorchSharp's default", e.Message);
+
+            options.NumberOfThreads = maximum;
+            Assert.IsNotNull(ml.Transforms.Text.RecurrentLanguageModel(options), "the maximum itself is allowed");
+        }
+
+        /// <summary>
+        /// NumberOfThreads holds during training and the count found before is back after it, whether training
+        /// succeeds or fails; without NumberOfThreads training leaves the count alone.
+        /// </summary>
+        [TestMethod]
+        public void TrainingPutsBackTheThreadCountItFound()
+        {
+            int original = TorchSharp.torch.get_num_threads();
+            try
+            {
+                TorchSharp.torch.set_num_threads(3);
+                var ml = new MLContext(seed: 1);
+                var during = new List<int>();
+                var options = SmallOptions(epochs: 2);
+                options.EpochCompleted = _ => during.Add(TorchSharp.torch.get_num_threads());
+                Fit(ml, options, Text);
+                CollectionAssert.AreEqual(new[] { 1, 1 }, during, "NumberOfThreads = 1 holds while training");
+                Assert.AreEqual(3, TorchSharp.torch.get_num_threads(), "the count found before training is back after it");
+                Assert.AreEqual(3, OnAFreshThread(), "also for threads that start later, such as those of a scoring pool");
+
+                var failing = SmallOptions(epochs: 2);
+                failing.EpochCompleted = _ => throw new InvalidOperationException("The callback fails.");
+                var e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(ml, failing, Text));
+                Assert.AreEqual("The callback fails.", e.Message);
+                Assert.AreEqual(3, TorchSharp.torch.get_num_threads(), "and after a training that failed");
+
+                during.Clear();
+                var unset = SmallOptions(epochs: 1);
+                unset.NumberOfThreads = null;
+                unset.EpochCompleted = _ => during.Add(TorchSharp.torch.get_num_threads());
+                Fit(ml, unset, Text);
+                CollectionAssert.AreEqual(new[] { 3 }, during, "without NumberOfThreads training keeps the process's count");
+                Assert.AreEqual(3, TorchSharp.torch.get_num_threads());
+            }
+            finally
+            {
+                TorchSharp.torch.set_num_threads(original);
+            }
+        }
+
+        /// <summary>The thread count a thread that has not used TorchSharp yet starts with: the process-wide value.</summary>
+        private static int OnAFreshThread()
+        {
+            int count = -1;
+            var thread = new Thread(() => count = TorchSharp.torch.get_num_threads());
+            thread.Start();
+            thread.Join();
+            return count;
+        }
+
+        /// <summary>
+        /// Two trainings on threads of their own that overlap, the first to start ending first. OpenMP keeps the count
+        /// per thread (a thread that has not used it starts from the process-wide value), so each training must put
+        /// back the count on its own thread, and the process-wide value too: the count found by the first, since the
+        /// second finds the first's setting. A training that put back the count it found itself would leave 1.
+        /// </summary>
+        [TestMethod]
+        public void OverlappingTrainingsPutBackTheCountFoundByTheFirst()
+        {
+            int original = TorchSharp.torch.get_num_threads();
+            try
+            {
+                TorchSharp.torch.set_num_threads(3);
+                using var secondStarted = new ManualResetEventSlim();
+                using var firstDone = new ManualResetEventSlim();
+                int firstAfter = -1, secondAfter = -1;
+                Exception? firstError = null, secondError = null;
+                var first = new Thread(() =>
+                {
+                    try
+                    {
+                        var options = SmallOptions(epochs: 1);
+                        options.EpochCompleted = _ => Assert.IsTrue(secondStarted.Wait(TimeSpan.FromMinutes(2)), "the second training did not start");
+                        Fit(new MLContext(seed: 1), options, Text);
+                        firstAfter = TorchSharp.torch.get_num_threads();
+                    }
+                    catch (Exception e)
+                    {
+                        firstError = e;
+                    }
+                    finally
+                    {
+                        firstDone.Set();
+                    }
+                });
+                var second = new Thread(() =>
+                {
+                    try
+                    {
+                        var options = SmallOptions(epochs: 1);
+                        options.EpochCompleted = _ =>
+                        {
+                            secondStarted.Set();
+                            Assert.IsTrue(firstDone.Wait(TimeSpan.FromMinutes(2)), "the first training did not end");
+                        };
+                        Fit(new MLContext(seed: 2), options, Text);
+                        secondAfter = TorchSharp.torch.get_num_threads();
+                    }
+                    catch (Exception e)
+                    {
+                        secondError = e;
+                        secondStarted.Set();
+                    }
+                });
+                first.Start();
+                second.Start();
+                Assert.IsTrue(first.Join(TimeSpan.FromMinutes(3)) && second.Join(TimeSpan.FromMinutes(3)), "the trainings did not end");
+                Assert.IsNull(firstError, firstError?.ToString());
+                Assert.IsNull(secondError, secondError?.ToString());
+                Assert.AreEqual(3, firstAfter, "the first training's thread has the count back");
+                Assert.AreEqual(3, secondAfter, "the second training's thread has the count the first found, not the first's setting");
+                Assert.AreEqual(3, OnAFreshThread(), "and so has a thread that starts after both");
+            }
+            finally
+            {
+                TorchSharp.torch.set_num_threads(original);
+            }
         }
     }
 }

@@ -68,8 +68,17 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public int? Seed { get; set; }
 
-        /// <summary>Threads TorchSharp uses on the CPU (process-wide); null leaves TorchSharp's default (one per core).</summary>
+        /// <summary>
+        /// Threads TorchSharp uses on the CPU during training; null leaves TorchSharp's setting (by default one per
+        /// core). 1 to 256, or to 4 × <see cref="Environment.ProcessorCount"/> on machines with more than 64 logical
+        /// processors: more threads only add contention, and an absurd count aborts the process in the OpenMP runtime.
+        /// TorchSharp keeps the count per process (and per thread that has used it), so training puts back the count
+        /// it found when it ends, and scoring later runs as before.
+        /// </summary>
         public int? NumberOfThreads { get; set; }
+
+        /// <summary>The largest <see cref="NumberOfThreads"/>: 256, or 4 × <see cref="Environment.ProcessorCount"/> where that is more.</summary>
+        internal static int MaximumNumberOfThreads => Math.Max(256, 4 * Environment.ProcessorCount);
 
         /// <summary>
         /// A file to which training writes a checkpoint after every epoch (atomically: written beside it, then renamed);
@@ -107,7 +116,8 @@ namespace MlnetLstm.Trainers
             Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "0 or more");
             Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
             Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "0 (off) or more epochs");
-            Require(NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "at least 1, or null for TorchSharp's default");
+            Require(NumberOfThreads is null || (NumberOfThreads >= 1 && NumberOfThreads <= MaximumNumberOfThreads), nameof(NumberOfThreads), NumberOfThreads,
+                $"1 to {MaximumNumberOfThreads}, or null for TorchSharp's default");
             Require(!ResumeFromCheckpoint || !string.IsNullOrEmpty(CheckpointPath), nameof(ResumeFromCheckpoint), ResumeFromCheckpoint, "false unless CheckpointPath names the checkpoint to resume from");
         }
 
