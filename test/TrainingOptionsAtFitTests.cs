@@ -16,7 +16,8 @@ namespace MlnetLstm.Tests
 {
     /// <summary>
     /// Options are checked again when Fit reads them (a user may change the options object after creating the
-    /// estimator), and NumberOfThreads is bounded and put back after training.
+    /// estimator), NumberOfThreads is bounded and put back after training, and early stopping without validation data
+    /// says so on the log.
     /// </summary>
     [TestClass]
     public sealed class TrainingOptionsAtFitTests
@@ -255,6 +256,81 @@ namespace MlnetLstm.Tests
             {
                 TorchSharp.torch.set_num_threads(original);
             }
+        }
+
+        // *** Early stopping without validation data ***
+
+        private static List<LoggingEventArgs> Log(MLContext ml)
+        {
+            var log = new List<LoggingEventArgs>();
+            ml.Log += (_, e) =>
+            {
+                lock (log)
+                    log.Add(e);
+            };
+            return log;
+        }
+
+        private static void AssertWarnedOnce(List<LoggingEventArgs> log, string reason)
+        {
+            var warnings = log.Where(e => e.RawMessage.Contains("EarlyStoppingPatience")).ToList();
+            Assert.HasCount(1, warnings, string.Join("\n", log.Select(e => e.Message)));
+            Assert.AreEqual(ChannelMessageKind.Warning, warnings[0].Kind);
+            Assert.Contains($"EarlyStoppingPatience is 2, but there is no validation data ({reason}): early stopping is off", warnings[0].RawMessage);
+            Assert.Contains("Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.", warnings[0].RawMessage);
+        }
+
+        [TestMethod]
+        [DataRow(0.0, "ValidationData is null and ValidationFraction is 0")]
+        [DataRow(0.001, "ValidationFraction 0.001 of the training data leaves nothing to validate on")]
+        public void LanguageModelEarlyStoppingWithoutValidationDataWarns(double fraction, string reason)
+        {
+            var ml = new MLContext(seed: 1);
+            var log = Log(ml);
+            var options = SmallOptions(epochs: 3);
+            options.ValidationFraction = fraction;
+            options.EarlyStoppingPatience = 2;
+            var history = Fit(ml, options, Text).LastTransformer.TrainingHistory;
+            Assert.HasCount(3, history, "every epoch runs");
+            Assert.IsTrue(history.All(m => m.ValidationLoss is null));
+            AssertWarnedOnce(log, reason);
+        }
+
+        [TestMethod]
+        public void RegressionEarlyStoppingWithoutValidationDataWarns()
+        {
+            var ml = new MLContext(seed: 1);
+            var log = Log(ml);
+            var options = new RecurrentRegressionTrainer.Options { HiddenSize = 4, Epochs = 2, Seed = 1, NumberOfThreads = 1, ValidationFraction = 0, EarlyStoppingPatience = 2 };
+            var series = Enumerable.Range(0, 40).Select(i => (float)Math.Sin(i * 0.3)).ToArray();
+            Assert.HasCount(2, ml.Regression.Trainers.Recurrent(options).Fit(ml.Data.FromSeries(series, windowSize: 5)).TrainingHistory);
+            AssertWarnedOnce(log, "ValidationData is null and ValidationFraction is 0");
+        }
+
+        [TestMethod]
+        public void ClassificationEarlyStoppingWithEmptyValidationDataWarns()
+        {
+            var ml = new MLContext(seed: 1);
+            var log = Log(ml);
+            var data = Classes(ml, 12);
+            var options = SmallClassifier();
+            options.ValidationData = ml.Data.SkipRows(data, 12); // The same columns, no rows.
+            options.EarlyStoppingPatience = 2;
+            Assert.HasCount(2, ml.MulticlassClassification.Trainers.Recurrent(options).Fit(data).TrainingHistory);
+            AssertWarnedOnce(log, "ValidationData holds nothing to validate on");
+        }
+
+        [TestMethod]
+        public void EarlyStoppingWithValidationDataDoesNotWarn()
+        {
+            var ml = new MLContext(seed: 1);
+            var log = Log(ml);
+            var options = SmallOptions(epochs: 2);
+            options.EarlyStoppingPatience = 2;
+            var history = Fit(ml, options, Text).LastTransformer.TrainingHistory;
+            Assert.IsTrue(history.All(m => m.ValidationLoss is double), "the default ValidationFraction leaves validation data");
+            Assert.IsFalse(log.Any(e => e.Kind == ChannelMessageKind.Warning), string.Join("\n", log.Where(e => e.Kind == ChannelMessageKind.Warning).Select(e => e.Message)));
+            Assert.IsNotEmpty(log, "the log was listened to");
         }
     }
 }

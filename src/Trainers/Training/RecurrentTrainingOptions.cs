@@ -57,7 +57,9 @@ namespace MlnetLstm.Trainers
 
         /// <summary>
         /// Stop when the validation loss has not improved for this many epochs, and keep the weights of the best
-        /// epoch; 0 turns early stopping off. Needs validation data. Default 0.
+        /// epoch; 0 turns early stopping off. Needs validation data (<see cref="ValidationData"/>, or a
+        /// <see cref="ValidationFraction"/> that leaves some): without it training writes a warning to
+        /// <c>MLContext.Log</c> and runs every epoch. Default 0.
         /// </summary>
         public int EarlyStoppingPatience { get; set; }
 

@@ -82,7 +82,7 @@ namespace MlnetLstm.Trainers
             double bestValidation = history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
             // Early stopping goes on counting from the best epoch before the checkpoint, whose weights the checkpoint kept.
             int epochsWithoutImprovement = bestWeights is null ? 0 : history.Count - history.First(m => m.ValidationLoss == bestValidation).Epoch;
-            bool outOfTime = false;
+            bool outOfTime = false, warnedWithoutValidation = false;
             long step = 0;
             // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
             // the batches of the completed epochs (an epoch's batches depend only on the seed and the epoch number).
@@ -157,6 +157,11 @@ namespace MlnetLstm.Trainers
                             outOfTime = true;
                         }
                     }
+                    else if (validation is null && options.EarlyStoppingPatience > 0 && !warnedWithoutValidation)
+                    {
+                        warnedWithoutValidation = true;
+                        channel.Warning(WithoutValidation(options));
+                    }
                     if (options.CheckpointPath is not null)
                         TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights);
                 }
@@ -174,6 +179,16 @@ namespace MlnetLstm.Trainers
                 network.eval();
             }
             return history;
+        }
+
+        /// <summary>Why early stopping cannot work in this run, and what to change.</summary>
+        private static string WithoutValidation(RecurrentTrainingOptions options)
+        {
+            string reason = options.ValidationData is not null ? "ValidationData holds nothing to validate on"
+                : options.ValidationFraction == 0 ? "ValidationData is null and ValidationFraction is 0"
+                : $"ValidationFraction {options.ValidationFraction} of the training data leaves nothing to validate on";
+            return $"EarlyStoppingPatience is {options.EarlyStoppingPatience}, but there is no validation data ({reason}): early stopping is off, training runs " +
+                $"all {options.Epochs} epochs and keeps the last one's weights. Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.";
         }
 
         private static double? Validate(RecurrentNetwork network, RecurrentTask task)
