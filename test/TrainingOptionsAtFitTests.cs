@@ -41,6 +41,7 @@ namespace MlnetLstm.Tests
         [DataRow("HiddenSize", "Option HiddenSize is 0; it must be 1 to 65536")]
         [DataRow("LearningRate", "Option LearningRate is NaN; it must be a positive number")]
         [DataRow("NumberOfThreads", "Option NumberOfThreads is 2147483647; it must be 1 to ")]
+        [DataRow("CheckpointPath", "Option CheckpointPath is ' '; it must be null for no checkpoints")]
         public void LanguageModelOptionChangedAfterTheEstimatorWasCreatedIsRejectedAtFit(string option, string message)
         {
             var ml = new MLContext(seed: 1);
@@ -56,6 +57,7 @@ namespace MlnetLstm.Tests
                 case "HiddenSize": options.HiddenSize = 0; break;
                 case "LearningRate": options.LearningRate = double.NaN; break;
                 case "NumberOfThreads": options.NumberOfThreads = int.MaxValue; break;
+                case "CheckpointPath": options.CheckpointPath = " "; break;
                 default: throw new ArgumentOutOfRangeException(nameof(option), option, null);
             }
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(Tokenized(ml, Text)));

@@ -83,8 +83,11 @@ namespace MlnetLstm.Trainers
         internal static int MaximumNumberOfThreads => Math.Max(256, 4 * Environment.ProcessorCount);
 
         /// <summary>
-        /// A file to which training writes a checkpoint after every epoch (atomically: written beside it, then renamed);
-        /// null for none. Default null.
+        /// A file to which training writes a checkpoint after every epoch (atomically: written to a temporary file of
+        /// its own beside it, then renamed); null for none. Default null. Checked before the first batch: its directory
+        /// must exist and be writable, and an existing file there must be a checkpoint (training never replaces another
+        /// file, a directory, a device or a symbolic link). A process killed while writing a checkpoint can leave a
+        /// <c>&lt;path&gt;.&lt;random&gt;.tmp</c> beside it, which may be deleted.
         /// </summary>
         public string? CheckpointPath { get; set; }
 
@@ -120,6 +123,8 @@ namespace MlnetLstm.Trainers
             Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "0 (off) or more epochs");
             Require(NumberOfThreads is null || (NumberOfThreads >= 1 && NumberOfThreads <= MaximumNumberOfThreads), nameof(NumberOfThreads), NumberOfThreads,
                 $"1 to {MaximumNumberOfThreads}, or null for TorchSharp's default");
+            Require(CheckpointPath is null || !string.IsNullOrWhiteSpace(CheckpointPath), nameof(CheckpointPath), CheckpointPath is null ? null : $"'{CheckpointPath}'",
+                "null for no checkpoints, or the path of a file such as 'training.ckpt'");
             Require(!ResumeFromCheckpoint || !string.IsNullOrEmpty(CheckpointPath), nameof(ResumeFromCheckpoint), ResumeFromCheckpoint, "false unless CheckpointPath names the checkpoint to resume from");
         }
 

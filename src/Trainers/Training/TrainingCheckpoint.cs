@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Security.Cryptography;
 using System.Text;
 using TorchSharp.Modules;
 
@@ -9,13 +10,100 @@ namespace MlnetLstm.Trainers
 {
     /// <summary>
     /// A training run's state after an epoch: weights, optimizer state and history. Written atomically (to a
-    /// temporary file beside the target, then renamed), so a process killed while writing leaves the previous
-    /// checkpoint intact.
+    /// temporary file of its own beside the target, then renamed), so a process killed while writing leaves the
+    /// previous checkpoint intact, and two trainings given the same path never trip over each other's temporary file.
+    /// Training never replaces a file that is not a checkpoint.
     /// </summary>
     internal static class TrainingCheckpoint
     {
         private const string Magic = "MLSTCKPT";
         private const int FormatVersion = 2;
+        private const string Option = nameof(RecurrentTrainingOptions.CheckpointPath);
+
+        /// <summary>
+        /// Checks, before anything is trained, that training can write its checkpoints to <paramref name="path"/>:
+        /// the directory exists and takes new files (probed by creating and deleting a temporary file beside the
+        /// path), and whatever is at the path is a checkpoint training may replace (or, when
+        /// <paramref name="resume"/>, a regular file that <see cref="Load"/> then checks). Without this a bad path
+        /// failed only when the first epoch's checkpoint was written, losing the epoch, and an existing file of
+        /// another kind (a saved model, <c>/dev/null</c>) was replaced.
+        /// </summary>
+        /// <exception cref="ArgumentException">The path cannot take checkpoints; <c>ParamName</c> is CheckpointPath and the message names the path and the fix.</exception>
+        public static void CheckTarget(string path, bool resume)
+        {
+            string full;
+            try
+            {
+                full = Path.GetFullPath(path);
+            }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+            {
+                throw Refuse(path, $"is not a valid file path ({e.Message})", "Set it to the path of a file in a writable directory.", e);
+            }
+            CheckReplaceable(path, full, checkContents: !resume);
+            string directory = Path.GetDirectoryName(full)!;
+            if (!Directory.Exists(directory))
+                throw Refuse(path, $"is in directory '{directory}', which does not exist", "Create the directory first, or point CheckpointPath at an existing one.");
+            string probe = TemporaryPath(path);
+            try
+            {
+                using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                }
+                File.Delete(probe);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                TryDelete(probe);
+                throw Refuse(path, $"cannot be written: creating a file beside it in '{directory}' failed ({e.Message})",
+                    "Point CheckpointPath at a directory this process can write to (a checkpoint is written beside its path, then renamed over it).", e);
+            }
+        }
+
+        /// <summary>
+        /// Refuses a path training must not write to: a directory, a symbolic link, anything but a regular file, and
+        /// (when <paramref name="checkContents"/>) an existing file that does not start like a checkpoint. A missing
+        /// file is fine.
+        /// </summary>
+        private static void CheckReplaceable(string path, string full, bool checkContents)
+        {
+            if (Directory.Exists(full))
+                throw Refuse(path, "is a directory", "Set it to a file, such as a 'training.ckpt' inside that directory.");
+            // Renaming over a link replaces the link, not its target, so neither what the user meant nor safe.
+            if (new FileInfo(full).LinkTarget is string target)
+                throw Refuse(path, $"is a symbolic link (to '{target}'); a checkpoint is renamed over its path, which would replace the link rather than write to its target",
+                    "Set CheckpointPath to the file itself, or to a new file.");
+            if (FileType.DescribeIfNotRegular(full) is string kind)
+                throw Refuse(path, $"is {kind}, not a regular file; training would replace it with its checkpoint", "Set CheckpointPath to the path of a regular file, or of a new file.");
+            if (checkContents && File.Exists(full) && !StartsLikeACheckpoint(full))
+                throw Refuse(path, "is an existing file that is not an MlnetLstm training checkpoint, and training would replace it",
+                    "Point CheckpointPath at a new file (or at a checkpoint you mean to start over), or move the file away first.");
+        }
+
+        private static bool StartsLikeACheckpoint(string path)
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var start = new byte[Magic.Length];
+            return stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && Encoding.ASCII.GetString(start) == Magic;
+        }
+
+        private static ArgumentException Refuse(string path, string problem, string fix, Exception? inner = null)
+            => new($"Option {Option} '{path}' {problem}. {fix}", Option, inner);
+
+        /// <summary>A temporary file of its own for every save (and probe), beside the checkpoint so that the rename stays on one file system.</summary>
+        private static string TemporaryPath(string path) => $"{path}.{RandomNumberGenerator.GetHexString(16, lowercase: true)}.tmp";
+
+        private static void TryDelete(string path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: the caller reports the failure that matters.
+            }
+        }
 
         // *** Binary format ***
         // 8 bytes: "MLSTCKPT"; int: format version (2; version 1 files, without the last two fields, are read too)
@@ -25,26 +113,37 @@ namespace MlnetLstm.Trainers
         // <optimizer state: TorchSharp's save_state_dict>
         // byte: has best weights (early stopping's copy of the best epoch's weights)
         // <best weights, if any: see ParameterSerializer.Save>
+        /// <exception cref="ArgumentException">Something other than a checkpoint appeared at the path during training; it is left as it is.</exception>
         public static void Save(string path, RecurrentNetwork network, OptimizerHelper optimizer, IReadOnlyList<EpochMetrics> history,
             IReadOnlyDictionary<string, TorchSharp.torch.Tensor>? bestWeights)
         {
-            string temporary = path + ".tmp";
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-            using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+            string temporary = TemporaryPath(path);
+            try
             {
-                writer.Write(Encoding.ASCII.GetBytes(Magic));
-                writer.Write(FormatVersion);
-                network.Architecture.Save(writer);
-                EpochMetrics.SaveHistory(writer, history);
-                ParameterSerializer.Save(writer, network);
-                optimizer.save_state_dict(writer);
-                writer.Write(bestWeights is null ? (byte)0 : (byte)1);
-                if (bestWeights is not null)
-                    ParameterSerializer.Save(writer, network.named_parameters().Select(p => (p.name, bestWeights[p.name])).ToList());
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
+                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+                {
+                    writer.Write(Encoding.ASCII.GetBytes(Magic));
+                    writer.Write(FormatVersion);
+                    network.Architecture.Save(writer);
+                    EpochMetrics.SaveHistory(writer, history);
+                    ParameterSerializer.Save(writer, network);
+                    optimizer.save_state_dict(writer);
+                    writer.Write(bestWeights is null ? (byte)0 : (byte)1);
+                    if (bestWeights is not null)
+                        ParameterSerializer.Save(writer, network.named_parameters().Select(p => (p.name, bestWeights[p.name])).ToList());
+                    writer.Flush();
+                    stream.Flush(flushToDisk: true);
+                }
+                // The file at the path may have changed since training started: still never replace a file of another kind.
+                CheckReplaceable(path, Path.GetFullPath(path), checkContents: true);
+                File.Move(temporary, path, overwrite: true);
             }
-            File.Move(temporary, path, overwrite: true);
+            catch
+            {
+                TryDelete(temporary);
+                throw;
+            }
         }
 
         /// <summary>

@@ -25,6 +25,9 @@ namespace MlnetLstm.Trainers
         public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, RecurrentArchitecture architecture, OneHotProjection projection,
             Func<RecurrentNetwork, RecurrentTask> createTask, string itemName, string description)
         {
+            // Before anything is trained: a path that cannot take checkpoints would otherwise fail after the first epoch, losing it.
+            if (options.CheckpointPath is string checkpointPath)
+                TrainingCheckpoint.CheckTarget(checkpointPath, options.ResumeFromCheckpoint);
             int seed = options.Seed ?? host.Rand.Next();
             RecurrentNetwork network;
             using (var channel = host.Start("Training"))
