@@ -18,8 +18,8 @@ namespace MlnetLstm.Tests
 {
     /// <summary>
     /// CheckpointPath never destroys a file that is not a checkpoint, a bad path is refused before the first batch,
-    /// and trainings sharing a path do not trip over each other. Linux: the tests make devices, named pipes and
-    /// read-only directories with its tools.
+    /// trainings sharing a path do not trip over each other, and a damaged checkpoint is refused on resume. Linux:
+    /// the tests make devices, named pipes and read-only directories with its tools.
     /// </summary>
     [TestClass]
     [SupportedOSPlatform("linux")]
@@ -297,6 +297,98 @@ namespace MlnetLstm.Tests
             var options = Checkpointed(path, resume: true, epochs: epochs);
             options.HiddenSize = 8;
             return options;
+        }
+
+        // *** The checksum ***
+
+        /// <summary>A checkpoint of 2 epochs, and where its first weight value is.</summary>
+        private (string Path, int FirstWeight) TwoEpochCheckpoint()
+        {
+            string path = Path.Combine(_directory, "training.ckpt");
+            Fit(new MLContext(seed: 1), Checkpointed(path), Text);
+            var bytes = File.ReadAllBytes(path);
+            // ParameterSerializer: a string name (1 length byte here), an int rank, rank longs of dimensions, then the floats.
+            var name = Encoding.UTF8.GetBytes("layer0.fused.weight_ih_l0");
+            int at = bytes.AsSpan().IndexOf(name);
+            Assert.IsGreaterThan(0, at, "the first parameter's name is in the checkpoint");
+            int rank = BitConverter.ToInt32(bytes, at + name.Length);
+            Assert.AreEqual(2, rank);
+            return (path, at + name.Length + sizeof(int) + rank * sizeof(long));
+        }
+
+        [TestMethod]
+        [DataRow("bit flip in a weight")]
+        [DataRow("bit flip in the history")]
+        [DataRow("weight set to 1e30")]
+        [DataRow("truncated by half")]
+        [DataRow("last byte cut")]
+        [DataRow("byte appended")]
+        public void DamagedCheckpointFailsToResumeNamingTheFile(string damage)
+        {
+            var (path, firstWeight) = TwoEpochCheckpoint();
+            var bytes = File.ReadAllBytes(path);
+            switch (damage)
+            {
+                case "bit flip in a weight":
+                    bytes[firstWeight + 5] ^= 0x10;
+                    break;
+                case "bit flip in the history":
+                    bytes[firstWeight / 2] ^= 0x01;
+                    break;
+                case "weight set to 1e30":
+                    BitConverter.GetBytes(1e30f).CopyTo(bytes, firstWeight + 4);
+                    break;
+                case "truncated by half":
+                    bytes = bytes[..(bytes.Length / 2)];
+                    break;
+                case "last byte cut":
+                    bytes = bytes[..^1];
+                    break;
+                default:
+                    bytes = bytes.Append((byte)0).ToArray();
+                    break;
+            }
+            File.WriteAllBytes(path, bytes);
+
+            var trained = new List<int>();
+            var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 4, trained: trained), Text));
+            Assert.Contains($"Checkpoint '{path}' does not match its SHA-256 checksum", e.Message);
+            Assert.Contains("delete it to start over", e.Message);
+            Assert.IsEmpty(trained, "nothing is trained from a damaged checkpoint");
+        }
+
+        [TestMethod]
+        public void IntactCheckpointStillResumes()
+        {
+            var (path, _) = TwoEpochCheckpoint();
+            var trained = new List<int>();
+            var resumed = Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 3, trained: trained), Text);
+            CollectionAssert.AreEqual(new[] { 3 }, trained, "the undamaged checkpoint of the same test resumes after epoch 2");
+            Assert.HasCount(3, resumed.LastTransformer.TrainingHistory);
+        }
+
+        [TestMethod]
+        public void CheckpointCutBeforeItsChecksumIsTruncated()
+        {
+            var (path, _) = TwoEpochCheckpoint();
+            File.WriteAllBytes(path, File.ReadAllBytes(path)[..20]);
+            var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true), Text));
+            Assert.Contains($"Checkpoint '{path}' is truncated: it is too short to end with its checksum", e.Message);
+        }
+
+        [TestMethod]
+        [DataRow(1, "written by an earlier version of MlnetLstm without a checksum; this build reads version 3. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(2, "written by an earlier version of MlnetLstm without a checksum; this build reads version 3. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(4, "this build reads version 3. It was written by a newer version of MlnetLstm, or is damaged: resume it with the version that wrote it, or delete it to start over.")]
+        public void CheckpointOfAnotherFormatVersionIsRefused(int version, string message)
+        {
+            var (path, _) = TwoEpochCheckpoint();
+            var bytes = File.ReadAllBytes(path);
+            BitConverter.GetBytes(version).CopyTo(bytes, 8); // After the 8-byte magic.
+            File.WriteAllBytes(path, bytes);
+            var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true), Text));
+            Assert.Contains($"Checkpoint '{path}' has format version {version}", e.Message);
+            Assert.Contains(message, e.Message);
         }
     }
 }

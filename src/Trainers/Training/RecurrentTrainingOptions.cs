@@ -84,10 +84,10 @@ namespace MlnetLstm.Trainers
 
         /// <summary>
         /// A file to which training writes a checkpoint after every epoch (atomically: written to a temporary file of
-        /// its own beside it, then renamed); null for none. Default null. Checked before the first batch: its directory
-        /// must exist and be writable, and an existing file there must be a checkpoint (training never replaces another
-        /// file, a directory, a device or a symbolic link). A process killed while writing a checkpoint can leave a
-        /// <c>&lt;path&gt;.&lt;random&gt;.tmp</c> beside it, which may be deleted.
+        /// its own beside it, then renamed; the checkpoint ends with a SHA-256 checksum); null for none. Default null.
+        /// Checked before the first batch: its directory must exist and be writable, and an existing file there must
+        /// be a checkpoint (training never replaces another file, a directory, a device or a symbolic link). A process
+        /// killed while writing a checkpoint can leave a <c>&lt;path&gt;.&lt;random&gt;.tmp</c> beside it, which may be deleted.
         /// </summary>
         public string? CheckpointPath { get; set; }
 

@@ -56,16 +56,19 @@ namespace MlnetLstm.Trainers
             using var optimizer = CreateOptimizer(network, options);
             var parameters = network.parameters().ToList();
             var history = new List<EpochMetrics>();
+            // Early stopping's copy of the weights of the best epoch so far, and that epoch (0 for none).
             Dictionary<string, Tensor>? bestWeights = null;
+            int bestEpoch = 0;
             if (options.ResumeFromCheckpoint && File.Exists(options.CheckpointPath))
             {
-                (history, bestWeights) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
+                (history, bestWeights, bestEpoch) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
                 if (options.EarlyStoppingPatience == 0 && bestWeights is not null)
                 {
                     // Resumed without early stopping: the last weights are the result, as in a run without it.
                     foreach (var tensor in bestWeights.Values)
                         tensor.Dispose();
                     bestWeights = null;
+                    bestEpoch = 0;
                 }
                 channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
             }
@@ -82,9 +85,12 @@ namespace MlnetLstm.Trainers
 
             var clock = Stopwatch.StartNew();
             var elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
-            double bestValidation = history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
+            double bestValidation = bestEpoch > 0 ? history[bestEpoch - 1].ValidationLoss!.Value
+                : history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
+            if (bestEpoch == 0 && double.IsFinite(bestValidation))
+                bestEpoch = history.First(m => m.ValidationLoss == bestValidation).Epoch;
             // Early stopping goes on counting from the best epoch before the checkpoint, whose weights the checkpoint kept.
-            int epochsWithoutImprovement = bestWeights is null ? 0 : history.Count - history.First(m => m.ValidationLoss == bestValidation).Epoch;
+            int epochsWithoutImprovement = bestWeights is null ? 0 : history.Count - bestEpoch;
             bool outOfTime = false, warnedWithoutValidation = false;
             long step = 0;
             // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
@@ -151,12 +157,13 @@ namespace MlnetLstm.Trainers
                         if (validationLoss < bestValidation)
                         {
                             bestValidation = validationLoss;
+                            bestEpoch = epoch;
                             epochsWithoutImprovement = 0;
                             ReplaceWeights(ref bestWeights, network);
                         }
                         else if (++epochsWithoutImprovement >= options.EarlyStoppingPatience)
                         {
-                            channel.Info($"Early stopping: validation loss has not improved for {epochsWithoutImprovement} epochs; keeping epoch {history.First(m => m.ValidationLoss == bestValidation).Epoch}.");
+                            channel.Info($"Early stopping: validation loss has not improved for {epochsWithoutImprovement} epochs; keeping epoch {bestEpoch}.");
                             outOfTime = true;
                         }
                     }
@@ -166,7 +173,7 @@ namespace MlnetLstm.Trainers
                         channel.Warning(WithoutValidation(options));
                     }
                     if (options.CheckpointPath is not null)
-                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights);
+                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights, bestEpoch);
                 }
 
                 if (bestWeights is not null)
