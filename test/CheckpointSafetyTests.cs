@@ -18,8 +18,9 @@ namespace MlnetLstm.Tests
 {
     /// <summary>
     /// CheckpointPath never destroys a file that is not a checkpoint, a bad path is refused before the first batch,
-    /// trainings sharing a path do not trip over each other, and a damaged checkpoint is refused on resume. Linux:
-    /// the tests make devices, named pipes and read-only directories with its tools.
+    /// trainings sharing a path do not trip over each other, a damaged checkpoint is refused on resume, and early
+    /// stopping resumed from a checkpoint without best weights returns the epoch it names. Linux: the tests make
+    /// devices, named pipes and read-only directories with its tools.
     /// </summary>
     [TestClass]
     [SupportedOSPlatform("linux")]
@@ -389,6 +390,60 @@ namespace MlnetLstm.Tests
             var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true), Text));
             Assert.Contains($"Checkpoint '{path}' has format version {version}", e.Message);
             Assert.Contains(message, e.Message);
+        }
+
+        // *** Early stopping resumed from a checkpoint without best weights ***
+
+        /// <summary>
+        /// A checkpoint written without early stopping (patience 0) after epoch 5 of a run whose validation loss is
+        /// best at epoch 4; resumed with patience 1. The checkpoint holds no weights of epoch 4, so the resumed run must
+        /// not claim to keep it (before the fix it logged "keeping epoch 4" and returned its last epoch's weights):
+        /// the epoch the log names is the one whose weights come back, the same as training exactly that many epochs.
+        /// </summary>
+        [TestMethod]
+        public void EarlyStoppingResumedFromACheckpointWithoutBestWeightsReturnsTheEpochItNames()
+        {
+            string path = Path.Combine(_directory, "training.ckpt");
+            var ml = new MLContext(seed: 1);
+            var messages = new ConcurrentQueue<string>();
+            ml.Log += (_, e) => messages.Enqueue(e.Message);
+            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, PeriodicText(60)));
+            var training = tokenizer.Transform(TestData.Texts(ml, PeriodicText(60)));
+            // Every third period reversed: validation improves for a few epochs, then worsens (as in LanguageModelTrainingOptionsTests).
+            var validation = tokenizer.Transform(TestData.Texts(ml, string.Concat(Enumerable.Range(0, 20).Select(i => i % 3 == 2 ? "gfedcba" : Period))));
+            RecurrentLanguageModelEstimator.Options Options(int epochs, int patience)
+            {
+                var options = SmallOptions(epochs: epochs);
+                options.LearningRate = 0.01;
+                options.ValidationData = validation;
+                options.EarlyStoppingPatience = patience;
+                return options;
+            }
+
+            var first = Options(5, 0);
+            first.CheckpointPath = path;
+            var firstHistory = ml.Transforms.Text.RecurrentLanguageModel(first).Fit(training).TrainingHistory;
+            int bestBefore = firstHistory.MinBy(m => m.ValidationLoss!.Value)!.Epoch;
+            Assert.IsLessThan(5, bestBefore, "the setup: the best validation loss comes before the checkpoint's last epoch");
+
+            var resumedOptions = Options(12, 1);
+            resumedOptions.CheckpointPath = path;
+            resumedOptions.ResumeFromCheckpoint = true;
+            var resumed = ml.Transforms.Text.RecurrentLanguageModel(resumedOptions).Fit(training);
+            var history = resumed.TrainingHistory;
+            Assert.IsLessThan(12, history.Count, "early stopping stopped the resumed run");
+            string stopMessage = messages.Single(m => m.Contains("Early stopping: "));
+            int kept = int.Parse(stopMessage[(stopMessage.IndexOf("keeping epoch ", StringComparison.Ordinal) + "keeping epoch ".Length)..].TrimEnd('.'), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.IsGreaterThanOrEqualTo(5, kept, $"the resumed run cannot keep an epoch before the checkpoint's last: {stopMessage}");
+            Assert.IsTrue(messages.Any(m => m.Contains("The checkpoint keeps no best weights (it was written without early stopping): early stopping counts from epoch 5")),
+                string.Join("\n", messages));
+
+            // The returned weights are those of the epoch the log names: the same as a run of exactly that many epochs.
+            var reference = ml.Transforms.Text.RecurrentLanguageModel(Options(kept, 0)).Fit(training);
+            Assert.AreEqual(history[kept - 1].ValidationLoss, reference.TrainingHistory[^1].ValidationLoss, "the reference ends where the kept epoch was");
+            var resumedWeights = Weights(Save(ml, tokenizer.Append(resumed), Path.Combine(_directory, "resumed.zip")));
+            var referenceWeights = Weights(Save(ml, tokenizer.Append(reference), Path.Combine(_directory, "reference.zip")));
+            CollectionAssert.AreEqual(referenceWeights, resumedWeights, $"the log says epoch {kept} is kept; the model must be epoch {kept}'s, not epoch {history.Count}'s");
         }
     }
 }

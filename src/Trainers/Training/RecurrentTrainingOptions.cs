@@ -59,7 +59,8 @@ namespace MlnetLstm.Trainers
         /// Stop when the validation loss has not improved for this many epochs, and keep the weights of the best
         /// epoch; 0 turns early stopping off. Needs validation data (<see cref="ValidationData"/>, or a
         /// <see cref="ValidationFraction"/> that leaves some): without it training writes a warning to
-        /// <c>MLContext.Log</c> and runs every epoch. Default 0.
+        /// <c>MLContext.Log</c> and runs every epoch. Resumed from a checkpoint written without early stopping, it
+        /// counts from the checkpoint's last epoch, whose weights are the only ones the checkpoint holds. Default 0.
         /// </summary>
         public int EarlyStoppingPatience { get; set; }
 

@@ -71,6 +71,14 @@ namespace MlnetLstm.Trainers
                     bestEpoch = 0;
                 }
                 channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
+                if (options.EarlyStoppingPatience > 0 && bestWeights is null && history.Count > 0 && history[^1].ValidationLoss.HasValue)
+                {
+                    // A checkpoint written without early stopping holds only its last epoch's weights: early stopping
+                    // starts from that epoch, the best one it can give back, rather than name an earlier one it cannot.
+                    ReplaceWeights(ref bestWeights, network);
+                    bestEpoch = history.Count;
+                    channel.Info($"The checkpoint keeps no best weights (it was written without early stopping): early stopping counts from epoch {bestEpoch}, its last.");
+                }
             }
 
             double baseRate = options.EffectiveLearningRate, rate = baseRate, lastLoss = double.NaN;
@@ -85,12 +93,9 @@ namespace MlnetLstm.Trainers
 
             var clock = Stopwatch.StartNew();
             var elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
-            double bestValidation = bestEpoch > 0 ? history[bestEpoch - 1].ValidationLoss!.Value
-                : history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
-            if (bestEpoch == 0 && double.IsFinite(bestValidation))
-                bestEpoch = history.First(m => m.ValidationLoss == bestValidation).Epoch;
+            double bestValidation = bestEpoch > 0 ? history[bestEpoch - 1].ValidationLoss!.Value : double.PositiveInfinity;
             // Early stopping goes on counting from the best epoch before the checkpoint, whose weights the checkpoint kept.
-            int epochsWithoutImprovement = bestWeights is null ? 0 : history.Count - bestEpoch;
+            int epochsWithoutImprovement = bestEpoch > 0 ? history.Count - bestEpoch : 0;
             bool outOfTime = false, warnedWithoutValidation = false;
             long step = 0;
             // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
