@@ -69,11 +69,14 @@ namespace MlnetLstm.Tests
             Assert.IsGreaterThanOrEqualTo(2, reported.Count);
             Assert.IsLessThan(Epochs, reported.Count, "The child finished before it was killed.");
             Assert.IsTrue(File.Exists(checkpoint), "No checkpoint was left.");
-            // The checkpoint is written beside itself and renamed: a kill while writing leaves a .tmp, never a torn checkpoint.
-            bool temporaryLeft = File.Exists(checkpoint + ".tmp");
-            Console.WriteLine($"Left behind: checkpoint of {new FileInfo(checkpoint).Length:N0} bytes{(temporaryLeft ? $", and a partial {checkpoint}.tmp" : "")}.");
-            if (!temporaryLeft) // What a kill during a checkpoint write leaves: the resumed run must ignore it, then replace it.
-                File.WriteAllBytes(checkpoint + ".tmp", Encoding.ASCII.GetBytes("MLSTCKPT partial"));
+            // The checkpoint is written to a temporary file of its own beside it and renamed: a kill while writing leaves
+            // a <checkpoint>.<random>.tmp, never a torn checkpoint.
+            string temporaries = Path.GetFileName(checkpoint) + ".*.tmp";
+            bool temporaryLeft = Directory.GetFiles(_directory, temporaries).Length > 0;
+            Console.WriteLine($"Left behind: checkpoint of {new FileInfo(checkpoint).Length:N0} bytes{(temporaryLeft ? ", and a partial temporary file" : "")}.");
+            if (!temporaryLeft) // What a kill during a checkpoint write leaves: the resumed run must ignore it.
+                File.WriteAllBytes(checkpoint + ".0123456789abcdef.tmp", Encoding.ASCII.GetBytes("MLSTCKPT partial"));
+            var partial = Directory.GetFiles(_directory, temporaries);
 
             var ml = new MLContext(seed: 1);
             var data = TinyLanguageModel.Data(ml, File.ReadAllLines(corpusFile));
@@ -90,7 +93,7 @@ namespace MlnetLstm.Tests
             Assert.HasCount(Epochs, resumed);
             // The restored history is the child's, bit for bit.
             Assert.AreSequenceEqual(reported.Take(restored).ToArray(), resumed.Take(restored).Select(TinyLanguageModel.FormatEpoch).ToArray());
-            Assert.IsFalse(File.Exists(checkpoint + ".tmp"), "The resumed run's checkpoints replace a partial one.");
+            CollectionAssert.AreEquivalent(partial, Directory.GetFiles(_directory, temporaries), "The resumed run ignores the partial temporary file and leaves none of its own.");
 
             // An uninterrupted run of the same options in this process: the same losses in every epoch.
             var uninterrupted = TinyLanguageModel.Pipeline(ml, TinyLanguageModel.Checkpointed(Epochs, Path.Combine(_directory, "other.checkpoint"), resume: false, null))

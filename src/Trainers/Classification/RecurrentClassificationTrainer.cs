@@ -69,6 +69,7 @@ namespace MlnetLstm.Trainers
         public RecurrentClassificationTransformer Fit(IDataView input)
         {
             _host.CheckValue(input, nameof(input));
+            _options.Validate(); // Again: the options object may have changed since the estimator was created.
             var tokens = TokenColumn.Bind(input.Schema, _options.TokenColumnName);
             var classes = ClassLabels.Bind(input.Schema, _options.LabelColumnName);
             var (sequences, labels) = Read(input, tokens, classes);

@@ -88,6 +88,7 @@ namespace MlnetLstm.Trainers
         public RecurrentLanguageModelTransformer Fit(IDataView input)
         {
             _host.CheckValue(input, nameof(input));
+            _options.Validate(); // Again: the options object may have changed since the estimator was created.
             var column = TokenColumn.Bind(input.Schema, _options.TokenColumnName);
             var vocabulary = LanguageModelVocabulary.From(column, _options.EndOfTextToken);
             if (_options.Generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))

@@ -72,6 +72,7 @@ namespace MlnetLstm.Trainers
         public RecurrentRegressionTransformer Fit(IDataView input)
         {
             _host.CheckValue(input, nameof(input));
+            _options.Validate(); // Again: the options object may have changed since the estimator was created.
             var shape = CheckColumns(input.Schema);
             var (features, labels) = NumericColumns.ReadAll(input, _options.FeatureColumnName, _options.LabelColumnName);
             if (features.Count == 0)

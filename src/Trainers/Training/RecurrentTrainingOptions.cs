@@ -59,7 +59,10 @@ namespace MlnetLstm.Trainers
 
         /// <summary>
         /// Stop when the validation loss has not improved for this many epochs, and keep the weights of the best
-        /// epoch; 0 turns early stopping off. Needs validation data. Default 0.
+        /// epoch; 0 turns early stopping off. Needs validation data (<see cref="ValidationData"/>, or a
+        /// <see cref="ValidationFraction"/> that leaves some): without it training writes a warning to
+        /// <c>MLContext.Log</c> and runs every epoch. Resumed from a checkpoint written without early stopping, it
+        /// counts from the checkpoint's last epoch, whose weights are the only ones the checkpoint holds. Default 0.
         /// </summary>
         public int EarlyStoppingPatience { get; set; }
 
@@ -70,12 +73,24 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public int? Seed { get; set; }
 
-        /// <summary>Threads TorchSharp uses on the CPU (process-wide); null leaves TorchSharp's default (one per core).</summary>
+        /// <summary>
+        /// Threads TorchSharp uses on the CPU during training; null leaves TorchSharp's setting (by default one per
+        /// core). 1 to 256, or to 4 × <see cref="Environment.ProcessorCount"/> on machines with more than 64 logical
+        /// processors: more threads only add contention, and an absurd count aborts the process in the OpenMP runtime.
+        /// TorchSharp keeps the count per process (and per thread that has used it), so training puts back the count
+        /// it found when it ends, and scoring later runs as before.
+        /// </summary>
         public int? NumberOfThreads { get; set; }
 
+        /// <summary>The largest <see cref="NumberOfThreads"/>: 256, or 4 × <see cref="Environment.ProcessorCount"/> where that is more.</summary>
+        internal static int MaximumNumberOfThreads => Math.Max(256, 4 * Environment.ProcessorCount);
+
         /// <summary>
-        /// A file to which training writes a checkpoint after every epoch (atomically: written beside it, then renamed);
-        /// null for none. Default null.
+        /// A file to which training writes a checkpoint after every epoch (atomically: written to a temporary file of
+        /// its own beside it, then renamed; the checkpoint ends with a SHA-256 checksum); null for none. Default null.
+        /// Checked before the first batch: its directory must exist and be writable, and an existing file there must
+        /// be a checkpoint (training never replaces another file, a directory, a device or a symbolic link). A process
+        /// killed while writing a checkpoint can leave a <c>&lt;path&gt;.&lt;random&gt;.tmp</c> beside it, which may be deleted.
         /// </summary>
         public string? CheckpointPath { get; set; }
 
@@ -109,7 +124,10 @@ namespace MlnetLstm.Trainers
             Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "0 or more");
             Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "at least 0 and below 1");
             Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "0 (off) or more epochs");
-            Require(NumberOfThreads is null || NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "at least 1, or null for TorchSharp's default");
+            Require(NumberOfThreads is null || (NumberOfThreads >= 1 && NumberOfThreads <= MaximumNumberOfThreads), nameof(NumberOfThreads), NumberOfThreads,
+                $"1 to {MaximumNumberOfThreads}, or null for TorchSharp's default");
+            Require(CheckpointPath is null || !string.IsNullOrWhiteSpace(CheckpointPath), nameof(CheckpointPath), CheckpointPath is null ? null : $"'{CheckpointPath}'",
+                "null for no checkpoints, or the path of a file such as 'training.ckpt'");
             Require(!ResumeFromCheckpoint || !string.IsNullOrEmpty(CheckpointPath), nameof(ResumeFromCheckpoint), ResumeFromCheckpoint, "false unless CheckpointPath names the checkpoint to resume from");
         }
 

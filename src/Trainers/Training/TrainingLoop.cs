@@ -27,6 +27,9 @@ namespace MlnetLstm.Trainers
         public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, RecurrentArchitecture architecture, OneHotProjection projection,
             Func<RecurrentNetwork, RecurrentTask> createTask, string itemName, string description)
         {
+            // Before anything is trained: a path that cannot take checkpoints would otherwise fail after the first epoch, losing it.
+            if (options.CheckpointPath is string checkpointPath)
+                TrainingCheckpoint.CheckTarget(checkpointPath, options.ResumeFromCheckpoint);
             int seed = options.Seed ?? host.Rand.Next();
             RecurrentNetwork network;
             using (var channel = host.Start("Training"))
@@ -48,24 +51,34 @@ namespace MlnetLstm.Trainers
 
         private static IReadOnlyList<EpochMetrics> Run(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed, string itemName)
         {
-            if (options.NumberOfThreads is int threads)
-                set_num_threads(threads);
+            using var threads = ThreadCount.Use(options.NumberOfThreads);
             using var channel = host.Start("Training");
             using var optimizer = CreateOptimizer(network, options);
             var parameters = network.parameters().ToList();
             var history = new List<EpochMetrics>();
+            // Early stopping's copy of the weights of the best epoch so far, and that epoch (0 for none).
             Dictionary<string, Tensor>? bestWeights = null;
+            int bestEpoch = 0;
             if (options.ResumeFromCheckpoint && File.Exists(options.CheckpointPath))
             {
-                (history, bestWeights) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
+                (history, bestWeights, bestEpoch) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
                 if (options.EarlyStoppingPatience == 0 && bestWeights is not null)
                 {
                     // Resumed without early stopping: the last weights are the result, as in a run without it.
                     foreach (var tensor in bestWeights.Values)
                         tensor.Dispose();
                     bestWeights = null;
+                    bestEpoch = 0;
                 }
                 channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
+                if (options.EarlyStoppingPatience > 0 && bestWeights is null && history.Count > 0 && history[^1].ValidationLoss.HasValue)
+                {
+                    // A checkpoint written without early stopping holds only its last epoch's weights: early stopping
+                    // starts from that epoch, the best one it can give back, rather than name an earlier one it cannot.
+                    ReplaceWeights(ref bestWeights, network);
+                    bestEpoch = history.Count;
+                    channel.Info($"The checkpoint keeps no best weights (it was written without early stopping): early stopping counts from epoch {bestEpoch}, its last.");
+                }
             }
 
             double baseRate = options.EffectiveLearningRate, rate = baseRate, lastLoss = double.NaN;
@@ -80,10 +93,10 @@ namespace MlnetLstm.Trainers
 
             var clock = Stopwatch.StartNew();
             var elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
-            double bestValidation = history.Where(m => m.ValidationLoss.HasValue).Select(m => m.ValidationLoss!.Value).DefaultIfEmpty(double.PositiveInfinity).Min();
+            double bestValidation = bestEpoch > 0 ? history[bestEpoch - 1].ValidationLoss!.Value : double.PositiveInfinity;
             // Early stopping goes on counting from the best epoch before the checkpoint, whose weights the checkpoint kept.
-            int epochsWithoutImprovement = bestWeights is null ? 0 : history.Count - history.First(m => m.ValidationLoss == bestValidation).Epoch;
-            bool outOfTime = false;
+            int epochsWithoutImprovement = bestEpoch > 0 ? history.Count - bestEpoch : 0;
+            bool outOfTime = false, warnedWithoutValidation = false;
             long step = 0;
             // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
             // the batches of the completed epochs (an epoch's batches depend only on the seed and the epoch number).
@@ -149,17 +162,23 @@ namespace MlnetLstm.Trainers
                         if (validationLoss < bestValidation)
                         {
                             bestValidation = validationLoss;
+                            bestEpoch = epoch;
                             epochsWithoutImprovement = 0;
                             ReplaceWeights(ref bestWeights, network);
                         }
                         else if (++epochsWithoutImprovement >= options.EarlyStoppingPatience)
                         {
-                            channel.Info($"Early stopping: validation loss has not improved for {epochsWithoutImprovement} epochs; keeping epoch {history.First(m => m.ValidationLoss == bestValidation).Epoch}.");
+                            channel.Info($"Early stopping: validation loss has not improved for {epochsWithoutImprovement} epochs; keeping epoch {bestEpoch}.");
                             outOfTime = true;
                         }
                     }
+                    else if (validation is null && options.EarlyStoppingPatience > 0 && !warnedWithoutValidation)
+                    {
+                        warnedWithoutValidation = true;
+                        channel.Warning(WithoutValidation(options));
+                    }
                     if (options.CheckpointPath is not null)
-                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights);
+                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights, bestEpoch);
                 }
 
                 if (bestWeights is not null)
@@ -175,6 +194,16 @@ namespace MlnetLstm.Trainers
                 network.eval();
             }
             return history;
+        }
+
+        /// <summary>Why early stopping cannot work in this run, and what to change.</summary>
+        private static string WithoutValidation(RecurrentTrainingOptions options)
+        {
+            string reason = options.ValidationData is not null ? "ValidationData holds nothing to validate on"
+                : options.ValidationFraction == 0 ? "ValidationData is null and ValidationFraction is 0"
+                : $"ValidationFraction {options.ValidationFraction} of the training data leaves nothing to validate on";
+            return $"EarlyStoppingPatience is {options.EarlyStoppingPatience}, but there is no validation data ({reason}): early stopping is off, training runs " +
+                $"all {options.Epochs} epochs and keeps the last one's weights. Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.";
         }
 
         private static double? Validate(RecurrentNetwork network, RecurrentTask task)
@@ -231,6 +260,50 @@ namespace MlnetLstm.Trainers
             using var noGrad = no_grad();
             foreach (var (name, parameter) in network.named_parameters())
                 parameter.copy_(copy[name]);
+        }
+
+        /// <summary>
+        /// Sets TorchSharp's CPU thread count for one training and puts back the count it found when the training ends
+        /// (however it ends), so scoring later in the process runs as before. The count is OpenMP's: kept per thread
+        /// once a thread has used TorchSharp, and taken from a process-wide value by threads that have not; setting it
+        /// sets both for the calling thread. Trainings that overlap (on other threads) restore the count found by the
+        /// first of them, the process's count before any of them: a later one would find the first one's setting.
+        /// </summary>
+        private sealed class ThreadCount : IDisposable
+        {
+            private static readonly object Gate = new();
+            private static int _active, _found;
+            private bool _disposed;
+
+            private ThreadCount()
+            {
+            }
+
+            /// <summary>Sets <paramref name="threads"/> until the result is disposed; null changes nothing.</summary>
+            public static ThreadCount? Use(int? threads)
+            {
+                if (threads is not int count)
+                    return null;
+                lock (Gate)
+                {
+                    if (_active++ == 0)
+                        _found = get_num_threads();
+                    set_num_threads(count);
+                }
+                return new ThreadCount();
+            }
+
+            public void Dispose()
+            {
+                lock (Gate)
+                {
+                    if (_disposed)
+                        return;
+                    _disposed = true;
+                    _active--;
+                    set_num_threads(_found);
+                }
+            }
         }
     }
 }
