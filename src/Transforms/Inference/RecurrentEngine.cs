@@ -103,10 +103,18 @@ namespace MlnetLstm.Transforms
         }
 
         /// <summary>output = W_head·input + b_head: logits, class scores or standardized values.</summary>
-        public void Head(ReadOnlySpan<float> input, Span<float> output)
+        public void Head(ReadOnlySpan<float> input, Span<float> output) => Head(input, 1, output);
+
+        /// <summary>
+        /// The head on <paramref name="count"/> inputs at once ([count × width] → [count × outputs]): W_head is read
+        /// once for all of them, which matters when it is large (a vocabulary of thousands of tokens).
+        /// </summary>
+        public void Head(ReadOnlySpan<float> inputs, int count, Span<float> outputs)
         {
-            _headBias.CopyTo(output);
-            VectorKernels.MultiplyAdd(_headWeights, _headBias.Length, Architecture.OutputWidth, input, output);
+            int size = _headBias.Length;
+            for (int t = 0; t < count; t++)
+                _headBias.CopyTo(outputs.Slice(t * size, size));
+            VectorKernels.MultiplyAdd(_headWeights, size, Architecture.OutputWidth, inputs, count, outputs);
         }
 
         /// <summary>

@@ -7,22 +7,28 @@ using System.Runtime.InteropServices;
 namespace MlnetLstm.Transforms
 {
     /// <summary>
-    /// The numeric kernels of managed scoring: a row-major matrix times a vector (its one hot loop) and softmax. Written on
+    /// The numeric kernels of managed scoring: a row-major matrix times vectors (its one hot loop), softmax and log-softmax. Written on
     /// <see cref="Vector{T}"/>, so it runs vectorized on any CPU .NET accelerates (SSE/AVX on x64, NEON on ARM) and
     /// scalar elsewhere; nothing here assumes x64.
     /// </summary>
     internal static class VectorKernels
     {
-        /// <summary>
-        /// y += M·x for M of <paramref name="rows"/> × <paramref name="columns"/>, row-major. Four rows at a time share
-        /// each load of x, which keeps the loop bound by reading M once.
-        /// </summary>
+        /// <summary>y += M·x for M of <paramref name="rows"/> × <paramref name="columns"/>, row-major.</summary>
         public static void MultiplyAdd(ReadOnlySpan<float> matrix, int rows, int columns, ReadOnlySpan<float> x, Span<float> y)
+            => MultiplyAdd(matrix, rows, columns, x, 1, y);
+
+        /// <summary>
+        /// y_t += M·x_t for <paramref name="count"/> vectors: x is [count × columns] and y [count × rows], row-major.
+        /// Four rows of M at a time share each load of x, and each block of four rows is read from memory once for all
+        /// the vectors, so M streams through the cache once per call however many vectors there are.
+        /// </summary>
+        public static void MultiplyAdd(ReadOnlySpan<float> matrix, int rows, int columns, ReadOnlySpan<float> x, int count, Span<float> y)
         {
-            if (matrix.Length < (long)rows * columns || x.Length < columns || y.Length < rows)
+            if (matrix.Length < (long)rows * columns || x.Length < (long)count * columns || y.Length < (long)count * rows)
                 throw new ArgumentException("The matrix, vector and result sizes do not agree.");
             ref float m = ref MemoryMarshal.GetReference(matrix);
-            ref float v = ref MemoryMarshal.GetReference(x);
+            ref float xs = ref MemoryMarshal.GetReference(x);
+            ref float ys = ref MemoryMarshal.GetReference(y);
             int width = Vector<float>.Count;
             int vectorEnd = Vector.IsHardwareAccelerated ? columns - columns % width : 0;
             int row = 0;
@@ -32,42 +38,60 @@ namespace MlnetLstm.Transforms
                 ref float m1 = ref Unsafe.Add(ref m0, columns);
                 ref float m2 = ref Unsafe.Add(ref m1, columns);
                 ref float m3 = ref Unsafe.Add(ref m2, columns);
-                Vector<float> a0 = Vector<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                int j = 0;
-                for (; j < vectorEnd; j += width)
+                for (int t = 0; t < count; t++)
                 {
-                    var xv = Vector.LoadUnsafe(ref v, (nuint)j);
-                    a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m0, (nuint)j), xv, a0);
-                    a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m1, (nuint)j), xv, a1);
-                    a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m2, (nuint)j), xv, a2);
-                    a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m3, (nuint)j), xv, a3);
+                    ref float v = ref Unsafe.Add(ref xs, (nint)t * columns);
+                    Vector<float> a0 = Vector<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                    int j = 0;
+                    for (; j < vectorEnd; j += width)
+                    {
+                        var xv = Vector.LoadUnsafe(ref v, (nuint)j);
+                        a0 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m0, (nuint)j), xv, a0);
+                        a1 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m1, (nuint)j), xv, a1);
+                        a2 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m2, (nuint)j), xv, a2);
+                        a3 = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m3, (nuint)j), xv, a3);
+                    }
+                    float s0 = Vector.Sum(a0), s1 = Vector.Sum(a1), s2 = Vector.Sum(a2), s3 = Vector.Sum(a3);
+                    for (; j < columns; j++)
+                    {
+                        float xj = Unsafe.Add(ref v, j);
+                        s0 += Unsafe.Add(ref m0, j) * xj;
+                        s1 += Unsafe.Add(ref m1, j) * xj;
+                        s2 += Unsafe.Add(ref m2, j) * xj;
+                        s3 += Unsafe.Add(ref m3, j) * xj;
+                    }
+                    ref float yt = ref Unsafe.Add(ref ys, (nint)t * rows + row);
+                    yt += s0;
+                    Unsafe.Add(ref yt, 1) += s1;
+                    Unsafe.Add(ref yt, 2) += s2;
+                    Unsafe.Add(ref yt, 3) += s3;
                 }
-                float s0 = Vector.Sum(a0), s1 = Vector.Sum(a1), s2 = Vector.Sum(a2), s3 = Vector.Sum(a3);
-                for (; j < columns; j++)
-                {
-                    float xj = Unsafe.Add(ref v, j);
-                    s0 += Unsafe.Add(ref m0, j) * xj;
-                    s1 += Unsafe.Add(ref m1, j) * xj;
-                    s2 += Unsafe.Add(ref m2, j) * xj;
-                    s3 += Unsafe.Add(ref m3, j) * xj;
-                }
-                y[row] += s0;
-                y[row + 1] += s1;
-                y[row + 2] += s2;
-                y[row + 3] += s3;
             }
             for (; row < rows; row++)
             {
                 ref float mr = ref Unsafe.Add(ref m, (nint)row * columns);
-                var a = Vector<float>.Zero;
-                int j = 0;
-                for (; j < vectorEnd; j += width)
-                    a = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref mr, (nuint)j), Vector.LoadUnsafe(ref v, (nuint)j), a);
-                float s = Vector.Sum(a);
-                for (; j < columns; j++)
-                    s += Unsafe.Add(ref mr, j) * Unsafe.Add(ref v, j);
-                y[row] += s;
+                for (int t = 0; t < count; t++)
+                {
+                    ref float v = ref Unsafe.Add(ref xs, (nint)t * columns);
+                    var a = Vector<float>.Zero;
+                    int j = 0;
+                    for (; j < vectorEnd; j += width)
+                        a = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref mr, (nuint)j), Vector.LoadUnsafe(ref v, (nuint)j), a);
+                    float s = Vector.Sum(a);
+                    for (; j < columns; j++)
+                        s += Unsafe.Add(ref mr, j) * Unsafe.Add(ref v, j);
+                    Unsafe.Add(ref ys, (nint)t * rows + row) += s;
+                }
             }
+        }
+
+        /// <summary>log softmax(<paramref name="logits"/>)[<paramref name="index"/>], with <paramref name="scratch"/> of the logits' length.</summary>
+        public static double LogSoftmaxAt(ReadOnlySpan<float> logits, int index, Span<float> scratch)
+        {
+            float max = TensorPrimitives.Max(logits);
+            TensorPrimitives.Subtract(logits, max, scratch);
+            TensorPrimitives.Exp(scratch, scratch);
+            return logits[index] - max - Math.Log(TensorPrimitives.Sum(scratch));
         }
 
         /// <summary>softmax(<paramref name="logits"/>) into <paramref name="destination"/>, relative to the largest logit so that no exp overflows.</summary>

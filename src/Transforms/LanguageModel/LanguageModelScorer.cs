@@ -18,30 +18,57 @@ namespace MlnetLstm.Transforms
         private readonly RecurrentEngineState _state;
         private readonly TokenSampler _sampler;
 
+        /// <summary>How many positions' logits are computed together when scoring a text's likelihood.</summary>
+        private const int Chunk = 16;
+
+        private readonly float[] _tops;
+        private readonly float[] _logits;
+
         public LanguageModelScorer(RecurrentEngine engine, LanguageModelVocabulary vocabulary)
         {
             _engine = engine;
             _vocabulary = vocabulary;
             _state = engine.CreateState();
             _sampler = new TokenSampler(vocabulary);
+            _tops = new float[Chunk * engine.Architecture.OutputWidth];
+            _logits = new float[Chunk * engine.Architecture.OutputSize];
         }
 
         /// <summary>
         /// Reads a text from the start of a document (the end-of-text token, then <paramref name="ids"/>). Position t
-        /// predicts token t; afterwards the state and the logits are those after the text.
+        /// predicts token t; afterwards the state and the logits are those after the text. Without
+        /// <paramref name="likelihood"/> only the last position's logits are computed; with it, they are computed for
+        /// <see cref="Chunk"/> positions at a time, so the head's weights are read once per chunk, not once per token.
         /// </summary>
         /// <returns>The natural-log likelihood of the text's tokens when <paramref name="likelihood"/>, else 0.</returns>
         public double Read(IReadOnlyList<int> ids, bool likelihood)
         {
             _state.Reset();
-            Feed(_vocabulary.EndOfText);
+            int width = _engine.Architecture.OutputWidth, size = _engine.Architecture.OutputSize;
             double logLikelihood = 0;
-            for (int i = 0; i < ids.Count; i++)
+            int pending = 0;
+            for (int position = 0; position <= ids.Count; position++)
             {
-                if (likelihood)
-                    logLikelihood += LogProbability(ids[i]);
-                Feed(ids[i]);
+                _engine.Step(_state, position == 0 ? _vocabulary.EndOfText : ids[position - 1]);
+                if (!likelihood)
+                    continue;
+                _engine.Top(_state).CopyTo(_tops.AsSpan(pending * width, width));
+                if (++pending < Chunk && position < ids.Count)
+                    continue;
+                _engine.Head(_tops, pending, _logits);
+                for (int k = 0; k < pending; k++)
+                {
+                    int predicted = position - pending + 1 + k;
+                    var logits = _logits.AsSpan(k * size, size);
+                    if (predicted < ids.Count)
+                        logLikelihood += VectorKernels.LogSoftmaxAt(logits, ids[predicted], _state.Scratch);
+                    else
+                        logits.CopyTo(_state.Output);
+                }
+                pending = 0;
             }
+            if (!likelihood)
+                _engine.Head(_engine.Top(_state), _state.Output);
             return logLikelihood;
         }
 
@@ -77,17 +104,6 @@ namespace MlnetLstm.Transforms
         {
             _engine.Step(_state, token);
             _engine.Head(_engine.Top(_state), _state.Output);
-        }
-
-        /// <summary>log softmax(logits)[token] of the current logits.</summary>
-        private double LogProbability(int token)
-        {
-            var logits = _state.Output;
-            var scratch = _state.Scratch;
-            float max = TensorPrimitives.Max(logits);
-            TensorPrimitives.Subtract(logits, max, scratch);
-            TensorPrimitives.Exp(scratch, scratch);
-            return logits[token] - max - Math.Log(TensorPrimitives.Sum(scratch));
         }
     }
 }
