@@ -346,8 +346,9 @@ namespace MlnetLstm.Tests
             var name = ModelZip.FindEntry(entries, "VOCBTOKN");
             var fields = ModelZip.Fields(entries.Single(e => e.Name == name).Bytes);
             // "hello world": <unk>, <eos> (6 bytes each with the length byte) and 8 characters (2 bytes each), 28 bytes
-            // of tokens at the end of the fields; the cuts lose a token's text, a whole token, or several tokens. The
-            // checksum is made to match, so that the vocabulary reader itself meets the truncation.
+            // of tokens, then the 4-byte number of reserved tokens, at the end of the fields; the cuts lose part of that
+            // number, a token's text, a whole token, or several tokens. The checksum is made to match, so that the
+            // vocabulary reader itself meets the truncation.
             Assert.IsGreaterThan(40, fields.Length);
             var truncated = Path.Combine(_directory, "truncated.zip");
             ModelZip.Rewrite(zip, truncated, "VOCBTOKN", entry => ModelZip.WithSignedFields(entry, fields[..^cut]));

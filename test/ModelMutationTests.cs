@@ -392,12 +392,15 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void ModelSavedBeforeChecksumsStillLoads()
         {
-            // Format 0x00010001 had neither checksums nor the language model's repetition penalty (4 bytes).
+            // Format 0x00010001 had neither checksums nor the language model's repetition penalty nor the vocabulary's
+            // number of reserved tokens (4 bytes each).
             int penalty = LanguageModelLayout(Entry(_languageModelEntry), null).RepetitionPenalty;
+            int reserved = TokenizerLayout(Entry(_tokenizerEntry), null).ReservedCount;
             byte[] OldFields(string name, byte[] entry)
             {
                 var fields = ModelZip.Fields(entry);
-                return name == _languageModelEntry ? fields[..penalty].Concat(fields[(penalty + 4)..]).ToArray() : fields;
+                int cut = name == _languageModelEntry ? penalty : reserved;
+                return fields[..cut].Concat(fields[(cut + 4)..]).ToArray();
             }
             var old = _entries.Select(e =>
                 e.Name == _weightsEntry ? (e.Name, e.Bytes[..^ModelZip.ChecksumSize])
@@ -696,7 +699,7 @@ namespace MlnetLstm.Tests
         private sealed record LanguageModelFields(int VocabularySize, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty);
 
         /// <summary>Offsets, in the tokenizer's fields, of the fields the named cases change.</summary>
-        private sealed record TokenizerFields(int ColumnCount, int CaseFolding, int VocabularySize);
+        private sealed record TokenizerFields(int ColumnCount, int CaseFolding, int VocabularySize, int ReservedCount);
 
         /// <summary>Parameter count, then per parameter: name, rank, dimensions, float32 values; then the checksum. Returns the offset of the first value.</summary>
         private static int WeightsLayout(byte[] bytes, bool[]? values)
@@ -802,8 +805,10 @@ namespace MlnetLstm.Tests
             }
             for (int i = 0; i < tokens; i++)
                 reader.ReadString();
+            int reserved = (int)reader.BaseStream.Position;
+            reader.ReadInt32();
             Assert.AreEqual(fields.Length, reader.BaseStream.Position, "The test's reader of the tokenizer format does not end at the checksum.");
-            return new TokenizerFields(0, folding, count);
+            return new TokenizerFields(0, folding, count, reserved);
         }
     }
 }

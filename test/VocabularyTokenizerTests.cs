@@ -77,6 +77,25 @@ namespace MlnetLstm.Tests
             Assert.AreSequenceEqual(new uint[] { 2, 5, 6 }, keys.Single());
         }
 
+        /// <summary>Text never maps to a reserved id: a typed "&lt;eos&gt;" must not insert a document break.</summary>
+        [TestMethod]
+        public void TextEqualToAReservedTokenMapsToTheUnknownToken()
+        {
+            var ml = new MLContext(seed: 1);
+            var words = ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text").Fit(TestData.Texts(ml, "the whale <eos> the sea"));
+            Assert.AreSequenceEqual(new[] { "<unk>", "<eos>", "the", "sea", "whale" }, words.Vocabulary.Tokens.ToArray());
+            Assert.AreEqual(2, words.Vocabulary.ReservedCount);
+            Assert.AreSequenceEqual(new uint[] { 3, 1, 1, 5 }, TestData.Keys(words.Transform(TestData.Texts(ml, "the <eos> <unk> whale"))).Single());
+
+            // A one-character reserved token in a character vocabulary, and after a save and a load.
+            var options = new VocabularyTokenizingEstimator.Options { OutputColumnName = "Tokens", InputColumnName = "Text", ReservedTokens = new[] { "<unk>", "§" } };
+            var characters = ml.Transforms.Text.TokenizeIntoIds(options).Fit(TestData.Texts(ml, "ab§"));
+            string zip = System.IO.Path.Combine(LanguageModelTestKit.NewDirectory("reserved"), "tokenizer.zip");
+            ml.Model.Save(characters, TestData.Texts(ml, "a").Schema, zip);
+            var loaded = ml.Model.Load(zip, out _);
+            Assert.AreSequenceEqual(new uint[] { 3, 1, 4 }, TestData.Keys(loaded.Transform(TestData.Texts(ml, "a§b"))).Single());
+        }
+
         [TestMethod]
         public void MinimumCountLeavesOutRareTokens()
         {

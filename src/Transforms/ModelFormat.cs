@@ -18,16 +18,20 @@ namespace MlnetLstm.Transforms
     /// entry, so without it a flipped bit on disk or on the wire would load as a model with other weights or other
     /// settings; with it, it fails. Files of 0x00010001 (no checksum) still load.
     /// From 0x00010003 on, components live in MlnetLstm.Transforms under new loader signatures (files of earlier
-    /// formats name MlnetLstm.Trainers, which keeps loaders for them), and a language model saves its repetition
-    /// penalty; older readers cannot read it, so 0x00010003 is also the readable version.
+    /// formats name MlnetLstm.Trainers, which keeps loaders for them), a language model saves its repetition penalty
+    /// and a vocabulary its number of reserved tokens; older readers cannot read these, so 0x00010003 is also the
+    /// readable version.
     /// </remarks>
     internal static class ModelFormat
     {
         /// <summary>The format version of every component from which its data and weights end with a checksum.</summary>
         internal const uint FirstChecksummedVersion = 0x00010002;
 
-        /// <summary>The format version from which a language model saves its repetition penalty.</summary>
-        internal const uint RepetitionPenaltyVersion = 0x00010003;
+        /// <summary>
+        /// The format of the managed runtime: components load from MlnetLstm.Transforms under new loader signatures, a
+        /// language model saves its repetition penalty, and a vocabulary how many of its tokens are reserved.
+        /// </summary>
+        internal const uint ManagedRuntimeVersion = 0x00010003;
 
         /// <summary>
         /// The version record of an MlnetLstm component. Every component shares one format history (the checksums are
@@ -35,9 +39,9 @@ namespace MlnetLstm.Transforms
         /// </summary>
         internal static VersionInfo Version(string modelSignature, string loaderSignature, Type component) => new(
             modelSignature: modelSignature,
-            // 0x00010002: checksums after the data and the weights; 0x00010003: the language model's repetition penalty.
-            verWrittenCur: RepetitionPenaltyVersion,
-            verReadableCur: RepetitionPenaltyVersion,
+            // 0x00010002: checksums after the data and the weights; 0x00010003: see ManagedRuntimeVersion.
+            verWrittenCur: ManagedRuntimeVersion,
+            verReadableCur: ManagedRuntimeVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: loaderSignature,
             loaderAssemblyName: component.Assembly.FullName);

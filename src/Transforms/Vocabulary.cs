@@ -24,15 +24,18 @@ namespace MlnetLstm.Transforms
         private readonly Dictionary<string, int> _ids;
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanIds;
 
-        internal Vocabulary(TokenizerLevel level, bool caseFolding, IReadOnlyList<string> tokens, int unknownId)
+        internal Vocabulary(TokenizerLevel level, bool caseFolding, IReadOnlyList<string> tokens, int unknownId, int reservedCount)
         {
             if (tokens.Count == 0 || tokens.Count > MaximumSize)
                 throw new ArgumentOutOfRangeException(nameof(tokens), $"A vocabulary has 1 to {MaximumSize} tokens; got {tokens.Count}.");
             if (unknownId < 0 || unknownId >= tokens.Count)
                 throw new ArgumentOutOfRangeException(nameof(unknownId), $"The unknown-token id {unknownId} is outside the vocabulary of {tokens.Count} tokens.");
+            if (reservedCount <= unknownId || reservedCount > tokens.Count)
+                throw new ArgumentOutOfRangeException(nameof(reservedCount), $"{reservedCount} reserved tokens must include the unknown token (id {unknownId}) and fit in the vocabulary of {tokens.Count}.");
             Level = level;
             CaseFolding = caseFolding;
             UnknownId = unknownId;
+            ReservedCount = reservedCount;
             _tokens = tokens.ToArray();
             _ids = new Dictionary<string, int>(_tokens.Length, StringComparer.Ordinal);
             for (int i = 0; i < _tokens.Length; i++)
@@ -54,6 +57,13 @@ namespace MlnetLstm.Transforms
         /// <summary>The id that text outside the vocabulary maps to.</summary>
         public int UnknownId { get; }
 
+        /// <summary>
+        /// How many tokens are reserved (ids 0 to ReservedCount − 1: the unknown token, the end-of-text token, …). Text
+        /// never maps to a reserved id: a word or character equal to one maps to <see cref="UnknownId"/>, so a user who
+        /// types "&lt;eos&gt;" cannot insert a document break.
+        /// </summary>
+        public int ReservedCount { get; }
+
         /// <summary>The token text of <see cref="UnknownId"/>.</summary>
         public string UnknownToken => _tokens[UnknownId];
 
@@ -69,7 +79,7 @@ namespace MlnetLstm.Transforms
         /// <summary>Looks up the id of a token's exact text (reserved tokens such as <c>&lt;eos&gt;</c> included).</summary>
         public bool TryGetId(string token, out int id) => _ids.TryGetValue(token, out id);
 
-        /// <summary>Maps text to token ids; text outside the vocabulary maps to <see cref="UnknownId"/>.</summary>
+        /// <summary>Maps text to token ids; text outside the vocabulary, or equal to a reserved token, maps to <see cref="UnknownId"/>.</summary>
         public int[] Encode(string text) => Encode(text, out _);
 
         /// <summary>Maps text to token ids and counts the tokens that mapped to <see cref="UnknownId"/>.</summary>
@@ -88,7 +98,7 @@ namespace MlnetLstm.Transforms
             int unknown = 0;
             foreach (var token in new TokenEnumerator(text, Level, CaseFolding, new char[16]))
             {
-                if (!_spanIds.TryGetValue(token, out int id))
+                if (!_spanIds.TryGetValue(token, out int id) || id < ReservedCount)
                 {
                     id = UnknownId;
                     unknown++;
@@ -133,6 +143,7 @@ namespace MlnetLstm.Transforms
         // int: number of tokens N (1 to MaximumSize)
         // int: unknown-token id (0 to N-1)
         // N × string: token text (BinaryWriter string: 7-bit encoded UTF-8 byte length, then the bytes)
+        // int: number of reserved tokens R (from format 0x00010003; see ModelFormat)
         internal void Save(BinaryWriter writer)
         {
             writer.Write((int)Level);
@@ -141,6 +152,7 @@ namespace MlnetLstm.Transforms
             writer.Write(UnknownId);
             foreach (var token in _tokens)
                 writer.Write(token);
+            writer.Write(ReservedCount);
         }
 
         /// <summary>
@@ -149,8 +161,17 @@ namespace MlnetLstm.Transforms
         /// data follows: ML.NET's string table, so reading past the end would decode it as tokens).
         /// </summary>
         /// <exception cref="FormatException">The data is not a valid vocabulary; the message names <paramref name="source"/>.</exception>
-        internal static Vocabulary Load(BinaryReader reader, string source, long end)
+        /// <param name="reader">The reader, at the vocabulary.</param>
+        /// <param name="source">The data's description for messages.</param>
+        /// <param name="end">Where the component's data ends.</param>
+        /// <param name="hasReservedCount">
+        /// Whether the data was written by format 0x00010003 or later, which saves the number of reserved tokens.
+        /// Before, the tokenizer put them first but did not record how many: the leading tokens of the form
+        /// &lt;…&gt; (as the default &lt;unk&gt; and &lt;eos&gt;), and at least the unknown token, count as reserved.
+        /// </param>
+        internal static Vocabulary Load(BinaryReader reader, string source, long end, bool hasReservedCount)
         {
+            // *** Binary format *** (see Save)
             int level = reader.ReadInt32();
             if (level != (int)TokenizerLevel.Character && level != (int)TokenizerLevel.Word)
                 throw new FormatException($"{source}: unknown tokenizer level {level}.");
@@ -164,7 +185,23 @@ namespace MlnetLstm.Transforms
             if (unknownId < 0 || unknownId >= count)
                 throw new FormatException($"{source}: unknown-token id {unknownId} is outside the vocabulary of {count} tokens.");
             var tokens = ModelFormat.ReadStrings(reader, count, end, source, "vocabulary tokens");
-            return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId);
+            int reserved;
+            if (hasReservedCount)
+            {
+                if (end - reader.BaseStream.Position < sizeof(int))
+                    throw new FormatException($"{source}: the vocabulary ends before its number of reserved tokens; it is truncated or corrupt. Re-save the model, or retrain it.");
+                reserved = reader.ReadInt32();
+                if (reserved <= unknownId || reserved > count)
+                    throw new FormatException($"{source}: {reserved} reserved tokens do not include the unknown-token id {unknownId} or do not fit in the vocabulary of {count} tokens.");
+            }
+            else
+            {
+                reserved = 0;
+                while (reserved < count && tokens[reserved].Length > 2 && tokens[reserved][0] == '<' && tokens[reserved][^1] == '>')
+                    reserved++;
+                reserved = Math.Max(reserved, unknownId + 1);
+            }
+            return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId, reserved);
         }
     }
 }

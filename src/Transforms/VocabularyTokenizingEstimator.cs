@@ -130,7 +130,7 @@ namespace MlnetLstm.Transforms
                     ? $"Input column '{InputColumn}' holds no text to learn a vocabulary from (every row is empty or the data has no rows). Fit on data with text in that column."
                     : $"No token of column '{InputColumn}' is seen at least MinimumCount = {_options.MinimumCount} times; lower MinimumCount.");
 
-            var vocabulary = new Vocabulary(_options.Level, _options.CaseFolding, reserved.Concat(learned).ToList(), reserved.ToList().IndexOf(_options.UnknownToken));
+            var vocabulary = new Vocabulary(_options.Level, _options.CaseFolding, reserved.Concat(learned).ToList(), reserved.ToList().IndexOf(_options.UnknownToken), reserved.Count);
             return new VocabularyTokenizingTransformer(_host, vocabulary, _options.OutputColumnName, InputColumn);
         }
 

@@ -42,7 +42,7 @@ namespace MlnetLstm.Transforms
             // <base: column names>
             // <vocabulary: see Vocabulary.Save>
             // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
-            Vocabulary = Vocabulary.Load(ctx.Reader, source, ModelFormat.ModelEnd(ctx));
+            Vocabulary = Vocabulary.Load(ctx.Reader, source, ModelFormat.ModelEnd(ctx), ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion);
         }
 
         /// <summary>The learned vocabulary.</summary>
