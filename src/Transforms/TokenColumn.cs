@@ -73,6 +73,7 @@ namespace MlnetLstm.Transforms
                 {
                     getter(ref keys);
                     ids.Clear();
+                    ids.EnsureCapacity(keys.Length);
                     int t = 0;
                     foreach (var key in keys.DenseValues())
                     {

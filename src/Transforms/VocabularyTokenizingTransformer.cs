@@ -135,6 +135,8 @@ namespace MlnetLstm.Transforms
                     {
                         textGetter(ref text);
                         ids.Clear();
+                        // At most one token per character: no growth by doubling (and its transient copies) for long texts.
+                        ids.EnsureCapacity(text.Length);
                         int unknown = vocabulary.Encode(text.Span, ids);
                         if (unknown > 0)
                             Interlocked.Add(ref _parent._unknownTokenCount, unknown);

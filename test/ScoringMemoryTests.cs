@@ -1,0 +1,127 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Microsoft.ML;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MlnetLstm.ModelRunner;
+using MlnetLstm.Transforms;
+using static MlnetLstm.Tests.LanguageModelTestKit;
+
+namespace MlnetLstm.Tests
+{
+    /// <summary>
+    /// Scoring memory is bounded: a long text's likelihood and a long continuation cost memory for their tokens, not
+    /// for the network's activations, and loading a model again and again does not accumulate memory.
+    /// </summary>
+    [TestClass]
+    public sealed class ScoringMemoryTests
+    {
+        private static MLContext _ml = null!;
+        private static ITransformer _model = null!;
+
+        [ClassInitialize]
+        public static void TrainOnce(TestContext context)
+        {
+            // Memory per token does not depend on the hidden size, time does: a small network keeps these runs short.
+            _ml = new MLContext(seed: 1);
+            _model = Fit(_ml, SmallOptions(epochs: 2), Enumerable.Repeat(Period, 20).ToArray());
+        }
+
+        private sealed class LikelihoodOutput
+        {
+            public double LogLikelihood { get; set; }
+        }
+
+        private sealed class GeneratedOutput
+        {
+            public string Generated { get; set; } = "";
+        }
+
+        /// <summary>The process's resident set in bytes, from /proc/self/status.</summary>
+        private static long ResidentBytes() => long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+
+        /// <summary>Runs <paramref name="action"/> while sampling the resident set every 2 ms; returns the peak above the resident set before it.</summary>
+        private static long PeakGrowth(Action action)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            long before = ResidentBytes(), peak = before;
+            using var done = new ManualResetEventSlim();
+            var sampler = new Thread(() =>
+            {
+                while (!done.IsSet)
+                {
+                    peak = Math.Max(peak, ResidentBytes());
+                    done.Wait(2);
+                }
+            });
+            sampler.Start();
+            try
+            {
+                action();
+            }
+            finally
+            {
+                done.Set();
+                sampler.Join();
+            }
+            return Math.Max(peak, ResidentBytes()) - before;
+        }
+
+        [TestMethod]
+        public void LikelihoodOfATenMegabyteTextIsBoundedByItsTokens()
+        {
+            // 10 MB of text: 20 MB as a .NET string, 40 MB each as the tokenizer's ids, its key vector and the scorer's
+            // ids, 140 MB in all. The network's activations must add nothing that grows with the text (TorchSharp
+            // scoring took 14.6 GB for it).
+            string text = string.Concat(Enumerable.Repeat(Period, 10_000_000 / Period.Length));
+            using var engine = _ml.Model.CreatePredictionEngine<TextRow, LikelihoodOutput>(_model);
+            engine.Predict(new TextRow { Text = "abc" });
+            double logLikelihood = 0;
+            long growth = PeakGrowth(() => logLikelihood = engine.Predict(new TextRow { Text = text }).LogLikelihood);
+            Console.WriteLine($"log-likelihood {logLikelihood:F1}; peak resident growth {growth / (1 << 20)} MiB");
+            Assert.IsTrue(double.IsFinite(logLikelihood) && logLikelihood < 0, $"log-likelihood {logLikelihood}");
+            Assert.IsLessThan(160L << 20, growth, "bytes of resident growth while scoring a 10 MB text");
+        }
+
+        [TestMethod]
+        public void AMillionGeneratedTokensCostOnlyTheirText()
+        {
+            var model = WithGeneration(_model, new GenerationOptions { StopToken = null, MaximumNewTokens = 1_000_000 });
+            using var engine = _ml.Model.CreatePredictionEngine<TextRow, GeneratedOutput>(model);
+            engine.Predict(new TextRow { Text = "abc" });
+            string generated = "";
+            long growth = PeakGrowth(() => generated = engine.Predict(new TextRow { Text = "abc" }).Generated);
+            Console.WriteLine($"generated {generated.Length:N0} characters; peak resident growth {growth / (1 << 20)} MiB");
+            Assert.HasCount(1_000_000, generated);
+            Assert.IsLessThan(20L << 20, growth, "bytes of resident growth while generating 1,000,000 tokens");
+        }
+
+        [TestMethod]
+        public void LoadingAModelTwoHundredTimesDoesNotAccumulateMemory()
+        {
+            string zip = Save(_ml, _model, Path.Combine(NewDirectory("reload"), "model.zip"));
+            long afterTenth = 0;
+            for (int i = 1; i <= 200; i++)
+            {
+                var loaded = _ml.Model.Load(zip, out _);
+                using (var engine = _ml.Model.CreatePredictionEngine<TextRow, LikelihoodOutput>(loaded))
+                    engine.Predict(new TextRow { Text = "abcdefg" });
+                if (i == 10 || i == 200)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    GC.Collect();
+                    if (i == 10)
+                        afterTenth = ResidentBytes();
+                }
+            }
+            long afterLast = ResidentBytes();
+            Console.WriteLine($"resident after the 10th load {afterTenth / (1 << 20)} MiB, after the 200th {afterLast / (1 << 20)} MiB");
+            Assert.IsLessThan(afterTenth * 1.05, (double)afterLast, "resident bytes after the 200th load vs after the 10th (+5%)");
+        }
+    }
+}
