@@ -19,6 +19,9 @@ namespace MlnetLstm.Tests
         [DataRow("TopK", -1, "0 (no limit) or more")]
         [DataRow("TopP", 0, "in (0, 1]")]
         [DataRow("TopP", 1.5, "in (0, 1]")]
+        [DataRow("RepetitionPenalty", 0, "a positive number (1 for none)")]
+        [DataRow("RepetitionPenalty", -1.5, "a positive number (1 for none)")]
+        [DataRow("RepetitionPenalty", double.NaN, "a positive number (1 for none)")]
         [DataRow("StopToken", "", "a token of the vocabulary, or null for none")]
         public void OutOfRangeOptionIsRejectedWithItsNameAndRange(string option, object value, string range)
         {
@@ -28,6 +31,7 @@ namespace MlnetLstm.Tests
                 "Temperature" => new GenerationOptions { Temperature = Convert.ToSingle(value) },
                 "TopK" => new GenerationOptions { TopK = Convert.ToInt32(value) },
                 "TopP" => new GenerationOptions { TopP = Convert.ToSingle(value) },
+                "RepetitionPenalty" => new GenerationOptions { RepetitionPenalty = Convert.ToSingle(value) },
                 "StopToken" => new GenerationOptions { StopToken = (string)value },
                 _ => throw new ArgumentOutOfRangeException(nameof(option)),
             };

@@ -143,6 +143,17 @@ namespace MlnetLstm.Tests
             Assert.IsGreaterThanOrEqualTo(2, continuations.Distinct().Count(), $"different seeds should give different continuations at temperature 3: {string.Join(" | ", continuations)}");
         }
 
+        /// <summary>An empty text has log-likelihood 0 over 0 tokens: perplexity and bits per token are 0/0, NaN, as documented; its next-token distribution is defined.</summary>
+        [TestMethod]
+        public void EmptyTextHasNoPerplexityButADistribution()
+        {
+            var output = Predict(_ml, With(new GenerationOptions { AllowEmptyPrefix = true }), "");
+            Assert.AreEqual(0.0, output.LogLikelihood);
+            Assert.IsTrue(double.IsNaN(output.Perplexity), $"{output.Perplexity}");
+            Assert.IsTrue(double.IsNaN(output.BitsPerToken), $"{output.BitsPerToken}");
+            Assert.AreEqual(1.0, output.NextTokenProbabilities.DenseValues().Sum(p => (double)p), 1e-5);
+        }
+
         [TestMethod]
         public void GenerationStopsAtTheEndOfTextToken()
         {

@@ -150,6 +150,35 @@ namespace MlnetLstm.Tests
             Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.GetOutputSchema(shorter.Schema));
         }
 
+        /// <summary>
+        /// ML.NET passes a row's array through whatever size the column declares: a shorter or longer window is refused,
+        /// naming the column and both sizes, never scored partly or truncated.
+        /// </summary>
+        [TestMethod]
+        [DataRow(3)]
+        [DataRow(12)]
+        public void RegressionRowOfAnotherLengthThanItsDeclaredWindowAtScoring(int length)
+        {
+            var (ml, model) = Regressor.Value;
+            using var engine = ml.Model.CreatePredictionEngine<WindowRow, ScoreRow>(model, inputSchemaDefinition: WindowDefinition(10));
+            Assert.IsTrue(float.IsFinite(engine.Predict(new WindowRow { Features = Window(10, 0) }).Score));
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => engine.Predict(new WindowRow { Features = Window(length, 0) }));
+            Assert.Contains($"Feature column 'Features' holds {length} values in this row, but the model reads windows of exactly 10", e.Message);
+            Assert.Contains("Give every row a window of that length", e.Message);
+        }
+
+        private sealed class ScoreRow
+        {
+            public float Score { get; set; }
+        }
+
+        private static SchemaDefinition WindowDefinition(int size)
+        {
+            var definition = SchemaDefinition.Create(typeof(WindowRow));
+            definition[nameof(WindowRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, size);
+            return definition;
+        }
+
         // *** Regression: values ***
 
         [TestMethod]

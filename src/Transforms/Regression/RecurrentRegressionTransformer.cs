@@ -125,11 +125,11 @@ namespace MlnetLstm.Transforms
                 var cache = new RowCache<float[]>(input, () =>
                 {
                     var values = read();
-                    // ML.NET's LoadFromEnumerable passes a short array of a [VectorType(n)] member through as is.
+                    // ML.NET passes an array of another length than a [VectorType(n)] member declares through as is.
                     if (values.Length != window.Length)
                         throw new InvalidOperationException(
-                            $"Feature column '{parent._featureColumnName}' holds {values.Length} values in this row, but the model reads windows of {window.Length} " +
-                            $"({parent._steps} steps × {parent.Features} features). Give every row a full window.");
+                            $"Feature column '{parent._featureColumnName}' holds {values.Length} values in this row, but the model reads windows of exactly {window.Length} " +
+                            $"({parent._steps} steps × {parent.Features} features). Give every row a window of that length.");
                     NumericColumns.CheckFinite(values, parent._featureColumnName, input.Position);
                     parent._scaling.Features.Apply(values, window);
                     parent.Engine.Encode(state, window, parent._steps, SequencePooling.Last);
