@@ -163,14 +163,6 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        public void BidirectionalIsRejectedWithTheReason()
-        {
-            var exception = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => _ml.Transforms.Text.RecurrentLanguageModel(Tiny(o => o.Bidirectional = true)));
-            Assert.AreEqual("Bidirectional", exception.ParamName);
-            AssertMentions(exception, "Bidirectional must be false", "sees the future", "the very token it is asked to predict");
-        }
-
-        [TestMethod]
         public void InvalidGenerationOptionIsRejectedWithItsName()
         {
             var exception = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => _model.LastTransformer.WithGeneration(new GenerationOptions { Temperature = 0 }));

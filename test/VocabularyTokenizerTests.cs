@@ -206,33 +206,14 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             var transformer = FitCharacters(ml, "abcabc");
             Assert.AreSequenceEqual(new[] { "<unk>", "<eos>", "a", "b", "c" }, transformer.Vocabulary.Tokens.ToArray());
-            long before = transformer.UnknownTokenCount;
-            Assert.AreEqual(0L, before);
-
             var keys = TestData.Keys(transformer.Transform(TestData.Texts(ml, "axbyc", "😀", "abc")));
             Assert.AreSequenceEqual(new uint[] { 3, 1, 4, 1, 5 }, keys[0]);
             Assert.AreSequenceEqual(new uint[] { 1 }, keys[1]); // One astral character, one unknown token.
             Assert.AreSequenceEqual(new uint[] { 3, 4, 5 }, keys[2]);
-            Assert.AreEqual(3L, transformer.UnknownTokenCount);
 
             var ids = transformer.Vocabulary.Encode("x😀a", out int unknown);
             Assert.AreSequenceEqual(new[] { 0, 0, 2 }, ids);
             Assert.AreEqual(2, unknown);
-        }
-
-        [TestMethod]
-        public void UnknownTokenCountCountsEachRowOnceThroughAPipeline()
-        {
-            // The token column feeds both the output and the one-hot transform; each unseen character is still one unknown.
-            var ml = new MLContext(seed: 1);
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
-                .Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens"))
-                .Fit(TestData.Texts(ml, "abc"));
-            var tokenizer = (VocabularyTokenizingTransformer)model.First();
-            using var engine = ml.Model.CreatePredictionEngine<ModelRunner.TextRow, ModelRunner.OneHotOutput>(model);
-            var output = engine.Predict(new ModelRunner.TextRow { Text = "xay" });
-            Assert.AreSequenceEqual(new uint[] { 1, 3, 1 }, output.Tokens.DenseValues().ToArray());
-            Assert.AreEqual(2L, tokenizer.UnknownTokenCount);
         }
 
         [TestMethod]

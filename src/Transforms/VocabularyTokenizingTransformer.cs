@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -16,16 +15,14 @@ namespace MlnetLstm.Transforms
     /// <summary>
     /// Maps a text column to a variable-length vector of key-typed token ids (key = id + 1) using a learned
     /// <see cref="Transforms.Vocabulary"/>; the output column carries the vocabulary as ML.NET key values, so
-    /// ML.NET's own key-to-value transform can map ids back. Text outside the vocabulary maps to the unknown token
-    /// and is counted in <see cref="UnknownTokenCount"/>; nothing is dropped. Empty text gives an empty vector.
-    /// The transformer is immutable apart from that counter and safe to share between threads.
+    /// ML.NET's own key-to-value transform can map ids back. Text outside the vocabulary maps to the unknown token;
+    /// nothing is dropped (<see cref="Vocabulary.Encode(string, out int)"/> counts the unknown tokens of a text).
+    /// Empty text gives an empty vector. The transformer is immutable and safe to share between threads.
     /// </summary>
     public sealed class VocabularyTokenizingTransformer : OneToOneTransformerBase
     {
         internal const string LoaderSignature = "MlnetLstmVocabTokenizer";
         internal const string UserName = "MlnetLstm Vocabulary Tokenizer";
-
-        private long _unknownTokenCount;
 
         private static VersionInfo GetVersionInfo() => ModelFormat.Version("VOCBTOKN", LoaderSignature, typeof(VocabularyTokenizingTransformer));
 
@@ -47,9 +44,6 @@ namespace MlnetLstm.Transforms
 
         /// <summary>The learned vocabulary.</summary>
         public Vocabulary Vocabulary { get; }
-
-        /// <summary>How many tokens this transformer has mapped to the unknown token since it was created or loaded.</summary>
-        public long UnknownTokenCount => Interlocked.Read(ref _unknownTokenCount);
 
         /// <summary>The output column name.</summary>
         public string OutputColumnName => ColumnPairs[0].outputColumnName;
@@ -130,16 +124,14 @@ namespace MlnetLstm.Transforms
                 ValueGetter<VBuffer<uint>> getter = (ref VBuffer<uint> dst) =>
                 {
                     // A row's value may be asked for more than once (by the output and by a transform that reads
-                    // this column); encode and count its unknown tokens only once per row.
+                    // this column); encode it only once per row.
                     if (input.Position != encodedPosition || input.Position < 0)
                     {
                         textGetter(ref text);
                         ids.Clear();
                         // At most one token per character: no growth by doubling (and its transient copies) for long texts.
                         ids.EnsureCapacity(text.Length);
-                        int unknown = vocabulary.Encode(text.Span, ids);
-                        if (unknown > 0)
-                            Interlocked.Add(ref _parent._unknownTokenCount, unknown);
+                        vocabulary.Encode(text.Span, ids);
                         encodedPosition = input.Position;
                     }
                     var editor = VBufferEditor.Create(ref dst, ids.Count);

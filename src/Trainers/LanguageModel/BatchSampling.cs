@@ -2,7 +2,7 @@ using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Trainers
 {
-    /// <summary>How a language-model epoch cuts the token stream into batches (the seeds' two iterators).</summary>
+    /// <summary>How a language-model epoch cuts the token stream into batches (the two iterators of Dive into Deep Learning's RNN chapter, <c>seq_data_iter_sequential</c> and <c>seq_data_iter_random</c>).</summary>
     public enum BatchSampling
     {
         /// <summary>

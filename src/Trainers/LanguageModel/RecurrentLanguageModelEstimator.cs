@@ -20,17 +20,11 @@ namespace MlnetLstm.Trainers
         /// <summary>Options of <see cref="RecurrentLanguageModelEstimator"/>.</summary>
         public sealed class Options : TokenSequenceOptions
         {
-            /// <summary>Time steps per batch: the truncation length of back-propagation through time. Default 35 (the seeds'); at least 1.</summary>
+            /// <summary>Time steps per batch: the truncation length of back-propagation through time. Default 35, as in Dive into Deep Learning's RNN chapter; at least 1.</summary>
             public int SequenceLength { get; set; } = 35;
 
             /// <summary>Sequential partitioning with carried state, or random windows. Default sequential.</summary>
             public BatchSampling BatchSampling { get; set; } = BatchSampling.Sequential;
-
-            /// <summary>
-            /// Not allowed for a language model: a bidirectional network reads the token it must predict (seed 001
-            /// explains why its generations are nonsense). Kept so the mistake gets an explanation, not a silent no-op.
-            /// </summary>
-            public bool Bidirectional { get; set; }
 
             /// <summary>The vocabulary's end-of-text token, put between documents (rows) and before a prefix. Default <c>&lt;eos&gt;</c>.</summary>
             public string EndOfTextToken { get; set; } = "<eos>";
@@ -62,11 +56,6 @@ namespace MlnetLstm.Trainers
             internal override void Validate()
             {
                 base.Validate();
-                if (Bidirectional)
-                    throw new ArgumentOutOfRangeException(nameof(Bidirectional), true,
-                        "Option Bidirectional must be false for a language model: a bidirectional network sees the future, including the very token it is asked " +
-                        "to predict, so it learns to copy rather than to predict and generates nonsense (seed 001, section on bidirectional RNNs). " +
-                        "Use bidirectional layers in the sequence classifier instead.");
                 Require(SequenceLength >= 1, nameof(SequenceLength), SequenceLength, "at least 1");
                 Require(Enum.IsDefined(BatchSampling), nameof(BatchSampling), BatchSampling, "Sequential or RandomWindows");
                 Require(!string.IsNullOrEmpty(EndOfTextToken), nameof(EndOfTextToken), EndOfTextToken, "a reserved token of the vocabulary, such as <eos>");

@@ -10,7 +10,7 @@ namespace MlnetLstm.Trainers
     /// so a step takes that projection, the previous state and the recurrent weights. These are the equations of the
     /// seed tutorials; <see cref="RecurrentImplementation.Fused"/> computes the same numbers.
     /// </summary>
-    public static class GateLevelCells
+    internal static class GateLevelCells
     {
         /// <summary>
         /// LSTM: with gates = xp + h·W_hhᵀ split into i, f, g, o (xp includes both biases):

@@ -12,7 +12,7 @@ namespace MlnetLstm.Trainers
     public static class SequenceWindows
     {
         /// <summary>A window with a one-step label: the past values (step-major) and the next value.</summary>
-        public sealed class Window
+        internal sealed class Window
         {
             /// <summary>The window, step-major: step 0's features, then step 1's, …</summary>
             public float[] Features { get; set; } = Array.Empty<float>();
@@ -22,7 +22,7 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>A window with a multi-step label.</summary>
-        public sealed class HorizonWindow
+        internal sealed class HorizonWindow
         {
             /// <summary>The window, step-major: step 0's features, then step 1's, …</summary>
             public float[] Features { get; set; } = Array.Empty<float>();

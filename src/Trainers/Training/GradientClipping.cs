@@ -6,8 +6,8 @@ using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Trainers
 {
-    /// <summary>Gradient clipping by global norm, as the seeds' <c>grad_clipping(θ)</c>.</summary>
-    public static class GradientClipping
+    /// <summary>Gradient clipping by global norm, as <c>grad_clipping(θ)</c> in Dive into Deep Learning's RNN chapter.</summary>
+    internal static class GradientClipping
     {
         /// <summary>
         /// Computes the global norm ‖g‖ = √(Σ over all parameters of Σ g²) and, where it exceeds

@@ -11,7 +11,7 @@ namespace MlnetLstm.Trainers
         /// <summary>The recurrent cell. Default LSTM.</summary>
         public RecurrentCellKind Cell { get; set; } = RecurrentCellKind.Lstm;
 
-        /// <summary>Hidden units per layer. Default 256 (the seeds' value); 1 to 65,536.</summary>
+        /// <summary>Hidden units per layer. Default 256, as in Dive into Deep Learning's RNN chapter; 1 to 65,536.</summary>
         public int HiddenSize { get; set; } = 256;
 
         /// <summary>Recurrent layers (a deep RNN for more than 1). Default 1; 1 to 64.</summary>
@@ -32,16 +32,16 @@ namespace MlnetLstm.Trainers
         /// <summary>Sequences per mini-batch. Default 32; at least 1.</summary>
         public int BatchSize { get; set; } = 32;
 
-        /// <summary>The optimizer. Default SGD, as in the seeds.</summary>
+        /// <summary>The optimizer. Default SGD, as in Dive into Deep Learning's RNN chapter.</summary>
         public OptimizerKind Optimizer { get; set; } = OptimizerKind.Sgd;
 
-        /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in the seeds; Adam and AdamW 0.002). Must be positive.</summary>
+        /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in Dive into Deep Learning's RNN chapter; Adam and AdamW 0.002). Must be positive.</summary>
         public double? LearningRate { get; set; }
 
         /// <summary>How the learning rate changes over the run. Default constant.</summary>
         public LearningRateSchedule LearningRateSchedule { get; set; } = LearningRateSchedule.Constant;
 
-        /// <summary>Gradients are clipped to this global norm (the seeds' θ); 0 turns clipping off. Default 1.0.</summary>
+        /// <summary>Gradients are clipped to this global norm (θ of <c>grad_clipping</c> in Dive into Deep Learning's RNN chapter); 0 turns clipping off. Default 1.0, as there.</summary>
         public double GradientClippingNorm { get; set; } = 1.0;
 
         /// <summary>L2 weight decay (decoupled for AdamW). Default 0; not negative.</summary>
@@ -132,7 +132,7 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the option unless <paramref name="valid"/>.</summary>
-        protected static void Require(bool valid, string option, object? value, string expected)
+        private protected static void Require(bool valid, string option, object? value, string expected)
         {
             if (!valid)
                 throw new ArgumentOutOfRangeException(option, value, $"Option {option} is {value?.ToString() ?? "null"}; it must be {expected}.");

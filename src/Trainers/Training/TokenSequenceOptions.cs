@@ -8,7 +8,7 @@ namespace MlnetLstm.Trainers
         /// <summary>The token column: token keys from TokenizeIntoCharacterIds/TokenizeIntoWordIds (with their vocabulary), or a one-hot sequence from OneHotEncodeSequence. Default "Tokens".</summary>
         public string TokenColumnName { get; set; } = "Tokens";
 
-        /// <summary>How tokens enter the first layer: one-hot (as in the seeds) or a learned embedding. Default one-hot for the language model, an embedding for the classifier.</summary>
+        /// <summary>How tokens enter the first layer: one-hot (as in Dive into Deep Learning's RNN chapter) or a learned embedding. Default one-hot for the language model, an embedding for the classifier.</summary>
         public TokenInputEncoding InputEncoding { get; set; } = TokenInputEncoding.OneHot;
 
         /// <summary>Embedding width when <see cref="InputEncoding"/> is <see cref="TokenInputEncoding.Embedding"/>; 1 to 65,536. Default 0 for the language model (set it with an embedding), 32 for the classifier.</summary>

@@ -130,7 +130,7 @@ namespace MlnetLstm.Trainers
                             if (!double.IsFinite(lastLoss))
                                 throw new InvalidOperationException(
                                     $"Training diverged in epoch {epoch}, batch {batch + 1}: the loss is {lastLoss}. Lower LearningRate (now {rate:G4}), " +
-                                    $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; the seeds use 1).");
+                                    $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; Dive into Deep Learning's RNN chapter uses 1).");
                             lossSum += lastLoss * count;
                             items += count;
                         }
@@ -151,7 +151,7 @@ namespace MlnetLstm.Trainers
                     if (validation is double checkedLoss && !double.IsFinite(checkedLoss))
                         throw new InvalidOperationException(
                             $"Training diverged in epoch {epoch}: the validation loss after its last batch is {checkedLoss}. Lower LearningRate (now {rate:G4}), " +
-                            $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; the seeds use 1).");
+                            $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; Dive into Deep Learning's RNN chapter uses 1).");
                     var metrics = new EpochMetrics(epoch, lossSum / items, validation, itemsPerSecond, elapsedBefore + clock.Elapsed, rate);
                     history.Add(metrics);
                     channel.Info(Describe(metrics, itemName, outOfTime ? $" (time budget reached after {batch} of {batches} batches)" : ""));

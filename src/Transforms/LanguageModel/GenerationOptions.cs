@@ -12,7 +12,7 @@ namespace MlnetLstm.Transforms
         /// <summary>The most tokens to generate after the prefix. Default 100; 0 to 1,000,000.</summary>
         public int MaximumNewTokens { get; init; } = 100;
 
-        /// <summary>Greedy decoding (the most likely token each step, as the seeds' <c>predict</c>) instead of sampling. Default true.</summary>
+        /// <summary>Greedy decoding (the most likely token each step, as the <c>predict</c> function of Dive into Deep Learning's RNN chapter) instead of sampling. Default true.</summary>
         public bool Greedy { get; init; } = true;
 
         /// <summary>Sampling temperature: logits are divided by it (below 1 sharpens, above 1 flattens). Default 1; positive.</summary>
