@@ -261,7 +261,8 @@ namespace MlnetLstm.Tests
             {
                 StringAssertContains(epochMessages[i], $"Epoch {i + 1}: training loss");
                 StringAssertContains(epochMessages[i], $"(perplexity {history[i].TrainingPerplexity:F3},");
-                StringAssertContains(epochMessages[i], $"validation loss {history[i].ValidationLoss:F4} (perplexity {history[i].ValidationPerplexity:F3},");
+                StringAssertContains(epochMessages[i], $"validation loss per document {history[i].ValidationLoss:F4} (perplexity {history[i].ValidationPerplexity:F3},");
+                StringAssertContains(epochMessages[i], $"as one stream {history[i].ValidationStreamLoss:F4}");
             }
         }
 

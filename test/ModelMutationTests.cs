@@ -392,15 +392,22 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void ModelSavedBeforeChecksumsStillLoads()
         {
-            // Format 0x00010001 had neither checksums nor the language model's repetition penalty nor the vocabulary's
-            // number of reserved tokens (4 bytes each).
-            int penalty = LanguageModelLayout(Entry(_languageModelEntry), null).RepetitionPenalty;
+            // Format 0x00010001 had neither checksums nor the language model's repetition penalty (4 bytes) and its
+            // epochs' stream validation loss (9 bytes each, after each epoch's 45), nor the vocabulary's number of
+            // reserved tokens (4 bytes).
+            var layout = LanguageModelLayout(Entry(_languageModelEntry), null);
             int reserved = TokenizerLayout(Entry(_tokenizerEntry), null).ReservedCount;
             byte[] OldFields(string name, byte[] entry)
             {
                 var fields = ModelZip.Fields(entry);
-                int cut = name == _languageModelEntry ? penalty : reserved;
-                return fields[..cut].Concat(fields[(cut + 4)..]).ToArray();
+                if (name != _languageModelEntry)
+                    return fields[..reserved].Concat(fields[(reserved + 4)..]).ToArray();
+                var old = fields[..layout.RepetitionPenalty].Concat(fields[(layout.RepetitionPenalty + 4)..layout.History]).ToList();
+                int epochs = BitConverter.ToInt32(fields, layout.History);
+                old.AddRange(fields[layout.History..(layout.History + 4)]);
+                for (int e = 0; e < epochs; e++)
+                    old.AddRange(fields[(layout.History + 4 + e * 54)..(layout.History + 4 + e * 54 + 45)]);
+                return old.ToArray();
             }
             var old = _entries.Select(e =>
                 e.Name == _weightsEntry ? (e.Name, e.Bytes[..^ModelZip.ChecksumSize])
@@ -696,7 +703,7 @@ namespace MlnetLstm.Tests
         private const int HeaderSize = 0x100;
 
         /// <summary>Offsets, in the language model's fields (its blob without the checksum), of the fields the named cases change.</summary>
-        private sealed record LanguageModelFields(int VocabularySize, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty);
+        private sealed record LanguageModelFields(int VocabularySize, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty, int History);
 
         /// <summary>Offsets, in the tokenizer's fields, of the fields the named cases change.</summary>
         private sealed record TokenizerFields(int ColumnCount, int CaseFolding, int VocabularySize, int ReservedCount);
@@ -778,10 +785,11 @@ namespace MlnetLstm.Tests
             reader.ReadInt32(); // Implementation.
             reader.ReadInt32(); // One-hot projection.
             Value(start);
+            int history = Position();
             int epochs = reader.ReadInt32(); // History.
-            reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8);
+            reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8 + 1 + 8);
             Assert.AreEqual(fields.Length, reader.BaseStream.Position, "The test's reader of the language model format does not end at the checksum.");
-            return new LanguageModelFields(vocabularySize, greedy, stop + 1, inputKind, hidden, repetitionPenalty);
+            return new LanguageModelFields(vocabularySize, greedy, stop + 1, inputKind, hidden, repetitionPenalty, history);
         }
 
         /// <summary>ML.NET's column pairs (count, then string ids), then the vocabulary: level, case folding, count, unknown id, tokens.</summary>

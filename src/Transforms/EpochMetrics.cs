@@ -12,6 +12,14 @@ namespace MlnetLstm.Transforms
     /// <param name="LearningRate">The learning rate at the end of the epoch.</param>
     public sealed record EpochMetrics(int Epoch, double TrainingLoss, double? ValidationLoss, double ItemsPerSecond, TimeSpan Elapsed, double LearningRate)
     {
+        /// <summary>
+        /// For a language model, the validation loss with the state carried from one document into the next (the
+        /// validation text read as one stream), beside <see cref="ValidationLoss"/>, where each document starts from
+        /// the zero state as a PredictionEngine scores it. A model that leans on a warm state it never has when users
+        /// call it shows a stream loss well below its per-document loss. Null for other models and without validation data.
+        /// </summary>
+        public double? ValidationStreamLoss { get; init; }
+
         /// <summary>exp(training cross-entropy): the training perplexity of a model of tokens.</summary>
         public double TrainingPerplexity => Math.Exp(TrainingLoss);
 
@@ -26,7 +34,8 @@ namespace MlnetLstm.Transforms
 
         // *** Binary format ***
         // int: epoch; double: training loss; byte: has validation; double: validation loss (0 if none);
-        // double: items per second; long: elapsed ticks; double: learning rate
+        // double: items per second; long: elapsed ticks; double: learning rate;
+        // byte: has stream validation; double: stream validation loss (0 if none) (from format 0x00010003; see ModelFormat)
         internal void Save(BinaryWriter writer)
         {
             writer.Write(Epoch);
@@ -36,15 +45,23 @@ namespace MlnetLstm.Transforms
             writer.Write(ItemsPerSecond);
             writer.Write(Elapsed.Ticks);
             writer.Write(LearningRate);
+            writer.Write(ValidationStreamLoss.HasValue ? (byte)1 : (byte)0);
+            writer.Write(ValidationStreamLoss ?? 0);
         }
 
-        internal static EpochMetrics Load(BinaryReader reader, string source)
+        internal static EpochMetrics Load(BinaryReader reader, string source, bool hasStreamLoss)
         {
+            // *** Binary format *** (see Save)
             int epoch = reader.ReadInt32();
             double training = reader.ReadDouble();
             bool hasValidation = ModelFormat.ReadFlag(reader, source, "validation loss present");
             double validation = reader.ReadDouble();
-            return new EpochMetrics(epoch, training, hasValidation ? validation : null, reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
+            var metrics = new EpochMetrics(epoch, training, hasValidation ? validation : null, reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
+            if (!hasStreamLoss)
+                return metrics;
+            bool hasStream = ModelFormat.ReadFlag(reader, source, "stream validation loss present");
+            double stream = reader.ReadDouble();
+            return metrics with { ValidationStreamLoss = hasStream ? stream : null };
         }
 
         /// <summary>Writes a history: its length, then each epoch.</summary>
@@ -55,16 +72,16 @@ namespace MlnetLstm.Transforms
                 metrics.Save(writer);
         }
 
-        /// <summary>Reads a history written by <see cref="SaveHistory"/>.</summary>
+        /// <summary>Reads a history written by <see cref="SaveHistory"/>; <paramref name="hasStreamLoss"/> for format 0x00010003 and later.</summary>
         /// <exception cref="FormatException">The length is not plausible.</exception>
-        internal static System.Collections.Generic.List<EpochMetrics> LoadHistory(BinaryReader reader, string source)
+        internal static System.Collections.Generic.List<EpochMetrics> LoadHistory(BinaryReader reader, string source, bool hasStreamLoss)
         {
             int count = reader.ReadInt32();
             if (count < 0 || count > 1_000_000)
                 throw new FormatException($"{source}: a training history of {count} epochs is not plausible; the file is corrupt.");
             var history = new System.Collections.Generic.List<EpochMetrics>(count);
             for (int i = 0; i < count; i++)
-                history.Add(Load(reader, source));
+                history.Add(Load(reader, source, hasStreamLoss));
             return history;
         }
     }

@@ -29,7 +29,8 @@ namespace MlnetLstm.Transforms
 
         /// <summary>
         /// The format of the managed runtime: components load from MlnetLstm.Transforms under new loader signatures, a
-        /// language model saves its repetition penalty, and a vocabulary how many of its tokens are reserved.
+        /// language model saves its repetition penalty, a vocabulary how many of its tokens are reserved, and the
+        /// training history a language model's stream validation loss.
         /// </summary>
         internal const uint ManagedRuntimeVersion = 0x00010003;
 

@@ -45,7 +45,7 @@ namespace MlnetLstm.Trainers
             return (nn.functional.cross_entropy(logits, labels), rows.Length);
         }
 
-        public override (double LossSum, long Count)? Validate()
+        public override (double LossSum, long Count, double? StreamLoss)? Validate()
         {
             if (_validationSequences.Length == 0)
                 return null;
@@ -57,7 +57,7 @@ namespace MlnetLstm.Trainers
                 var labels = tensor(_validationLabels.AsSpan(start, count).ToArray(), device: _network.Device);
                 sum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
             }
-            return (sum, _validationSequences.Length);
+            return (sum, _validationSequences.Length, null);
         }
 
         /// <summary>Class logits [B, classes] of a batch of token sequences, padded to the longest (at least one step).</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using static TorchSharp.torch;
 
@@ -8,7 +9,9 @@ namespace MlnetLstm.Trainers
 {
     /// <summary>
     /// Next-token prediction over one token stream (documents joined by the end-of-text token), batched by sequential
-    /// partitioning with carried state or by random windows, with cross-entropy loss.
+    /// partitioning with carried state or by random windows, with cross-entropy loss. Every document starts from the
+    /// zero state, as when a PredictionEngine scores one: the state of a row is reset where it reads the end-of-text
+    /// token, so the model never learns to lean on the end of the previous document.
     /// </summary>
     internal sealed class LanguageModelTask : RecurrentTask
     {
@@ -18,16 +21,23 @@ namespace MlnetLstm.Trainers
         private readonly int _steps;
         private readonly int _batchSize;
         private readonly BatchSampling _sampling;
+        private readonly long _endOfText;
+        private readonly Tensor? _documentInputs;
+        private readonly Tensor? _documentTargets;
+        private readonly Tensor? _documentCounted;
         private Tensor? _inputs;
         private Tensor? _targets;
         private long[] _windowStarts = Array.Empty<long>();
         private RecurrentState? _state;
 
-        public LanguageModelTask(RecurrentNetwork network, int[] train, int[]? validation, int sequenceLength, int batchSize, BatchSampling sampling)
+        public LanguageModelTask(RecurrentNetwork network, int[] train, int[]? validation, int sequenceLength, int batchSize, BatchSampling sampling, int endOfText)
         {
+            _endOfText = endOfText;
             _network = network;
             _train = tensor(train.Select(id => (long)id).ToArray(), device: network.Device);
             _validation = validation is { Length: > 1 } ? tensor(validation.Select(id => (long)id).ToArray(), device: network.Device) : null;
+            if (validation is { Length: > 1 })
+                (_documentInputs, _documentTargets, _documentCounted) = DocumentRows(validation, endOfText, batchSize, network.Device);
             _steps = sequenceLength;
             _batchSize = batchSize;
             _sampling = sampling;
@@ -82,7 +92,7 @@ namespace MlnetLstm.Trainers
                 state = _network.ZeroState(_batchSize);
             }
 
-            var (output, newState) = _network.Encode(inputs, state);
+            var (output, newState) = EncodeDocuments(inputs, state);
             var logits = _network.Head(output);
             var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1));
             if (_sampling == BatchSampling.Sequential)
@@ -93,34 +103,131 @@ namespace MlnetLstm.Trainers
             return (loss, (long)_steps * _batchSize);
         }
 
-        public override (double LossSum, long Count)? Validate()
+        /// <summary>
+        /// Encodes [T, B] token ids from <paramref name="state"/>, setting a row's state to zero where it reads the
+        /// end-of-text token: the fused kernels run over the spans between such steps.
+        /// </summary>
+        private (Tensor Output, RecurrentState State) EncodeDocuments(Tensor inputs, RecurrentState state)
+        {
+            long steps = inputs.shape[0];
+            var starts = inputs.eq(_endOfText);
+            var anyStart = starts.any(1).cpu().data<bool>().ToArray();
+            var outputs = new List<Tensor>();
+            long from = 0;
+            for (long t = 0; t <= steps; t++)
+            {
+                if (t < steps && !anyStart[t])
+                    continue;
+                if (t > from)
+                {
+                    var (output, next) = _network.Encode(inputs.narrow(0, from, t - from), state);
+                    outputs.Add(output);
+                    state = next;
+                }
+                if (t < steps)
+                {
+                    var keep = starts[t].logical_not().to(ScalarType.Float32).unsqueeze(1);
+                    state = new RecurrentState(state.Hidden.Select(h => h * keep).ToArray(), state.Cell?.Select(c => c * keep).ToArray());
+                }
+                from = t;
+            }
+            return (outputs.Count == 1 ? outputs[0] : cat(outputs, 0), state);
+        }
+
+        /// <summary>
+        /// The validation documents laid out for scoring each from the zero state, as a PredictionEngine does: whole
+        /// documents in up to <paramref name="rows"/> rows of about equal length, each document after an end-of-text
+        /// token (inputs and targets [T, rows], time-major; short rows padded). Counted are the targets a document's
+        /// likelihood sums over: its tokens, not the end-of-text token after it, nor padding.
+        /// </summary>
+        private static (Tensor Inputs, Tensor Targets, Tensor Counted) DocumentRows(int[] stream, long endOfText, int rows, Device device)
+        {
+            // Documents are the spans between end-of-text tokens (the first may be the tail of one cut by the split).
+            var documents = new List<ArraySegment<int>>();
+            for (int start = 0, i = 0; i <= stream.Length; i++)
+                if (i == stream.Length || stream[i] == endOfText)
+                {
+                    if (i > start)
+                        documents.Add(new ArraySegment<int>(stream, start, i - start));
+                    start = i + 1;
+                }
+            if (documents.Count == 0)
+                documents.Add(new ArraySegment<int>(stream, 0, 0));
+            // Longest first, each to the shortest row so far.
+            int rowCount = Math.Min(rows, documents.Count);
+            var laid = Enumerable.Range(0, rowCount).Select(_ => new List<long> { endOfText }).ToArray();
+            foreach (var document in documents.OrderByDescending(d => d.Count))
+            {
+                var row = laid.MinBy(r => r.Count)!;
+                row.AddRange(document.Select(id => (long)id));
+                row.Add(endOfText);
+            }
+            int length = laid.Max(r => r.Count) - 1;
+            var inputs = new long[length * rowCount];
+            var targets = new long[length * rowCount];
+            var counted = new bool[length * rowCount];
+            for (int r = 0; r < rowCount; r++)
+                for (int t = 0; t < length; t++)
+                {
+                    bool inside = t + 1 < laid[r].Count;
+                    inputs[t * rowCount + r] = inside ? laid[r][t] : endOfText;
+                    targets[t * rowCount + r] = inside ? laid[r][t + 1] : endOfText;
+                    counted[t * rowCount + r] = inside && laid[r][t + 1] != endOfText;
+                }
+            var shape = new long[] { length, rowCount };
+            return (tensor(inputs, shape, device: device), tensor(targets, shape, device: device), tensor(counted, shape, device: device));
+        }
+
+        /// <summary>
+        /// The validation loss twice: every document from the zero state, as a PredictionEngine scores it (what early
+        /// stopping uses), and the stream loss: the validation text in up to BatchSize contiguous rows with the state
+        /// carried across documents, every token but the first of each row predicted.
+        /// </summary>
+        public override (double LossSum, long Count, double? StreamLoss)? Validate()
         {
             if (_validation is null)
                 return null;
-            // The validation stream in up to BatchSize contiguous rows, read SequenceLength steps at a time with the
-            // state carried, so every token but the first of each row is predicted from its full left context.
             long length = _validation.shape[0] - 1;
             long rows = Math.Clamp(length / _steps, 1, _batchSize);
             long perRow = length / rows;
             var inputs = _validation.narrow(0, 0, rows * perRow).view(rows, perRow).t();
             var targets = _validation.narrow(0, 1, rows * perRow).view(rows, perRow).t();
-            var state = _network.ZeroState(rows);
+            double streamSum = SummedLoss(inputs, targets, null, documents: false);
+            double documentSum = SummedLoss(_documentInputs!, _documentTargets!, _documentCounted, documents: true);
+            long documentCount = _documentCounted!.sum().item<long>();
+            double streamLoss = streamSum / (rows * perRow);
+            return documentCount > 0 ? (documentSum, documentCount, streamLoss) : (streamSum, rows * perRow, streamLoss);
+        }
+
+        /// <summary>The summed cross-entropy of [T, B] targets, read SequenceLength steps at a time from the zero state, over the counted targets (all without a mask).</summary>
+        private double SummedLoss(Tensor inputs, Tensor targets, Tensor? counted, bool documents)
+        {
+            var state = _network.ZeroState(inputs.shape[1]);
             double sum = 0;
-            for (long start = 0; start < perRow; start += _steps)
+            for (long start = 0; start < inputs.shape[0]; start += _steps)
             {
-                long steps = Math.Min(_steps, perRow - start);
-                var (output, next) = _network.Encode(inputs.narrow(0, start, steps), state);
+                // A scope per chunk: validation memory stays that of one chunk (plus a carried state per chunk), however long the text.
+                using var scope = NewDisposeScope();
+                long steps = Math.Min(_steps, inputs.shape[0] - start);
+                var chunk = inputs.narrow(0, start, steps);
+                var (output, next) = documents ? EncodeDocuments(chunk, state) : _network.Encode(chunk, state);
                 var logits = _network.Head(output);
-                sum += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.narrow(0, start, steps).reshape(-1), reduction: nn.Reduction.Sum).item<float>();
-                state = next;
+                var losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.narrow(0, start, steps).reshape(-1), reduction: nn.Reduction.None);
+                if (counted is not null)
+                    losses = losses * counted.narrow(0, start, steps).reshape(-1).to(losses.dtype);
+                sum += losses.sum().to(ScalarType.Float64).item<double>();
+                state = next.DetachToOuterScope();
             }
-            return (sum, rows * perRow);
+            return sum;
         }
 
         public override void Dispose()
         {
             _train.Dispose();
             _validation?.Dispose();
+            _documentInputs?.Dispose();
+            _documentTargets?.Dispose();
+            _documentCounted?.Dispose();
             _inputs?.Dispose();
             _targets?.Dispose();
             _state?.Dispose();

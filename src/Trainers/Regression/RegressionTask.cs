@@ -55,7 +55,7 @@ namespace MlnetLstm.Trainers
             return (Loss(_features.index_select(0, selection), labels, nn.Reduction.Mean), labels.numel());
         }
 
-        public override (double LossSum, long Count)? Validate()
+        public override (double LossSum, long Count, double? StreamLoss)? Validate()
         {
             if (_validationFeatures is null || _validationLabels is null)
                 return null;
@@ -66,7 +66,7 @@ namespace MlnetLstm.Trainers
                 long length = Math.Min(_batchSize, rows - start);
                 sum += Loss(_validationFeatures.narrow(0, start, length), _validationLabels.narrow(0, start, length), nn.Reduction.Sum).item<float>();
             }
-            return (sum, _validationLabels.numel());
+            return (sum, _validationLabels.numel(), null);
         }
 
         private Tensor Loss(Tensor windows, Tensor labels, nn.Reduction reduction)

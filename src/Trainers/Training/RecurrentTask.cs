@@ -21,8 +21,12 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public abstract (Tensor Loss, long Count) TrainBatch(int index);
 
-        /// <summary>The summed validation loss and item count in evaluation mode, or null without validation data.</summary>
-        public abstract (double LossSum, long Count)? Validate();
+        /// <summary>
+        /// The summed validation loss and item count in evaluation mode, or null without validation data; for a
+        /// language model also the mean loss with the state carried across documents (see
+        /// <see cref="Transforms.EpochMetrics.ValidationStreamLoss"/>).
+        /// </summary>
+        public abstract (double LossSum, long Count, double? StreamLoss)? Validate();
 
         /// <summary>Releases tensors the task holds.</summary>
         public virtual void Dispose()

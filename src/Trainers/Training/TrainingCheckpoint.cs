@@ -20,7 +20,7 @@ namespace MlnetLstm.Trainers
     internal static class TrainingCheckpoint
     {
         private const string Magic = "MLSTCKPT";
-        private const int FormatVersion = 3;
+        private const int FormatVersion = 4;
         private const int ChecksumSize = 32;
         private const string Option = nameof(RecurrentTrainingOptions.CheckpointPath);
 
@@ -110,9 +110,10 @@ namespace MlnetLstm.Trainers
         }
 
         // *** Binary format ***
-        // 8 bytes: "MLSTCKPT"; int: format version (3; versions 1 and 2, without best epoch and checksum, are refused)
+        // 8 bytes: "MLSTCKPT"; int: format version (4; 3 is read too, its history without the stream validation loss;
+        // versions 1 and 2, without best epoch and checksum, are refused)
         // <architecture: see RecurrentArchitecture.Save>
-        // <history of the completed epochs: see EpochMetrics.SaveHistory>
+        // <history of the completed epochs: see EpochMetrics.SaveHistory (with the stream validation loss from version 4)>
         // <weights: see ParameterSerializer.Save>
         // <optimizer state: TorchSharp's save_state_dict>
         // byte: has best weights (early stopping's copy of the best epoch's weights)
@@ -184,8 +185,8 @@ namespace MlnetLstm.Trainers
                 if (version is 1 or 2)
                     throw new FormatException($"{source} has format version {version}, written by an earlier version of MlnetLstm without a checksum; this build reads version {FormatVersion}. " +
                         "Resume it with the MlnetLstm version that wrote it, or delete it to start over.");
-                if (version != FormatVersion)
-                    throw new FormatException($"{source} has format version {version}; this build reads version {FormatVersion}. It was written by a newer version of MlnetLstm, or is damaged: " +
+                if (version is not (3 or FormatVersion))
+                    throw new FormatException($"{source} has format version {version}; this build reads versions 3 and {FormatVersion}. It was written by a newer version of MlnetLstm, or is damaged: " +
                         "resume it with the version that wrote it, or delete it to start over.");
                 long end = stream.Length - ChecksumSize;
                 VerifyChecksum(stream, end, source);
@@ -194,7 +195,7 @@ namespace MlnetLstm.Trainers
                 var architecture = RecurrentArchitecture.Load(reader);
                 if (architecture != network.Architecture)
                     throw new FormatException($"{source} was written for a different network ({architecture}) than the options describe ({network.Architecture}). Delete it or use the options it was trained with.");
-                var history = EpochMetrics.LoadHistory(reader, source);
+                var history = EpochMetrics.LoadHistory(reader, source, hasStreamLoss: version >= 4);
                 ParameterSerializer.Load(reader, network, source, end);
                 optimizer.load_state_dict(reader);
                 bool hasBest = Transforms.ModelFormat.ReadFlag(reader, source, "best weights present");

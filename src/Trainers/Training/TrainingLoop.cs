@@ -145,14 +145,14 @@ namespace MlnetLstm.Trainers
                         break;
                     double itemsPerSecond = items / epochClock.Elapsed.TotalSeconds;
 
-                    double? validation = Validate(network, task);
+                    var (validation, streamValidation) = Validate(network, task);
                     // The training loss is checked before each step, so a step that breaks the weights in an epoch's
                     // last batch shows only here.
                     if (validation is double checkedLoss && !double.IsFinite(checkedLoss))
                         throw new InvalidOperationException(
                             $"Training diverged in epoch {epoch}: the validation loss after its last batch is {checkedLoss}. Lower LearningRate (now {rate:G4}), " +
                             $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; Dive into Deep Learning's RNN chapter uses 1).");
-                    var metrics = new EpochMetrics(epoch, lossSum / items, validation, itemsPerSecond, elapsedBefore + clock.Elapsed, rate);
+                    var metrics = new EpochMetrics(epoch, lossSum / items, validation, itemsPerSecond, elapsedBefore + clock.Elapsed, rate) { ValidationStreamLoss = streamValidation };
                     history.Add(metrics);
                     channel.Info(Describe(metrics, itemName, outOfTime ? $" (time budget reached after {batch} of {batches} batches)" : ""));
                     options.EpochCompleted?.Invoke(metrics);
@@ -206,14 +206,14 @@ namespace MlnetLstm.Trainers
                 $"all {options.Epochs} epochs and keeps the last one's weights. Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.";
         }
 
-        private static double? Validate(RecurrentNetwork network, RecurrentTask task)
+        private static (double? Loss, double? StreamLoss) Validate(RecurrentNetwork network, RecurrentTask task)
         {
             network.eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             var result = task.Validate();
             network.train();
-            return result is { Count: > 0 } r ? r.LossSum / r.Count : null;
+            return result is { Count: > 0 } r ? (r.LossSum / r.Count, r.StreamLoss) : (null, null);
         }
 
         private static string Describe(EpochMetrics m, string itemName, string suffix)
@@ -223,7 +223,8 @@ namespace MlnetLstm.Trainers
                 text += $" (perplexity {m.TrainingPerplexity:F3}, {m.TrainingBitsPerToken:F3} bits/token)";
             if (m.ValidationLoss is double v)
                 text += itemName == "token"
-                    ? $", validation loss {v:F4} (perplexity {m.ValidationPerplexity:F3}, {m.ValidationBitsPerToken:F3} bits/token)"
+                    ? $", validation loss per document {v:F4} (perplexity {m.ValidationPerplexity:F3}, {m.ValidationBitsPerToken:F3} bits/token)" +
+                      (m.ValidationStreamLoss is double stream ? $", as one stream {stream:F4} ({stream / Math.Log(2):F3} bits/token)" : "")
                     : $", validation loss {v:F4}";
             return text + $", {m.ItemsPerSecond:F0} {itemName}s/s, {m.Elapsed.TotalSeconds:F1} s elapsed, learning rate {m.LearningRate:G4}{suffix}.";
         }

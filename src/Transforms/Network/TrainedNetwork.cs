@@ -63,7 +63,7 @@ namespace MlnetLstm.Transforms
             var projection = (OneHotProjection)ctx.Reader.ReadInt32();
             if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
                 throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
-            var history = EpochMetrics.LoadHistory(ctx.Reader, source);
+            var history = EpochMetrics.LoadHistory(ctx.Reader, source, ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion);
             NetworkWeights? weights = null;
             bool checksummed = ModelFormat.HasChecksum(ctx);
             if (!ctx.TryLoadBinaryStream(WeightsEntry, reader =>
