@@ -164,7 +164,9 @@ namespace MlnetLstm.Transforms
             stream.Position = start;
         }
 
-        private static byte[] Checksum(Stream stream, long length)
+        /// <summary>The SHA-256 of the next <paramref name="length"/> bytes of <paramref name="stream"/> (model entries, training checkpoints).</summary>
+        /// <exception cref="EndOfStreamException">The stream ends first.</exception>
+        internal static byte[] Checksum(Stream stream, long length)
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);

@@ -150,7 +150,7 @@ namespace MlnetLstm.Trainers
                     // The checksum of the bytes as written, read back: no second copy of the weights in memory.
                     long length = stream.Position;
                     stream.Position = 0;
-                    var checksum = Checksum(stream, length);
+                    var checksum = Transforms.ModelFormat.Checksum(stream, length);
                     stream.Write(checksum);
                     stream.Flush(flushToDisk: true);
                 }
@@ -235,34 +235,12 @@ namespace MlnetLstm.Trainers
             if (end < Magic.Length + sizeof(int))
                 throw new FormatException($"{source} is truncated: it is too short to end with its checksum. Delete it to start over.");
             stream.Position = 0;
-            var actual = Checksum(stream, end);
+            var actual = Transforms.ModelFormat.Checksum(stream, end);
             var stored = new byte[ChecksumSize];
             stream.ReadExactly(stored);
             if (!stored.AsSpan().SequenceEqual(actual))
                 throw new FormatException($"{source} does not match its SHA-256 checksum: the file was damaged, cut short or edited after it was written. " +
                     "Restore it from a copy, or delete it to start over.");
-        }
-
-        private static byte[] Checksum(Stream stream, long length)
-        {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
-            try
-            {
-                while (length > 0)
-                {
-                    int read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, length));
-                    if (read == 0)
-                        throw new EndOfStreamException();
-                    hash.AppendData(buffer, 0, read);
-                    length -= read;
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-            return hash.GetHashAndReset();
         }
     }
 }
