@@ -80,7 +80,7 @@ namespace MlnetLstm.Trainers
                         break;
                     }
                 case RecurrentClassificationTransformer classifier:
-                    Vocabulary(json, classifier.Tokens, tokenizer?.Vocabulary.Separator ?? (tokenizer is null ? "" : " "), tokenizer?.Vocabulary.UnknownToken, tokenizer);
+                    Vocabulary(json, classifier.Tokens, classifier.Separator, tokenizer?.Vocabulary.UnknownToken, tokenizer);
                     json.WriteEndObject();
                     json.WriteStartArray("classes");
                     for (int i = 0; i < classifier.Classes.Count; i++)

@@ -53,6 +53,9 @@ namespace MlnetLstm.Transforms
         /// <summary>The tokens the classifier reads, by id (for export and for initial weights).</summary>
         internal IReadOnlyList<string> Tokens => _tokens;
 
+        /// <summary>What joins decoded tokens: "" for characters, " " for words (for export).</summary>
+        internal string Separator => _separator;
+
         /// <summary>The classes of the head's outputs (for export).</summary>
         internal ClassLabels Classes => _classes;
 
