@@ -95,8 +95,9 @@ namespace MlnetLstm.Trainers
         /// <summary>Finds the one data.pkl, scans it, and checks that every tensor's storage record is there and holds exactly its elements.</summary>
         private static IReadOnlyList<PickledTensor> Scan(ZipArchive archive, string path)
         {
-            var pickles = archive.Entries.Where(e => e.Name == "data.pkl").ToList();
-            if (pickles.Count != 1)
+            // PyBridge takes the first record whose name ends with "data.pkl": there must be one, and no other it could take.
+            var pickles = archive.Entries.Where(e => e.Name.EndsWith("data.pkl", StringComparison.Ordinal)).ToList();
+            if (pickles.Count != 1 || pickles[0].Name != "data.pkl")
                 throw new FormatException($"PyTorch file '{path}' holds {pickles.Count} data.pkl records; torch.save writes exactly one. It is not a state_dict file of torch.save.");
             var pickle = pickles[0];
             string folder = pickle.FullName[..^"data.pkl".Length];
