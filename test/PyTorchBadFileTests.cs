@@ -198,6 +198,10 @@ namespace MlnetLstm.Tests
             // Allowed callables are refused where a state_dict never calls them (a storage class called as a function).
             WriteArchive(PathOf("storage.pth"), Pickle(Proto2, Global("torch", "FloatStorage"), (byte)')', Reduce, Stop));
             StringAssert.Contains(Import(PathOf("storage.pth")).Message, "calls torch.FloatStorage, which a state_dict never calls");
+
+            // BUILD (which calls __setstate__ by reflection in PyBridge's unpickler) only on the OrderedDict of a state_dict.
+            WriteArchive(PathOf("build.pth"), Pickle(Proto2, EmptyDict, EmptyDict, (byte)'b', Stop));
+            StringAssert.Contains(Import(PathOf("build.pth")).Message, "its BUILD at byte 4 sets the state of a dict");
         }
     }
 }

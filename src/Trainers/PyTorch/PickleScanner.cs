@@ -101,6 +101,9 @@ namespace MlnetLstm.Trainers
         private sealed class Dict
         {
             public readonly List<(object Key, object Value)> Items = new();
+
+            /// <summary>Made by collections.OrderedDict (which has a state, and a __setstate__ in PyBridge), not by EMPTY_DICT or DICT.</summary>
+            public bool Ordered { get; init; }
         }
 
         private sealed class ListValue
@@ -375,7 +378,7 @@ namespace MlnetLstm.Trainers
                             var state = Pop(at);
                             var target = Peek(at);
                             // An OrderedDict's state is its instance dict: state_dict() keeps _metadata (module versions) there.
-                            if (target is not Dict || state is not (Dict or Opaque { What: "None" }))
+                            if (target is not Dict { Ordered: true } || state is not (Dict or Opaque { What: "None" }))
                                 throw Refused($"its BUILD at byte {at} sets the state of {Describe(target)}; only a state_dict's own OrderedDict may have state");
                             break;
                         }
@@ -450,7 +453,7 @@ namespace MlnetLstm.Trainers
                 case "collections.OrderedDict":
                     // OrderedDict() or OrderedDict(()) / OrderedDict([]): an empty one, filled by SETITEMS.
                     if (a.Length == 0 || (a.Length == 1 && a[0] is Tuple { Items.Length: 0 } or ListValue { Items.Count: 0 }))
-                        return new Dict();
+                        return new Dict { Ordered = true };
                     throw Refused($"its REDUCE at byte {at} calls collections.OrderedDict with arguments; torch.save fills it item by item");
                 case "torch._utils._rebuild_tensor_v2" when a.Length >= 5:
                 case "torch._utils._rebuild_tensor" when a.Length == 4:

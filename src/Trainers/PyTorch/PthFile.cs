@@ -62,6 +62,11 @@ namespace MlnetLstm.Trainers
             {
                 throw new FormatException($"PyTorch file '{path}' could not be read to its end ({e.Message}); it is truncated or damaged.", e);
             }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The scan let through only what PyBridge reads; anything it still throws comes from the file's contents.
+                throw new FormatException($"PyTorch file '{path}' passed the pickle check but PyBridge could not read it ({e.GetType().Name}: {e.Message}); the file is damaged.", e);
+            }
             var entries = new List<StateDictEntry>(pickled.Count);
             foreach (var tensor in pickled)
             {
