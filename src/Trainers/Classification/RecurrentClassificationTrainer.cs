@@ -72,6 +72,7 @@ namespace MlnetLstm.Trainers
             _options.Validate(); // Again: the options object may have changed since the estimator was created.
             var tokens = TokenColumn.Bind(input.Schema, _options.TokenColumnName);
             var classes = ClassLabels.Bind(input.Schema, _options.LabelColumnName);
+            InitialWeights.CheckTokens(_options.InitialModel, (_options.InitialModel as RecurrentClassificationTransformer)?.Tokens, tokens.Tokens, tokens.Name);
             var (sequences, labels) = Read(input, tokens, classes);
             if (sequences.Count == 0)
                 throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{_options.TokenColumnName}' and labels in '{_options.LabelColumnName}'.");

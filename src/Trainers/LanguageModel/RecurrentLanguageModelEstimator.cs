@@ -90,6 +90,8 @@ namespace MlnetLstm.Trainers
                 throw new ArgumentOutOfRangeException(nameof(input),
                     $"Generation.StopToken '{stop}' is not in the vocabulary of token column '{column.Name}'. Use one of its reserved tokens, or null for no stop token.");
 
+            InitialWeights.CheckTokens(_options.InitialModel, (_options.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, vocabulary.Tokens, column.Name);
+
             var stream = ReadStream(input, column, vocabulary.EndOfText, "training data");
             int[] train, validation;
             if (_options.ValidationData is { } validationData)

@@ -100,6 +100,15 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public bool ResumeFromCheckpoint { get; set; }
 
+        /// <summary>
+        /// A fitted, loaded or imported model (for example from <see cref="PyTorchCatalog.ImportPyTorchLanguageModel"/>)
+        /// whose weights the network starts from instead of random ones: fine-tuning. Its network must be the one these
+        /// options and the data make (cell, hidden size, layers, input encoding, vocabulary or features, outputs); Fit
+        /// checks that before the first batch and names what differs. Its training history is not carried over, and a
+        /// checkpoint resumed with <see cref="ResumeFromCheckpoint"/> replaces its weights. Default null.
+        /// </summary>
+        public RecurrentTransformerBase? InitialModel { get; set; }
+
         /// <summary>Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>.</summary>
         public Action<EpochMetrics>? EpochCompleted { get; set; }
 

@@ -30,6 +30,8 @@ namespace MlnetLstm.Trainers
             // Before anything is trained: a path that cannot take checkpoints would otherwise fail after the first epoch, losing it.
             if (options.CheckpointPath is string checkpointPath)
                 TrainingCheckpoint.CheckTarget(checkpointPath, options.ResumeFromCheckpoint);
+            if (options.InitialModel is { } initial)
+                InitialWeights.Check(initial, architecture);
             int seed = options.Seed ?? host.Rand.Next();
             RecurrentNetwork network;
             using (var channel = host.Start("Training"))
@@ -38,6 +40,11 @@ namespace MlnetLstm.Trainers
                 channel.Info($"Training {description}: {architecture.Layers}-layer {(architecture.Bidirectional ? "bidirectional " : "")}{architecture.Cell}, " +
                     $"hidden size {architecture.HiddenSize}, {architecture.ParameterCount:N0} parameters, on {device}.");
                 network = new RecurrentNetwork(architecture, seed, device) { Implementation = options.Implementation, OneHotProjection = projection };
+                if (options.InitialModel is { } initialModel)
+                {
+                    network.LoadWeights(initialModel.Trained.Weights);
+                    channel.Info($"Starting from the weights of InitialModel ({initialModel.GetType().Name}).");
+                }
             }
             // The fitted transformer scores with a managed copy of the weights, so the TorchSharp network (and its
             // native memory) lives only as long as training.

@@ -50,6 +50,18 @@ namespace MlnetLstm.Transforms
 
         private protected override VersionInfo Version => GetVersionInfo();
 
+        /// <summary>The tokens the classifier reads, by id (for export and for initial weights).</summary>
+        internal IReadOnlyList<string> Tokens => _tokens;
+
+        /// <summary>What joins decoded tokens: "" for characters, " " for words (for export).</summary>
+        internal string Separator => _separator;
+
+        /// <summary>The classes of the head's outputs (for export).</summary>
+        internal ClassLabels Classes => _classes;
+
+        /// <summary>How the last layer's outputs are pooled (for export).</summary>
+        internal SequencePooling Pooling => _pooling;
+
         private static RecurrentClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => Load(env, ctx, GetVersionInfo());
 
         /// <summary>Reads the model written under <paramref name="version"/> (today's loader signature, or the one of format 0x00010002 and before).</summary>

@@ -51,6 +51,9 @@ namespace MlnetLstm.Transforms
         /// <summary>The input token column.</summary>
         public string TokenColumnName => _tokenColumnName;
 
+        /// <summary>The vocabulary with its separator, end-of-text and unknown tokens (for export).</summary>
+        internal LanguageModelVocabulary TokenVocabulary => _vocabulary;
+
         private protected override VersionInfo Version => GetVersionInfo();
 
         /// <summary>

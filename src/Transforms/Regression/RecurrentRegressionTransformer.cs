@@ -43,6 +43,12 @@ namespace MlnetLstm.Transforms
 
         private protected override VersionInfo Version => GetVersionInfo();
 
+        /// <summary>The standardization of features and labels (for export).</summary>
+        internal RegressionScaling Scaling => _scaling;
+
+        /// <summary>Time steps per window (for export).</summary>
+        internal int WindowLength => _steps;
+
         private static RecurrentRegressionTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => Load(env, ctx, GetVersionInfo());
 
         /// <summary>Reads the model written under <paramref name="version"/> (today's loader signature, or the one of format 0x00010002 and before).</summary>
