@@ -195,13 +195,20 @@ namespace MlnetLstm.Transforms
                     throw new FormatException($"{source}: {reserved} reserved tokens do not include the unknown-token id {unknownId} or do not fit in the vocabulary of {count} tokens.");
             }
             else
-            {
-                reserved = 0;
-                while (reserved < count && tokens[reserved].Length > 2 && tokens[reserved][0] == '<' && tokens[reserved][^1] == '>')
-                    reserved++;
-                reserved = Math.Max(reserved, unknownId + 1);
-            }
+                reserved = LeadingReservedCount(tokens, unknownId);
             return new Vocabulary((TokenizerLevel)level, folding == 1, tokens, unknownId, reserved);
+        }
+
+        /// <summary>
+        /// How many tokens of a list that does not say count as reserved: the leading tokens of the form &lt;…&gt;
+        /// (as the default &lt;unk&gt; and &lt;eos&gt;), and at least those up to the unknown token.
+        /// </summary>
+        internal static int LeadingReservedCount(IReadOnlyList<string> tokens, int unknownId)
+        {
+            int reserved = 0;
+            while (reserved < tokens.Count && tokens[reserved].Length > 2 && tokens[reserved][0] == '<' && tokens[reserved][^1] == '>')
+                reserved++;
+            return Math.Max(reserved, unknownId + 1);
         }
     }
 }

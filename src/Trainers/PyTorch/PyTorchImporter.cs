@@ -68,7 +68,8 @@ namespace MlnetLstm.Trainers
             Vocabulary vocabulary;
             try
             {
-                vocabulary = new Vocabulary(options.Level, options.CaseFolding, tokens, tokens.ToList().IndexOf(options.UnknownToken));
+                int unknown = tokens.ToList().IndexOf(options.UnknownToken);
+                vocabulary = new Vocabulary(options.Level, options.CaseFolding, tokens, unknown, Vocabulary.LeadingReservedCount(tokens, unknown));
             }
             catch (ArgumentException e)
             {
