@@ -43,7 +43,8 @@ namespace MlnetLstm.Transforms
                 hidden.Add(yH);
                 cells?.Add(yC!);
                 // Y is [T, directions, N, H]; the next layer (and pooling) reads [T, N, directions × H].
-                x = a.Directions == 1 ? g.Squeeze(y, 1) : g.Reshape(g.Transpose(y, 0, 2, 1, 3), 0, 0, -1);
+                // Explicit widths: a −1 cannot be inferred when the sequence is empty.
+                x = a.Directions == 1 ? g.Squeeze(y, 1) : g.Reshape(g.Transpose(y, 0, 2, 1, 3), 0, 0, a.OutputWidth);
             }
             return new RecurrentOnnxOutput(x, hidden, cells);
         }
@@ -52,11 +53,11 @@ namespace MlnetLstm.Transforms
         /// Pools a sequence encoder's top layer into [N, H × directions] as the managed engine does: Last is the final
         /// state of each direction (forward at step T − 1, backward at step 0, where it ends), Mean and Max reduce over time.
         /// </summary>
-        public static string Pool(OnnxGraph g, RecurrentOnnxOutput layers, SequencePooling pooling) => pooling switch
+        public static string Pool(OnnxGraph g, NetworkWeights weights, RecurrentOnnxOutput layers, SequencePooling pooling) => pooling switch
         {
             SequencePooling.Mean => g.Reduce("ReduceMean", layers.Sequence, false, 0),
             SequencePooling.Max => g.Reduce("ReduceMax", layers.Sequence, false, 0),
-            _ => g.Reshape(g.Transpose(layers.FinalHidden[^1], 1, 0, 2), 0, -1),
+            _ => g.Reshape(g.Transpose(layers.FinalHidden[^1], 1, 0, 2), 0, weights.Architecture.OutputWidth),
         };
 
         /// <summary>The linear head's weights as constants: W_head transposed [H × directions, outputs], and its bias.</summary>
