@@ -3,6 +3,7 @@
 //   sine      seed 003: an RNN learns the next value of a sine wave; plots prediction vs truth
 //   sunspots  forecast yearly sunspots; compares with naive and seasonal-naive forecasts
 //   classify  a recurrent classifier tells English lines (Moby-Dick) from Chinese lines (Song ci)
+//   onnx      export the main job's model to ONNX and generate with ONNX Runtime, sampling in C#
 using System;
 using MlnetLstm.Samples;
 
@@ -24,8 +25,11 @@ switch (command)
     case "classify":
         ClassificationSample.Run(options);
         break;
+    case "onnx":
+        OnnxSample.Run(options);
+        break;
     default:
-        Console.Error.WriteLine($"Unknown command '{command}': use lm, sine, sunspots or classify (then --help for options).");
+        Console.Error.WriteLine($"Unknown command '{command}': use lm, sine, sunspots, classify or onnx (then --help for options).");
         return 2;
 }
 return 0;

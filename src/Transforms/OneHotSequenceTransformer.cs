@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using MlnetLstm.Transforms;
 
@@ -95,9 +96,17 @@ namespace MlnetLstm.Transforms
         /// <inheritdoc/>
         protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-        private sealed class Mapper : OneToOneMapperBase
+        private sealed class Mapper : OneToOneMapperBase, ISaveAsOnnx
         {
             private readonly OneHotSequenceTransformer _parent;
+
+            public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+            public void SaveAsOnnx(OnnxContext ctx)
+            {
+                var output = GetOutputColumnsCore()[0];
+                OneHotSequenceOnnx.Save(new MlNetOnnxGraph(ctx), _parent.InputColumnName, _vocabularySize, _parent.MaximumLength, output.Name, output.Type, LoaderSignature);
+            }
             private readonly int _vocabularySize;
             private readonly string[] _tokens;
             private readonly string _separator;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using MlnetLstm.Transforms;
 
@@ -92,9 +93,18 @@ namespace MlnetLstm.Transforms
         /// <inheritdoc/>
         protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-        private sealed class Mapper : OneToOneMapperBase
+        private sealed class Mapper : OneToOneMapperBase, ISaveAsOnnx
         {
             private readonly VocabularyTokenizingTransformer _parent;
+
+            // True even for what SaveAsOnnx refuses (folded words): ML.NET would otherwise drop the step without saying why.
+            public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+            public void SaveAsOnnx(OnnxContext ctx)
+            {
+                var output = GetOutputColumnsCore()[0];
+                TokenizerOnnx.Save(new MlNetOnnxGraph(ctx), _parent.Vocabulary, _parent.InputColumnName, output.Name, output.Type, LoaderSignature);
+            }
 
             public Mapper(VocabularyTokenizingTransformer parent, DataViewSchema inputSchema)
                 : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)

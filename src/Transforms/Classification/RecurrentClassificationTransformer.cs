@@ -4,6 +4,7 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using MlnetLstm.Transforms;
 
@@ -118,10 +119,19 @@ namespace MlnetLstm.Transforms
         /// <inheritdoc/>
         protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-        private sealed class Mapper : RecurrentMapper
+        private sealed class Mapper : RecurrentMapper, ISaveAsOnnx
         {
             private readonly RecurrentClassificationTransformer _parent;
             private readonly TokenColumn _column;
+
+            public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+            public void SaveAsOnnx(OnnxContext ctx)
+            {
+                var columns = GetOutputColumnsCore();
+                ClassifierOnnx.Save(new MlNetOnnxGraph(ctx), _parent.Trained.Weights, _column, _parent._pooling,
+                    columns[0].Name, columns[0].Type, columns[1].Name, columns[1].Type, LoaderSignature);
+            }
 
             public Mapper(RecurrentClassificationTransformer parent, DataViewSchema inputSchema)
                 : this(parent, inputSchema, TokenColumn.Bind(inputSchema, parent._tokenColumnName))

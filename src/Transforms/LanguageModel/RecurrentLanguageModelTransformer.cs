@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using MlnetLstm.Transforms;
 
@@ -55,6 +56,25 @@ namespace MlnetLstm.Transforms
         internal LanguageModelVocabulary TokenVocabulary => _vocabulary;
 
         private protected override VersionInfo Version => GetVersionInfo();
+
+        /// <summary>The vocabulary as the model reads it (end-of-text and unknown tokens located).</summary>
+        internal LanguageModelVocabulary LanguageVocabulary => _vocabulary;
+
+        /// <summary>
+        /// The same model without its Generated column (no retraining; the weights are shared), for ONNX export, which
+        /// cannot express generation: the other columns export with ML.NET's ConvertToOnnx.
+        /// </summary>
+        /// <returns>A new transformer; this one is unchanged.</returns>
+        /// <exception cref="InvalidOperationException">The model has no other output column.</exception>
+        public RecurrentLanguageModelTransformer WithoutGeneratedColumn()
+        {
+            var columns = _columns with { Generated = null };
+            if (columns.Present.Count == 0)
+                throw new InvalidOperationException(
+                    "The language model's only output column is Generated; without it the model would produce nothing. Train it with another output column " +
+                    "(NextTokenProbabilitiesColumnName, LogLikelihoodColumnName, …), or export the step-by-step graph with ExportOnnxGenerator.");
+            return new RecurrentLanguageModelTransformer(Host, Trained, _vocabulary, _tokenColumnName, columns, Generation);
+        }
 
         /// <summary>
         /// The same model with other generation settings (no retraining; the weights are shared). The stop token must
@@ -168,11 +188,17 @@ namespace MlnetLstm.Transforms
         /// <inheritdoc/>
         protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-        private sealed class Mapper : RecurrentMapper
+        private sealed class Mapper : RecurrentMapper, ISaveAsOnnx
         {
             private readonly RecurrentLanguageModelTransformer _parent;
             private readonly TokenColumn _column;
             private readonly IReadOnlyList<(LanguageModelColumn Output, string Name)> _outputs;
+
+            // True even when SaveAsOnnx will refuse (a Generated column): ML.NET would otherwise drop the step without saying why.
+            public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+            public void SaveAsOnnx(OnnxContext ctx)
+                => LanguageModelOnnx.Save(new MlNetOnnxGraph(ctx), _parent.Trained.Weights, _parent._vocabulary, _column, _outputs, LoaderSignature);
 
             public Mapper(RecurrentLanguageModelTransformer parent, DataViewSchema inputSchema)
                 : this(parent, inputSchema, TokenColumn.Bind(inputSchema, parent._tokenColumnName))

@@ -1,6 +1,7 @@
 using System;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 using MlnetLstm.Transforms;
 
@@ -91,9 +92,18 @@ namespace MlnetLstm.Transforms
         /// <inheritdoc/>
         protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
-        private sealed class Mapper : RecurrentMapper
+        private sealed class Mapper : RecurrentMapper, ISaveAsOnnx
         {
             private readonly RecurrentRegressionTransformer _parent;
+
+            public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+            public void SaveAsOnnx(OnnxContext ctx)
+            {
+                var score = GetOutputColumnsCore()[0];
+                RegressorOnnx.Save(new MlNetOnnxGraph(ctx), _parent.Trained.Weights, _parent._scaling, _parent._featureColumnName, _parent._steps,
+                    score.Name, score.Type, LoaderSignature);
+            }
 
             public Mapper(RecurrentRegressionTransformer parent, DataViewSchema inputSchema)
                 : base(parent, inputSchema, CheckedFeatureColumn(parent, inputSchema))
