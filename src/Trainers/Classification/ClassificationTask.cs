@@ -30,6 +30,8 @@ namespace MlnetLstm.Trainers
             _pooling = pooling;
         }
 
+        public override string ItemName => "sequence";
+
         public override int BeginEpoch(Random random)
         {
             _order = Enumerable.Range(0, _sequences.Length).ToArray();

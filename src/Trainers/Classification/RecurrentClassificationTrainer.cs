@@ -102,7 +102,7 @@ namespace MlnetLstm.Trainers
             var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
                 network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     _options.BatchSize, _options.Pooling),
-                "sequence", $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");
+                $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");
             return new RecurrentClassificationTransformer(_host, trained, tokens.Tokens, tokens.Separator, classes, _options.TokenColumnName, _options.Pooling,
                 _options.ScoreColumnName, _options.PredictedLabelColumnName);
         }

@@ -43,6 +43,13 @@ namespace MlnetLstm.Trainers
             _sampling = sampling;
         }
 
+        public override string ItemName => "token";
+
+        public override string DescribeLoss(double loss) => $"{loss:F4} (perplexity {Math.Exp(loss):F3}, {loss / Math.Log(2):F3} bits/token)";
+
+        public override string DescribeValidation(double loss, double? streamLoss)
+            => $"per document {DescribeLoss(loss)}" + (streamLoss is double stream ? $", as one stream {stream:F4} ({stream / Math.Log(2):F3} bits/token)" : "");
+
         /// <summary>The fewest training tokens that make one batch.</summary>
         public static long MinimumTokens(int sequenceLength, int batchSize) => (long)sequenceLength * batchSize + 1;
 

@@ -119,7 +119,7 @@ namespace MlnetLstm.Trainers
             var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, vocabulary.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
             var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
                 network => new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling, vocabulary.EndOfText),
-                "token", $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
+                $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
             return new RecurrentLanguageModelTransformer(_host, trained, vocabulary, column.Name, _options.Columns, _options.Generation);
         }
 

@@ -104,7 +104,7 @@ namespace MlnetLstm.Trainers
                 return new RegressionTask(network, Windows(features.Take(trainRows)), Labels(labels.Take(trainRows)),
                     validationFeatures.Count > 0 ? Windows(validationFeatures) : null, validationLabels.Count > 0 ? Labels(validationLabels) : null,
                     _options.BatchSize, _options.Loss, _options.HuberDelta);
-            }, "value", $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {_options.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
+            }, $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {_options.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
             return new RecurrentRegressionTransformer(_host, trained, scaling, _options.FeatureColumnName, shape.Steps, _options.ScoreColumnName);
         }
 

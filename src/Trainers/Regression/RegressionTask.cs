@@ -40,6 +40,8 @@ namespace MlnetLstm.Trainers
             _huberDelta = huberDelta;
         }
 
+        public override string ItemName => "value";
+
         public override int BeginEpoch(Random random)
         {
             _order = Enumerable.Range(0, (int)_features.shape[0]).Select(i => (long)i).ToArray();

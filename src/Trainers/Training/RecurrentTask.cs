@@ -28,6 +28,15 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public abstract (double LossSum, long Count, double? StreamLoss)? Validate();
 
+        /// <summary>What one predicted item is, for the throughput on the log: "token", "value", "sequence".</summary>
+        public abstract string ItemName { get; }
+
+        /// <summary>A mean loss as the log shows it; a model of tokens adds perplexity and bits per token.</summary>
+        public virtual string DescribeLoss(double loss) => $"{loss:F4}";
+
+        /// <summary>The validation loss as the log shows it, with the stream loss where the task has one.</summary>
+        public virtual string DescribeValidation(double loss, double? streamLoss) => DescribeLoss(loss);
+
         /// <summary>Releases tensors the task holds.</summary>
         public virtual void Dispose()
         {

@@ -25,7 +25,7 @@ namespace MlnetLstm.Trainers
         /// <paramref name="createTask"/> makes for it, and returns its weights with its history.
         /// </summary>
         public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, RecurrentArchitecture architecture, OneHotProjection projection,
-            Func<RecurrentNetwork, RecurrentTask> createTask, string itemName, string description)
+            Func<RecurrentNetwork, RecurrentTask> createTask, string description)
         {
             // Before anything is trained: a path that cannot take checkpoints would otherwise fail after the first epoch, losing it.
             if (options.CheckpointPath is string checkpointPath)
@@ -51,156 +51,192 @@ namespace MlnetLstm.Trainers
             using (network)
             using (var task = createTask(network))
             {
-                var history = Run(host, network, task, options, seed, itemName);
+                var history = Run(host, network, task, options, seed);
                 return new TrainedNetwork(network.ToWeights(), network.Implementation, network.OneHotProjection, history);
             }
         }
 
-        private static IReadOnlyList<EpochMetrics> Run(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed, string itemName)
+        private static IReadOnlyList<EpochMetrics> Run(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed)
         {
             using var threads = ThreadCount.Use(options.NumberOfThreads);
-            using var channel = host.Start("Training");
-            using var optimizer = CreateOptimizer(network, options);
-            var parameters = network.parameters().ToList();
-            var history = new List<EpochMetrics>();
-            // Early stopping's copy of the weights of the best epoch so far, and that epoch (0 for none).
-            Dictionary<string, Tensor>? bestWeights = null;
-            int bestEpoch = 0;
-            if (options.ResumeFromCheckpoint && File.Exists(options.CheckpointPath))
+            using var run = new TrainingRun(host, network, task, options, seed);
+            return run.Execute();
+        }
+
+        /// <summary>One run of the loop: its state, and its steps, each a method.</summary>
+        private sealed class TrainingRun : IDisposable
+        {
+            private readonly IHost _host;
+            private readonly RecurrentNetwork _network;
+            private readonly RecurrentTask _task;
+            private readonly RecurrentTrainingOptions _options;
+            private readonly int _seed;
+            private readonly IChannel _channel;
+            private readonly optim.Optimizer _optimizer;
+            private readonly List<Parameter> _parameters;
+            private readonly EarlyStopping _earlyStopping;
+            private readonly Stopwatch _clock = new();
+            private List<EpochMetrics> _history = new();
+            private TimeSpan _elapsedBefore;
+            private long _step;
+            private int _epoch, _batch, _batches;
+            private double _rate, _lastLoss = double.NaN;
+            private bool _warnedWithoutValidation;
+
+            public TrainingRun(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed)
             {
-                (history, bestWeights, bestEpoch) = TrainingCheckpoint.Load(options.CheckpointPath!, network, (OptimizerHelper)optimizer);
-                if (options.EarlyStoppingPatience == 0 && bestWeights is not null)
-                {
-                    // Resumed without early stopping: the last weights are the result, as in a run without it.
-                    foreach (var tensor in bestWeights.Values)
-                        tensor.Dispose();
-                    bestWeights = null;
-                    bestEpoch = 0;
-                }
-                channel.Info($"Resumed from checkpoint '{options.CheckpointPath}' after epoch {history.Count}.");
-                if (options.EarlyStoppingPatience > 0 && bestWeights is null && history.Count > 0 && history[^1].ValidationLoss.HasValue)
-                {
-                    // A checkpoint written without early stopping holds only its last epoch's weights: early stopping
-                    // starts from that epoch, the best one it can give back, rather than name an earlier one it cannot.
-                    ReplaceWeights(ref bestWeights, network);
-                    bestEpoch = history.Count;
-                    channel.Info($"The checkpoint keeps no best weights (it was written without early stopping): early stopping counts from epoch {bestEpoch}, its last.");
-                }
+                _host = host;
+                _network = network;
+                _task = task;
+                _options = options;
+                _seed = seed;
+                _channel = host.Start("Training");
+                _optimizer = CreateOptimizer(network, options);
+                _parameters = network.parameters().ToList();
+                _earlyStopping = new EarlyStopping(options.EarlyStoppingPatience);
+                _rate = options.EffectiveLearningRate;
             }
 
-            double baseRate = options.EffectiveLearningRate, rate = baseRate, lastLoss = double.NaN;
-            int epoch = history.Count, batch = 0, batches = 0;
-            using var progress = host.StartProgressChannel("Recurrent training");
-            progress.SetHeader(new ProgressHeader(new[] { "loss" }, new[] { "epoch", "batch" }), entry =>
+            public IReadOnlyList<EpochMetrics> Execute()
             {
-                entry.SetProgress(0, epoch, options.Epochs);
-                entry.SetProgress(1, batch, batches);
-                entry.SetMetric(0, lastLoss);
-            });
-
-            var clock = Stopwatch.StartNew();
-            var elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
-            double bestValidation = bestEpoch > 0 ? history[bestEpoch - 1].ValidationLoss!.Value : double.PositiveInfinity;
-            // Early stopping goes on counting from the best epoch before the checkpoint, whose weights the checkpoint kept.
-            int epochsWithoutImprovement = bestEpoch > 0 ? history.Count - bestEpoch : 0;
-            bool outOfTime = false, warnedWithoutValidation = false;
-            long step = 0;
-            // A resumed run continues the learning-rate schedule where the checkpoint left it, not from its start: count
-            // the batches of the completed epochs (an epoch's batches depend only on the seed and the epoch number).
-            for (int completed = 1; completed <= history.Count; completed++)
-                step += task.BeginEpoch(new Random(unchecked(seed * 7919 + completed)));
-            try
-            {
-                for (epoch = history.Count + 1; epoch <= options.Epochs && !outOfTime; epoch++)
+                Resume();
+                using var progress = _host.StartProgressChannel("Recurrent training");
+                progress.SetHeader(new ProgressHeader(new[] { "loss" }, new[] { "epoch", "batch" }), entry =>
                 {
-                    host.CheckAlive();
-                    network.train();
-                    batches = task.BeginEpoch(new Random(unchecked(seed * 7919 + epoch)));
-                    double lossSum = 0;
-                    long items = 0;
-                    var epochClock = Stopwatch.StartNew();
-                    for (batch = 0; batch < batches; batch++)
+                    entry.SetProgress(0, _epoch, _options.Epochs);
+                    entry.SetProgress(1, _batch, _batches);
+                    entry.SetMetric(0, _lastLoss);
+                });
+                _clock.Start();
+                try
+                {
+                    bool stop = false;
+                    for (_epoch = _history.Count + 1; _epoch <= _options.Epochs && !stop; _epoch++)
                     {
-                        host.CheckAlive();
-                        using (NewDisposeScope())
-                        {
-                            rate = ScheduledRate(options, baseRate, (double)step++ / ((double)options.Epochs * batches), elapsedBefore + clock.Elapsed);
-                            foreach (var group in optimizer.ParamGroups)
-                                group.LearningRate = rate;
-                            optimizer.zero_grad();
-                            var (loss, count) = task.TrainBatch(batch);
-                            loss.backward();
-                            if (options.GradientClippingNorm > 0)
-                                GradientClipping.ClipByGlobalNorm(parameters, options.GradientClippingNorm);
-                            optimizer.step();
-                            lastLoss = loss.item<float>();
-                            if (!double.IsFinite(lastLoss))
-                                throw new InvalidOperationException(
-                                    $"Training diverged in epoch {epoch}, batch {batch + 1}: the loss is {lastLoss}. Lower LearningRate (now {rate:G4}), " +
-                                    $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; Dive into Deep Learning's RNN chapter uses 1).");
-                            lossSum += lastLoss * count;
-                            items += count;
-                        }
-                        if (options.TimeBudget is TimeSpan budget && elapsedBefore + clock.Elapsed >= budget)
-                        {
-                            outOfTime = true;
-                            batch++;
+                        var (lossSum, items, itemsPerSecond, outOfTime) = TrainEpoch();
+                        if (items == 0)
                             break;
-                        }
+                        stop = EndEpoch(lossSum / items, itemsPerSecond, outOfTime) || outOfTime;
+                        if (_options.CheckpointPath is not null)
+                            TrainingCheckpoint.Save(_options.CheckpointPath, _network, (OptimizerHelper)_optimizer, _history, _earlyStopping.BestWeights, _earlyStopping.BestEpoch);
                     }
-                    if (items == 0)
-                        break;
-                    double itemsPerSecond = items / epochClock.Elapsed.TotalSeconds;
-
-                    var (validation, streamValidation) = Validate(network, task);
-                    // The training loss is checked before each step, so a step that breaks the weights in an epoch's
-                    // last batch shows only here.
-                    if (validation is double checkedLoss && !double.IsFinite(checkedLoss))
-                        throw new InvalidOperationException(
-                            $"Training diverged in epoch {epoch}: the validation loss after its last batch is {checkedLoss}. Lower LearningRate (now {rate:G4}), " +
-                            $"or clip gradients with GradientClippingNorm (now {options.GradientClippingNorm}; Dive into Deep Learning's RNN chapter uses 1).");
-                    var metrics = new EpochMetrics(epoch, lossSum / items, validation, itemsPerSecond, elapsedBefore + clock.Elapsed, rate) { ValidationStreamLoss = streamValidation };
-                    history.Add(metrics);
-                    channel.Info(Describe(metrics, itemName, outOfTime ? $" (time budget reached after {batch} of {batches} batches)" : ""));
-                    options.EpochCompleted?.Invoke(metrics);
-
-                    if (validation is double validationLoss && options.EarlyStoppingPatience > 0)
-                    {
-                        if (validationLoss < bestValidation)
-                        {
-                            bestValidation = validationLoss;
-                            bestEpoch = epoch;
-                            epochsWithoutImprovement = 0;
-                            ReplaceWeights(ref bestWeights, network);
-                        }
-                        else if (++epochsWithoutImprovement >= options.EarlyStoppingPatience)
-                        {
-                            channel.Info($"Early stopping: validation loss has not improved for {epochsWithoutImprovement} epochs; keeping epoch {bestEpoch}.");
-                            outOfTime = true;
-                        }
-                    }
-                    else if (validation is null && options.EarlyStoppingPatience > 0 && !warnedWithoutValidation)
-                    {
-                        warnedWithoutValidation = true;
-                        channel.Warning(WithoutValidation(options));
-                    }
-                    if (options.CheckpointPath is not null)
-                        TrainingCheckpoint.Save(options.CheckpointPath, network, (OptimizerHelper)optimizer, history, bestWeights, bestEpoch);
+                    _earlyStopping.Restore(_network);
+                    if (_history.Count == 0)
+                        throw new InvalidOperationException("Training ran no batch: the time budget ended before the first one. Raise TimeBudget.");
+                    return _history;
                 }
+                finally
+                {
+                    _network.eval();
+                }
+            }
 
-                if (bestWeights is not null)
-                    RestoreWeights(bestWeights, network);
-                if (history.Count == 0)
-                    throw new InvalidOperationException("Training ran no batch: the time budget ended before the first one. Raise TimeBudget.");
-            }
-            finally
+            /// <summary>
+            /// Restores a checkpoint's weights, optimizer state, history and early-stopping state, and moves the
+            /// learning-rate schedule to where it left off; nothing unless resuming from an existing checkpoint.
+            /// </summary>
+            private void Resume()
             {
-                if (bestWeights is not null)
-                    foreach (var tensor in bestWeights.Values)
-                        tensor.Dispose();
-                network.eval();
+                if (!_options.ResumeFromCheckpoint || !File.Exists(_options.CheckpointPath))
+                    return;
+                var (history, bestWeights, bestEpoch) = TrainingCheckpoint.Load(_options.CheckpointPath!, _network, (OptimizerHelper)_optimizer);
+                _history = history;
+                _channel.Info($"Resumed from checkpoint '{_options.CheckpointPath}' after epoch {history.Count}.");
+                if (_earlyStopping.Resume(history, bestWeights, bestEpoch, _network) is string note)
+                    _channel.Info(note);
+                _elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
+                // The batches of the completed epochs count for the schedule (an epoch's batches depend only on the
+                // seed and the epoch number).
+                for (int completed = 1; completed <= history.Count; completed++)
+                    _step += _task.BeginEpoch(EpochRandom(completed));
             }
-            return history;
+
+            private Random EpochRandom(int epoch) => new(unchecked(_seed * 7919 + epoch));
+
+            private TimeSpan Elapsed => _elapsedBefore + _clock.Elapsed;
+
+            /// <summary>Every batch of the epoch, until the time budget ends.</summary>
+            private (double LossSum, long Items, double ItemsPerSecond, bool OutOfTime) TrainEpoch()
+            {
+                _host.CheckAlive();
+                _network.train();
+                _batches = _task.BeginEpoch(EpochRandom(_epoch));
+                double lossSum = 0;
+                long items = 0;
+                var epochClock = Stopwatch.StartNew();
+                for (_batch = 0; _batch < _batches; _batch++)
+                {
+                    _host.CheckAlive();
+                    long count = TrainBatch();
+                    lossSum += _lastLoss * count;
+                    items += count;
+                    if (_options.TimeBudget is TimeSpan budget && Elapsed >= budget)
+                    {
+                        _batch++;
+                        return (lossSum, items, items / epochClock.Elapsed.TotalSeconds, true);
+                    }
+                }
+                return (lossSum, items, items / epochClock.Elapsed.TotalSeconds, false);
+            }
+
+            /// <summary>zero_grad → forward → backward → clip → step, in a dispose scope; returns the batch's item count.</summary>
+            private long TrainBatch()
+            {
+                using var scope = NewDisposeScope();
+                _rate = ScheduledRate(_options, _options.EffectiveLearningRate, (double)_step++ / ((double)_options.Epochs * _batches), Elapsed);
+                foreach (var group in _optimizer.ParamGroups)
+                    group.LearningRate = _rate;
+                _optimizer.zero_grad();
+                var (loss, count) = _task.TrainBatch(_batch);
+                loss.backward();
+                if (_options.GradientClippingNorm > 0)
+                    GradientClipping.ClipByGlobalNorm(_parameters, _options.GradientClippingNorm);
+                _optimizer.step();
+                _lastLoss = loss.item<float>();
+                if (!double.IsFinite(_lastLoss))
+                    throw Diverged($"in epoch {_epoch}, batch {_batch + 1}: the loss is {_lastLoss}");
+                return count;
+            }
+
+            /// <summary>Validates, records and reports the epoch; returns true when early stopping ends training.</summary>
+            private bool EndEpoch(double trainingLoss, double itemsPerSecond, bool outOfTime)
+            {
+                var (validation, stream) = Validate(_network, _task);
+                // The training loss is checked before each step, so a step that breaks the weights in an epoch's last
+                // batch shows only here.
+                if (validation is double checkedLoss && !double.IsFinite(checkedLoss))
+                    throw Diverged($"in epoch {_epoch}: the validation loss after its last batch is {checkedLoss}");
+                var metrics = new EpochMetrics(_epoch, trainingLoss, validation, itemsPerSecond, Elapsed, _rate) { ValidationStreamLoss = stream };
+                _history.Add(metrics);
+                _channel.Info(Describe(metrics, _task) + (outOfTime ? $" (time budget reached after {_batch} of {_batches} batches)." : "."));
+                _options.EpochCompleted?.Invoke(metrics);
+                if (_options.EarlyStoppingPatience == 0)
+                    return false;
+                if (validation is double loss)
+                {
+                    if (!_earlyStopping.Observe(_epoch, loss, _network))
+                        return false;
+                    _channel.Info($"Early stopping: validation loss has not improved for {_earlyStopping.EpochsWithoutImprovement} epochs; keeping epoch {_earlyStopping.BestEpoch}.");
+                    return true;
+                }
+                if (!_warnedWithoutValidation)
+                {
+                    _warnedWithoutValidation = true;
+                    _channel.Warning(WithoutValidation(_options));
+                }
+                return false;
+            }
+
+            private InvalidOperationException Diverged(string where) => new(
+                $"Training diverged {where}. Lower LearningRate (now {_rate:G4}), " +
+                $"or clip gradients with GradientClippingNorm (now {_options.GradientClippingNorm}; Dive into Deep Learning's RNN chapter uses 1).");
+
+            public void Dispose()
+            {
+                _earlyStopping.Dispose();
+                _optimizer.Dispose();
+                _channel.Dispose();
+            }
         }
 
         /// <summary>Why early stopping cannot work in this run, and what to change.</summary>
@@ -223,17 +259,13 @@ namespace MlnetLstm.Trainers
             return result is { Count: > 0 } r ? (r.LossSum / r.Count, r.StreamLoss) : (null, null);
         }
 
-        private static string Describe(EpochMetrics m, string itemName, string suffix)
+        /// <summary>The log line of an epoch, its losses as the task describes them.</summary>
+        private static string Describe(EpochMetrics m, RecurrentTask task)
         {
-            string text = $"Epoch {m.Epoch}: training loss {m.TrainingLoss:F4}";
-            if (itemName == "token")
-                text += $" (perplexity {m.TrainingPerplexity:F3}, {m.TrainingBitsPerToken:F3} bits/token)";
-            if (m.ValidationLoss is double v)
-                text += itemName == "token"
-                    ? $", validation loss per document {v:F4} (perplexity {m.ValidationPerplexity:F3}, {m.ValidationBitsPerToken:F3} bits/token)" +
-                      (m.ValidationStreamLoss is double stream ? $", as one stream {stream:F4} ({stream / Math.Log(2):F3} bits/token)" : "")
-                    : $", validation loss {v:F4}";
-            return text + $", {m.ItemsPerSecond:F0} {itemName}s/s, {m.Elapsed.TotalSeconds:F1} s elapsed, learning rate {m.LearningRate:G4}{suffix}.";
+            string text = $"Epoch {m.Epoch}: training loss {task.DescribeLoss(m.TrainingLoss)}";
+            if (m.ValidationLoss is double validation)
+                text += $", validation loss {task.DescribeValidation(validation, m.ValidationStreamLoss)}";
+            return text + $", {m.ItemsPerSecond:F0} {task.ItemName}s/s, {m.Elapsed.TotalSeconds:F1} s elapsed, learning rate {m.LearningRate:G4}";
         }
 
         private static optim.Optimizer CreateOptimizer(RecurrentNetwork network, RecurrentTrainingOptions options)
@@ -253,65 +285,6 @@ namespace MlnetLstm.Trainers
                 return baseRate;
             double done = options.TimeBudget is TimeSpan budget ? Math.Max(stepFraction, elapsed / budget) : stepFraction;
             return baseRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, done)));
-        }
-
-        private static void ReplaceWeights(ref Dictionary<string, Tensor>? copy, RecurrentNetwork network)
-        {
-            if (copy is not null)
-                foreach (var tensor in copy.Values)
-                    tensor.Dispose();
-            copy = network.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
-        }
-
-        private static void RestoreWeights(Dictionary<string, Tensor> copy, RecurrentNetwork network)
-        {
-            using var noGrad = no_grad();
-            foreach (var (name, parameter) in network.named_parameters())
-                parameter.copy_(copy[name]);
-        }
-
-        /// <summary>
-        /// Sets TorchSharp's CPU thread count for one training and puts back the count it found when the training ends
-        /// (however it ends), so scoring later in the process runs as before. The count is OpenMP's: kept per thread
-        /// once a thread has used TorchSharp, and taken from a process-wide value by threads that have not; setting it
-        /// sets both for the calling thread. Trainings that overlap (on other threads) restore the count found by the
-        /// first of them, the process's count before any of them: a later one would find the first one's setting.
-        /// </summary>
-        private sealed class ThreadCount : IDisposable
-        {
-            private static readonly object Gate = new();
-            private static int _active, _found;
-            private bool _disposed;
-
-            private ThreadCount()
-            {
-            }
-
-            /// <summary>Sets <paramref name="threads"/> until the result is disposed; null changes nothing.</summary>
-            public static ThreadCount? Use(int? threads)
-            {
-                if (threads is not int count)
-                    return null;
-                lock (Gate)
-                {
-                    if (_active++ == 0)
-                        _found = get_num_threads();
-                    set_num_threads(count);
-                }
-                return new ThreadCount();
-            }
-
-            public void Dispose()
-            {
-                lock (Gate)
-                {
-                    if (_disposed)
-                        return;
-                    _disposed = true;
-                    _active--;
-                    set_num_threads(_found);
-                }
-            }
         }
     }
 }
