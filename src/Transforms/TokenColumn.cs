@@ -57,8 +57,14 @@ namespace MlnetLstm.Transforms
             }
         }
 
-        /// <summary>Whether the column carries this vocabulary (same tokens in the same order, same separator).</summary>
-        public bool Carries(LanguageModelVocabulary vocabulary) => vocabulary.Separator == Separator && vocabulary.Tokens.SequenceEqual(Tokens);
+        /// <summary>Whether the column carries exactly these tokens, in this order, with this separator: the one test of "the same vocabulary".</summary>
+        public bool Carries(IReadOnlyList<string> tokens, string separator) => separator == Separator && tokens.SequenceEqual(Tokens);
+
+        /// <summary>Whether the column carries a language model's vocabulary.</summary>
+        public bool Carries(LanguageModelVocabulary vocabulary) => Carries(vocabulary.Tokens, vocabulary.Separator);
+
+        /// <summary>Whether two columns carry the same vocabulary.</summary>
+        public bool Carries(TokenColumn other) => Carries(other.Tokens, other.Separator);
 
         /// <summary>A reader that fills a list with the current row's token ids.</summary>
         public Action<List<int>> MakeReader(DataViewRow row)

@@ -82,7 +82,7 @@ namespace MlnetLstm.Trainers
             if (_options.ValidationData is { } validationData)
             {
                 var validationTokens = TokenColumn.Bind(validationData.Schema, _options.TokenColumnName);
-                if (!validationTokens.Tokens.SequenceEqual(tokens.Tokens) || ClassLabels.Bind(validationData.Schema, _options.LabelColumnName).Count != classes.Count)
+                if (!validationTokens.Carries(tokens) || ClassLabels.Bind(validationData.Schema, _options.LabelColumnName).Count != classes.Count)
                     throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's token vocabulary or label classes differ from the training data's. Transform both with the same fitted pipeline.");
                 (trainSequences, trainLabels) = (sequences, labels);
                 (validationSequences, validationLabels) = Read(validationData, validationTokens, classes);

@@ -143,7 +143,7 @@ namespace MlnetLstm.Transforms
             {
                 _parent = parent;
                 _column = column;
-                if (!_column.Tokens.SequenceEqual(parent._tokens) || _column.Separator != parent._separator)
+                if (!_column.Carries(parent._tokens, parent._separator))
                     throw new ArgumentOutOfRangeException(nameof(inputSchema),
                         $"Token column '{_column.Name}' has a vocabulary of {_column.Tokens.Length} tokens that differs from the {parent._tokens.Length} the classifier was trained on. " +
                         "Produce it with the tokenizer fitted together with the classifier (save and load the whole pipeline).");
