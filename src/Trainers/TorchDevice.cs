@@ -62,7 +62,12 @@ namespace MlnetLstm.Trainers
                   "TorchSharp-cpu for the CPU (or libtorch-cpu-linux-x64 for Linux only), or libtorch-cuda-12.8-linux-x64 for CUDA; " +
                   "or the system's libstdc++ is older than GCC 13's (GLIBCXX_3.4.32, which libtorch 2.10 needs): install libstdc++6 from GCC 13 or newer. " +
                   "`ldd` on libLibTorchSharp.so in the app's folder shows a missing library or symbol.";
-            return $"TorchSharp's native library could not be loaded. {cause} Original error: {e.Message}";
+            // TorchSharp's own message is inside its type initializer's exception, and runs on with a probing trace.
+            var innermost = e;
+            while (innermost.InnerException is { } inner)
+                innermost = inner;
+            string original = innermost.Message.Split('\n', 2)[0].Trim();
+            return $"TorchSharp's native library could not be loaded. {cause} Original error: {original}";
         }
     }
 }
