@@ -153,6 +153,16 @@ namespace MlnetLstm.Transforms
         /// <summary>The model being served now. Take it once per request for work longer than one prediction.</summary>
         public ITransformer Model => _current.Model;
 
+        /// <summary>The model being served now and its <see cref="ModelVersion"/>, read together (a reload may happen between two reads of the properties).</summary>
+        /// <param name="modelVersion">The version of the returned model.</param>
+        /// <returns>The model; use this one object for the whole of a request.</returns>
+        public ITransformer GetModel(out long modelVersion)
+        {
+            var loaded = _current;
+            modelVersion = loaded.Version;
+            return loaded.Model;
+        }
+
         /// <summary>1 for the first model, one more for each reload that switched to a new model.</summary>
         public long ModelVersion => _current.Version;
 
@@ -172,10 +182,16 @@ namespace MlnetLstm.Transforms
         public event EventHandler<ModelReloadEventArgs>? ReloadFailed;
 
         /// <summary>Predicts one row; safe to call from any number of threads at once, also while the model is reloaded.</summary>
-        public TOutput Predict(TInput input)
+        public TOutput Predict(TInput input) => Predict(input, out _);
+
+        /// <summary>Predicts one row, and says which model version predicted it (a reload may happen at any time).</summary>
+        /// <param name="input">The row.</param>
+        /// <param name="modelVersion">The <see cref="ModelVersion"/> of the model that made the prediction.</param>
+        public TOutput Predict(TInput input, out long modelVersion)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var loaded = _current;
+            modelVersion = loaded.Version;
             var engine = loaded.Idle.TryTake(out var idle) ? idle : Create(loaded.Model);
             try
             {
