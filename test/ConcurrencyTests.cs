@@ -13,7 +13,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Tests
 {
     /// <summary>
-    /// <see cref="PredictionEnginePool{TInput, TOutput}"/> over a language model pipeline under contention: 8 threads ×
+    /// <see cref="ScoringEnginePool{TInput, TOutput}"/> over a language model pipeline under contention: 8 threads ×
     /// 1,000 predictions, started together, every output compared bit for bit (perplexity, next-token probabilities,
     /// greedy generation of 5 tokens) with the results of one PredictionEngine on one thread.
     /// </summary>
@@ -74,7 +74,7 @@ namespace MlnetLstm.Tests
 
         private static void Run(ITransformer model, int? maximumRetained, MLContext? ml = null)
         {
-            using var pool = new PredictionEnginePool<TextRow, LanguageModelOutput>(ml ?? _ml, model, maximumRetained);
+            using var pool = new ScoringEnginePool<TextRow, LanguageModelOutput>(ml ?? _ml, model, maximumRetained);
             var mismatches = new ConcurrentQueue<string>();
             var errors = new ConcurrentQueue<Exception>();
             long compared = 0;

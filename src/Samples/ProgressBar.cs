@@ -8,6 +8,11 @@ namespace MlnetLstm.Samples
     /// A one-line progress bar against the training time budget, redrawn every second on a terminal; when the output
     /// is redirected to a file, a plain line every 10%.
     /// </summary>
+    /// <remarks>
+    /// Not Spectre.Console's Progress: its live display owns the console while it runs, so the per-epoch lines that
+    /// training writes from MLContext.Log cannot go above it, and with output redirected (CI logs, tee) it shows
+    /// nothing until the end, where this writes a line every 10% of the budget.
+    /// </remarks>
     internal sealed class ProgressBar : IDisposable
     {
         private static readonly object Gate = new();

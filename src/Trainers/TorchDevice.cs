@@ -29,8 +29,8 @@ namespace MlnetLstm.Trainers
                 return CPU;
             }
             throw new InvalidOperationException(
-                $"MLContext.GpuDeviceId is {gpu} but CUDA is not available. Build with -p:TorchSharpBackend=cuda on a machine with an NVIDIA GPU, " +
-                "or set MLContext.FallbackToCpu = true, or leave GpuDeviceId null to train on the CPU.");
+                $"MLContext.GpuDeviceId is {gpu} but CUDA is not available. Reference a CUDA libtorch backend (the package libtorch-cuda-12.8-linux-x64 " +
+                "instead of TorchSharp-cpu) on a machine with an NVIDIA GPU and its driver, or set MLContext.FallbackToCpu = true, or leave GpuDeviceId null to train on the CPU.");
         }
 
         /// <summary>Loads TorchSharp's native library, explaining the usual cause when that fails.</summary>
@@ -42,10 +42,32 @@ namespace MlnetLstm.Trainers
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw new InvalidOperationException(
-                    "TorchSharp's native library could not be loaded. TorchSharp 0.107 needs libstdc++ with GLIBCXX_3.4.32 (GCC 13 or newer); " +
-                    "on Debian 12 run build/setup.sh, which installs it. `ldd` on libLibTorchSharp.so shows the missing symbol. Original error: " + e.Message, e);
+                throw new InvalidOperationException(NativeLoadFailure(e), e);
             }
+        }
+
+        /// <summary>
+        /// What to install when libtorch does not load, for whoever references the package (no repository script: an
+        /// app that installed MlnetLstm.Trainers from NuGet has none). The two usual causes: the app references no
+        /// libtorch backend (the package depends on the managed TorchSharp only), or the system's libstdc++ is older
+        /// than the one libtorch 2.10 was built with.
+        /// </summary>
+        internal static string NativeLoadFailure(Exception e)
+        {
+            bool glibcxx = e.ToString().Contains("GLIBCXX", StringComparison.Ordinal);
+            string cause = glibcxx
+                ? "The system's libstdc++ is too old: TorchSharp 0.107's libtorch needs GLIBCXX_3.4.32, the libstdc++ of GCC 13 or newer. " +
+                  "Install libstdc++6 from GCC 13 or newer (Debian 13 and Ubuntu 24.04 ship it; on Debian 12, apt-get install -t trixie libstdc++6 from a Debian 13 source), then run again."
+                : "Either the app references no libtorch backend (MlnetLstm.Trainers depends on the managed TorchSharp package only): add the package " +
+                  "TorchSharp-cpu for the CPU (or libtorch-cpu-linux-x64 for Linux only), or libtorch-cuda-12.8-linux-x64 for CUDA; " +
+                  "or the system's libstdc++ is older than GCC 13's (GLIBCXX_3.4.32, which libtorch 2.10 needs): install libstdc++6 from GCC 13 or newer. " +
+                  "`ldd` on libLibTorchSharp.so in the app's folder shows a missing library or symbol.";
+            // TorchSharp's own message is inside its type initializer's exception, and runs on with a probing trace.
+            var innermost = e;
+            while (innermost.InnerException is { } inner)
+                innermost = inner;
+            string original = innermost.Message.Split('\n', 2)[0].Trim();
+            return $"TorchSharp's native library could not be loaded. {cause} Original error: {original}";
         }
     }
 }

@@ -7,9 +7,9 @@ using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Tests
 {
-    /// <summary>Bad arguments to <see cref="PredictionEnginePool{TInput, TOutput}"/> fail at once, with typed exceptions.</summary>
+    /// <summary>Bad arguments to <see cref="ScoringEnginePool{TInput, TOutput}"/> fail at once, with typed exceptions.</summary>
     [TestClass]
-    public sealed class PredictionEnginePoolTests
+    public sealed class ScoringEnginePoolTests
     {
         private sealed class WrongOutput
         {
@@ -26,8 +26,8 @@ namespace MlnetLstm.Tests
         public void NullContextOrModelIsRejected()
         {
             var (ml, model) = Tokenizer();
-            Assert.AreEqual("ml", Assert.ThrowsExactly<ArgumentNullException>(() => new PredictionEnginePool<TextRow, TokenOutput>(null!, model)).ParamName);
-            Assert.AreEqual("model", Assert.ThrowsExactly<ArgumentNullException>(() => new PredictionEnginePool<TextRow, TokenOutput>(ml, null!)).ParamName);
+            Assert.AreEqual("ml", Assert.ThrowsExactly<ArgumentNullException>(() => new ScoringEnginePool<TextRow, TokenOutput>(null!, model)).ParamName);
+            Assert.AreEqual("model", Assert.ThrowsExactly<ArgumentNullException>(() => new ScoringEnginePool<TextRow, TokenOutput>(ml, null!)).ParamName);
         }
 
         [TestMethod]
@@ -36,7 +36,7 @@ namespace MlnetLstm.Tests
         public void MaximumRetainedBelowOneIsRejected(int maximumRetained)
         {
             var (ml, model) = Tokenizer();
-            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new PredictionEnginePool<TextRow, TokenOutput>(ml, model, maximumRetained));
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ScoringEnginePool<TextRow, TokenOutput>(ml, model, maximumRetained));
             Assert.AreEqual("maximumRetained", e.ParamName);
             Assert.AreEqual(maximumRetained, e.ActualValue);
             Assert.Contains("must be at least 1", e.Message);
@@ -48,11 +48,11 @@ namespace MlnetLstm.Tests
             var (ml, model) = Tokenizer();
             // The pool creates its first engine in the constructor, so the check of the output class runs there; a property
             // that is not an output column is an error, not a value that silently stays at its default.
-            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new PredictionEnginePool<TextRow, WrongOutput>(ml, model));
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ScoringEnginePool<TextRow, WrongOutput>(ml, model));
             Assert.Contains("Missing", e.Message);
 
             // ML.NET's own default, on request: the property stays at its default value.
-            using var lenient = new PredictionEnginePool<TextRow, WrongOutput>(ml, model, ignoreMissingColumns: true);
+            using var lenient = new ScoringEnginePool<TextRow, WrongOutput>(ml, model, ignoreMissingColumns: true);
             Assert.AreEqual(0, lenient.Predict(new TextRow { Text = "hello" }).Missing.Length);
         }
 
@@ -60,7 +60,7 @@ namespace MlnetLstm.Tests
         public void PredictAfterDisposeThrowsObjectDisposedException()
         {
             var (ml, model) = Tokenizer();
-            var pool = new PredictionEnginePool<TextRow, TokenOutput>(ml, model);
+            var pool = new ScoringEnginePool<TextRow, TokenOutput>(ml, model);
             Assert.AreEqual(5, pool.Predict(new TextRow { Text = "hello" }).Tokens.Length);
             pool.Dispose();
             Assert.ThrowsExactly<ObjectDisposedException>(() => pool.Predict(new TextRow { Text = "hello" }));

@@ -1,0 +1,39 @@
+using System;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.ML;
+using MlnetLstm.Transforms;
+
+namespace MlnetLstm.WebApi
+{
+    /// <summary>
+    /// The served model: a <see cref="ScoringEnginePool{TInput, TOutput}"/> over the model file, which reloads it when
+    /// it is replaced (requests in flight finish on the model they started with) and keeps the old model when the new
+    /// file does not load; both are logged.
+    /// </summary>
+    public sealed class LanguageModelService : IDisposable
+    {
+        /// <summary>Loads the model named by the options; throws (and so fails the start) when it is missing or not a language model.</summary>
+        public LanguageModelService(IOptions<ModelServiceOptions> options, ILogger<LanguageModelService> logger)
+        {
+            Options = options.Value;
+            Options.Validate();
+            Pool = ScoringEnginePool<TextInput, ScoreOutput>.FromFile(new MLContext(), Options.Path,
+                pollingInterval: TimeSpan.FromMilliseconds(Options.PollingIntervalMilliseconds), validate: model => model.GetLanguageModel());
+            Pool.Reloaded += (_, e) => logger.LogInformation("Model file {Path} replaced: now serving version {Version} (SHA-256 {Sha256}).", e.Path, e.Version, e.Sha256);
+            Pool.ReloadFailed += (_, e) => logger.LogError(e.Error, "Model file {Path} was replaced by one that does not load, so version {Version} goes on serving: {Reason}",
+                e.Path, e.Version, e.Reason);
+            logger.LogInformation("Serving model file {Path}: version 1 (SHA-256 {Sha256}), {Tokens} tokens in its vocabulary.",
+                Pool.ModelPath, Pool.ModelSha256, Pool.Model.GetLanguageModel().Vocabulary.Count);
+        }
+
+        /// <summary>The settings.</summary>
+        public ModelServiceOptions Options { get; }
+
+        /// <summary>The engines over the current model.</summary>
+        public ScoringEnginePool<TextInput, ScoreOutput> Pool { get; }
+
+        /// <summary>Stops watching the file.</summary>
+        public void Dispose() => Pool.Dispose();
+    }
+}

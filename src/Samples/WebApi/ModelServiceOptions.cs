@@ -1,0 +1,47 @@
+using System;
+
+namespace MlnetLstm.WebApi
+{
+    /// <summary>
+    /// The service's settings, the "Model" section of the configuration: appsettings.json, the environment
+    /// (<c>Model__Path=…</c>) or the command line (<c>--Model:Path=…</c>).
+    /// </summary>
+    public sealed class ModelServiceOptions
+    {
+        /// <summary>The configuration section.</summary>
+        public const string Section = "Model";
+
+        /// <summary>The model zip to serve (a pipeline that reads a Text column and ends with a RecurrentLanguageModel). Required.</summary>
+        public string Path { get; set; } = "";
+
+        /// <summary>How often the model file's time stamp is compared, besides change notifications. Default 2,000 ms.</summary>
+        public int PollingIntervalMilliseconds { get; set; } = 2000;
+
+        /// <summary>The longest prefix /generate accepts, in UTF-16 characters. Default 4,096.</summary>
+        public int MaximumPrefixCharacters { get; set; } = 4096;
+
+        /// <summary>The longest text /score accepts, in UTF-16 characters. Default 20,000.</summary>
+        public int MaximumTextCharacters { get; set; } = 20_000;
+
+        /// <summary>The largest maxNewTokens a /generate request may ask for. Default 2,000.</summary>
+        public int MaximumNewTokens { get; set; } = 2000;
+
+        /// <summary>Throws, naming the setting and how to give it, when a setting is missing or out of range.</summary>
+        public void Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Path))
+                throw new InvalidOperationException("The setting Model:Path is not set: give the model zip to serve in appsettings.json (\"Model\": { \"Path\": … }), " +
+                    "the environment (Model__Path=/models/model.zip) or the command line (--Model:Path=/models/model.zip).");
+            Check(PollingIntervalMilliseconds, nameof(PollingIntervalMilliseconds), 10);
+            Check(MaximumPrefixCharacters, nameof(MaximumPrefixCharacters), 1);
+            Check(MaximumTextCharacters, nameof(MaximumTextCharacters), 1);
+            Check(MaximumNewTokens, nameof(MaximumNewTokens), 1);
+        }
+
+        private static void Check(int value, string name, int minimum)
+        {
+            if (value < minimum)
+                throw new InvalidOperationException($"The setting Model:{name} is {value}; it must be at least {minimum}.");
+        }
+    }
+}

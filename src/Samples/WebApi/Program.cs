@@ -1,0 +1,20 @@
+// MlnetLstm.WebApi: serves a language-model zip over HTTP.
+//   POST /generate  streams a continuation as server-sent events (GenerateEndpoint)
+//   POST /score     log-likelihood, perplexity, bits per token and per character of a text (ScoreEndpoint)
+//   GET  /health    the model being served (HealthEndpoint)
+// Settings: the "Model" section (ModelServiceOptions) from appsettings.json, the environment (Model__Path=…) or the
+// command line (--Model:Path=…). Replace the model file by an atomic rename to deploy a new model without a restart.
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using MlnetLstm.WebApi;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.Configure<ModelServiceOptions>(builder.Configuration.GetSection(ModelServiceOptions.Section));
+builder.Services.AddSingleton<LanguageModelService>();
+var app = builder.Build();
+// Load the model now, so that a missing or bad model fails the start rather than the first request.
+app.Services.GetRequiredService<LanguageModelService>();
+app.MapPost("/generate", GenerateEndpoint.HandleAsync);
+app.MapPost("/score", ScoreEndpoint.HandleAsync);
+app.MapGet("/health", HealthEndpoint.Handle);
+app.Run();
