@@ -34,7 +34,7 @@ TEXTS = [
 
 
 def vocabulary_of(paragraphs):
-    """As MlnetLstm's TokenizeIntoCharacterIds learns it: reserved tokens, then characters by count, ties by code point."""
+    """As MlnetLstm's TokenizeWithCharacterVocabulary learns it: reserved tokens, then characters by count, ties by code point."""
     counts = Counter(c for p in paragraphs for c in p)
     learned = sorted((c for c in counts if c not in RESERVED), key=lambda c: (-counts[c], c))
     return RESERVED + learned

@@ -1,4 +1,5 @@
 using System;
+using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;

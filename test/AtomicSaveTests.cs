@@ -30,7 +30,7 @@ namespace MlnetLstm.Tests
         private static readonly string[] Texts = { "the whale", "the sea", "a ship at night" };
 
         private static ITransformer Tokenizer(MLContext ml, params string[] texts)
-            => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, texts));
+            => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, texts));
 
         private static uint[][] Tokens(ITransformer model, MLContext ml) => TestData.Keys(model.Transform(TestData.Texts(ml, Texts))).ToArray();
 

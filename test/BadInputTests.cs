@@ -50,7 +50,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-                ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Missing").Fit(TestData.Texts(ml, "abc")));
+                ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Missing").Fit(TestData.Texts(ml, "abc")));
             Assert.Contains("'Missing'", e.Message);
             Assert.Contains("not in the data", e.Message);
             Assert.Contains("text column", e.Message);
@@ -60,7 +60,7 @@ namespace MlnetLstm.Tests
         public void MissingInputColumnAtGetOutputSchema()
         {
             var ml = new MLContext(seed: 1);
-            var estimator = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Missing");
+            var estimator = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Missing");
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(TestData.Shape(TestData.Texts(ml, "abc").Schema)));
             Assert.Contains("'Missing'", e.Message);
             Assert.Contains("not in the data", e.Message);
@@ -75,7 +75,7 @@ namespace MlnetLstm.Tests
         public void MissingInputColumnWhenAFittedTransformerIsApplied()
         {
             var ml = new MLContext(seed: 1);
-            var transformer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, "abc"));
+            var transformer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "abc"));
             var other = ml.Data.LoadFromEnumerable(new[] { new OtherRow { Other = "abc" } });
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => transformer.GetOutputSchema(other.Schema));
             Assert.Contains("Text", e.Message);
@@ -87,7 +87,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var floats = ml.Data.LoadFromEnumerable(new[] { new FloatRow { Text = 1f } });
-            var estimator = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text");
+            var estimator = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text");
             var atFit = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(floats));
             Assert.Contains("'Text'", atFit.Message);
             Assert.Contains("must be a text (string) column", atFit.Message);
@@ -111,7 +111,7 @@ namespace MlnetLstm.Tests
             var atFit = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(data));
             Assert.Contains("'Text'", atFit.Message);
             Assert.Contains("must be a vector of UInt32 keys", atFit.Message);
-            Assert.Contains("TokenizeIntoCharacterIds", atFit.Message);
+            Assert.Contains("TokenizeWithCharacterVocabulary", atFit.Message);
             var atSchema = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(TestData.Shape(data.Schema)));
             Assert.Contains("'Text'", atSchema.Message);
             Assert.Contains("must be a vector of UInt32 keys", atSchema.Message);
@@ -153,13 +153,13 @@ namespace MlnetLstm.Tests
         public void MaximumVocabularySizeNotAboveTheReservedCount(int size)
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", maximumVocabularySize: size));
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", maximumVocabularySize: size));
             Assert.Contains("MaximumVocabularySize", e.Message);
             Assert.Contains($"is {size}", e.Message);
             Assert.Contains("2 reserved tokens", e.Message);
             Assert.Contains("from 3", e.Message);
 
-            var four = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TokenizeIntoIds(Options(o =>
+            var four = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TokenizeWithVocabulary(Options(o =>
             {
                 o.ReservedTokens = new[] { "<unk>", "<eos>", "<pad>", "<bos>" };
                 o.MaximumVocabularySize = 4;
@@ -174,7 +174,7 @@ namespace MlnetLstm.Tests
         public void MinimumCountBelowOne(int count)
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", minimumCount: count));
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", minimumCount: count));
             Assert.Contains($"MinimumCount is {count}", e.Message);
             Assert.Contains("at least 1", e.Message);
         }
@@ -183,7 +183,7 @@ namespace MlnetLstm.Tests
         public void UnknownTokenNotAmongReservedTokens()
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeIntoIds(Options(o =>
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeWithVocabulary(Options(o =>
             {
                 o.ReservedTokens = new[] { "<eos>", "<pad>" };
                 o.UnknownToken = "<unk>";
@@ -197,7 +197,7 @@ namespace MlnetLstm.Tests
         public void DuplicateReservedTokens()
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeIntoIds(Options(o => o.ReservedTokens = new[] { "<unk>", "<eos>", "<unk>" })));
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeWithVocabulary(Options(o => o.ReservedTokens = new[] { "<unk>", "<eos>", "<unk>" })));
             Assert.Contains("ReservedTokens", e.Message);
             Assert.Contains("twice", e.Message);
             Assert.Contains("List each once", e.Message);
@@ -207,17 +207,17 @@ namespace MlnetLstm.Tests
         public void ReservedTokenWithLoneSurrogate()
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeIntoIds(Options(o => o.ReservedTokens = new[] { "<unk>", "<e\uD800>" })));
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeWithVocabulary(Options(o => o.ReservedTokens = new[] { "<unk>", "<e\uD800>" })));
             Assert.Contains("lone surrogate", e.Message);
             // A real replacement character is valid text, and so a valid reserved token.
-            ml.Transforms.Text.TokenizeIntoIds(Options(o => o.ReservedTokens = new[] { "<unk>", "<\uFFFD>" }));
+            ml.Transforms.Text.TokenizeWithVocabulary(Options(o => o.ReservedTokens = new[] { "<unk>", "<\uFFFD>" }));
         }
 
         [TestMethod]
         public void ReservedTokenWithWhiteSpaceInWordMode()
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeIntoIds(Options(o =>
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.TokenizeWithVocabulary(Options(o =>
             {
                 o.Level = TokenizerLevel.Word;
                 o.ReservedTokens = new[] { "<unk>", "end of text" };
@@ -225,7 +225,7 @@ namespace MlnetLstm.Tests
             Assert.Contains("'end of text' contains white space", e.Message);
             Assert.Contains("in word mode", e.Message);
             // In character mode such a token is fine: it never collides with a one-character token.
-            ml.Transforms.Text.TokenizeIntoIds(Options(o => o.ReservedTokens = new[] { "<unk>", "end of text" }));
+            ml.Transforms.Text.TokenizeWithVocabulary(Options(o => o.ReservedTokens = new[] { "<unk>", "end of text" }));
         }
 
         [TestMethod]
@@ -243,7 +243,7 @@ namespace MlnetLstm.Tests
         public void TrainingDataWithNoRows()
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml)));
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml)));
             Assert.Contains("'Text'", e.Message);
             Assert.Contains("no text to learn a vocabulary from", e.Message);
         }
@@ -252,11 +252,11 @@ namespace MlnetLstm.Tests
         public void TrainingDataWhereEveryTextIsEmpty()
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, "", "", "")));
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "", "", "")));
             Assert.Contains("'Text'", e.Message);
             Assert.Contains("no text to learn a vocabulary from", e.Message);
 
-            var words = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text").Fit(TestData.Texts(ml, " ", "\t\n")));
+            var words = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, " ", "\t\n")));
             Assert.Contains("no text to learn a vocabulary from", words.Message);
         }
 
@@ -264,7 +264,7 @@ namespace MlnetLstm.Tests
         public void TrainingDataWithNoTokenReachingMinimumCount()
         {
             var ml = new MLContext(seed: 1);
-            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", minimumCount: 3).Fit(TestData.Texts(ml, "aabbc")));
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", minimumCount: 3).Fit(TestData.Texts(ml, "aabbc")));
             Assert.Contains("'Text'", e.Message);
             Assert.Contains("MinimumCount = 3", e.Message);
             Assert.Contains("lower MinimumCount", e.Message);
@@ -276,7 +276,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var data = TestData.Texts(ml, "hello world");
-            IEstimator<ITransformer> pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text");
+            IEstimator<ITransformer> pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text");
             if (withOneHot)
                 pipeline = pipeline.Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens"));
             var zip = Path.Combine(_directory, "model.zip");

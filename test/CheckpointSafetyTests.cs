@@ -45,7 +45,7 @@ namespace MlnetLstm.Tests
         }
 
         /// <summary>Small options with a checkpoint; <paramref name="trained"/> collects the epochs that were trained.</summary>
-        private static RecurrentLanguageModelEstimator.Options Checkpointed(string path, bool resume = false, int epochs = 2, List<int>? trained = null)
+        private static RecurrentLanguageModelTrainer.Options Checkpointed(string path, bool resume = false, int epochs = 2, List<int>? trained = null)
         {
             var options = SmallOptions(epochs: epochs);
             options.CheckpointPath = path;
@@ -90,7 +90,7 @@ namespace MlnetLstm.Tests
             switch (kind)
             {
                 case "model zip":
-                    var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, Text));
+                    var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, Text));
                     ml.Model.Save(tokenizer, TestData.Texts(ml, Text).Schema, path);
                     break;
                 case "text":
@@ -293,7 +293,7 @@ namespace MlnetLstm.Tests
             Assert.HasCount(Epochs + 1, resumed.LastTransformer.TrainingHistory, "the last checkpoint written is whole and resumes");
         }
 
-        private static RecurrentLanguageModelEstimator.Options CheckpointedSmall(string path, int epochs)
+        private static RecurrentLanguageModelTrainer.Options CheckpointedSmall(string path, int epochs)
         {
             var options = Checkpointed(path, resume: true, epochs: epochs);
             options.HiddenSize = 8;
@@ -407,11 +407,11 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             var messages = new ConcurrentQueue<string>();
             ml.Log += (_, e) => messages.Enqueue(e.Message);
-            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, PeriodicText(60)));
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, PeriodicText(60)));
             var training = tokenizer.Transform(TestData.Texts(ml, PeriodicText(60)));
             // Every third period reversed: validation improves for a few epochs, then worsens (as in LanguageModelTrainingOptionsTests).
             var validation = tokenizer.Transform(TestData.Texts(ml, string.Concat(Enumerable.Range(0, 20).Select(i => i % 3 == 2 ? "gfedcba" : Period))));
-            RecurrentLanguageModelEstimator.Options Options(int epochs, int patience)
+            RecurrentLanguageModelTrainer.Options Options(int epochs, int patience)
             {
                 var options = SmallOptions(epochs: epochs);
                 options.LearningRate = 0.01;

@@ -24,11 +24,11 @@ namespace MlnetLstm.Tests
         private static readonly RecurrentImplementation[] Implementations = { RecurrentImplementation.Fused, RecurrentImplementation.GateLevel };
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 2)]
-        [DataRow(RecurrentCellKind.Gru, 3)]
-        [DataRow(RecurrentCellKind.RnnTanh, 2)]
-        [DataRow(RecurrentCellKind.RnnRelu, 3)]
-        public void EvalModeIsDeterministicAndTrainingModeDropsOut(RecurrentCellKind cell, int layers)
+        [DataRow(RecurrentCell.Lstm, 2)]
+        [DataRow(RecurrentCell.Gru, 3)]
+        [DataRow(RecurrentCell.RnnTanh, 2)]
+        [DataRow(RecurrentCell.RnnRelu, 3)]
+        public void EvalModeIsDeterministicAndTrainingModeDropsOut(RecurrentCell cell, int layers)
         {
             using var scope = NewDisposeScope();
             using var generator = new Generator(42, CPU);
@@ -62,11 +62,11 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 2)]
-        [DataRow(RecurrentCellKind.Gru, 3)]
-        [DataRow(RecurrentCellKind.RnnTanh, 3)]
-        [DataRow(RecurrentCellKind.RnnRelu, 2)]
-        public void WithoutDropoutTrainingAndEvalModesAgree(RecurrentCellKind cell, int layers)
+        [DataRow(RecurrentCell.Lstm, 2)]
+        [DataRow(RecurrentCell.Gru, 3)]
+        [DataRow(RecurrentCell.RnnTanh, 3)]
+        [DataRow(RecurrentCell.RnnRelu, 2)]
+        public void WithoutDropoutTrainingAndEvalModesAgree(RecurrentCell cell, int layers)
         {
             using var scope = NewDisposeScope();
             using var generator = new Generator(43, CPU);
@@ -87,9 +87,9 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm)]
-        [DataRow(RecurrentCellKind.RnnTanh)]
-        public void OneLayerHasNoDropoutToApply(RecurrentCellKind cell)
+        [DataRow(RecurrentCell.Lstm)]
+        [DataRow(RecurrentCell.RnnTanh)]
+        public void OneLayerHasNoDropoutToApply(RecurrentCell cell)
         {
             using var scope = NewDisposeScope();
             using var generator = new Generator(44, CPU);
@@ -116,7 +116,7 @@ namespace MlnetLstm.Tests
         public void DropoutIsScaledToKeepTheExpectation()
         {
             using var scope = NewDisposeScope();
-            using var network = Network(RecurrentCellKind.RnnRelu, NetworkInput.Features, 2, 64, layers: 2, dropout: 0.5f);
+            using var network = Network(RecurrentCell.RnnRelu, NetworkInput.Features, 2, 64, layers: 2, dropout: 0.5f);
             var parameters = network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             using (no_grad())
             {

@@ -31,27 +31,27 @@ namespace MlnetLstm.Tests
         /// values, not a different function); its weights are kept at 1.5/√H so that its values stay of order 1 like
         /// the other cells'.
         /// </summary>
-        private static double ParameterScale(RecurrentCellKind cell, int hiddenSize)
-            => cell == RecurrentCellKind.RnnRelu ? Math.Min(0.8, 1.5 / Math.Sqrt(hiddenSize)) : 0.8;
+        private static double ParameterScale(RecurrentCell cell, int hiddenSize)
+            => cell == RecurrentCell.RnnRelu ? Math.Min(0.8, 1.5 / Math.Sqrt(hiddenSize)) : 0.8;
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 1, 1, 1, 2, 4)]
-        [DataRow(RecurrentCellKind.Lstm, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.Lstm, 7, 8, 2, 3, 6)]
-        [DataRow(RecurrentCellKind.Lstm, 5, 16, 3, 4, 7)]
-        [DataRow(RecurrentCellKind.Gru, 1, 1, 1, 2, 4)]
-        [DataRow(RecurrentCellKind.Gru, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.Gru, 7, 8, 2, 3, 6)]
-        [DataRow(RecurrentCellKind.Gru, 5, 16, 3, 4, 7)]
-        [DataRow(RecurrentCellKind.RnnTanh, 1, 1, 1, 2, 4)]
-        [DataRow(RecurrentCellKind.RnnTanh, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.RnnTanh, 7, 8, 2, 3, 6)]
-        [DataRow(RecurrentCellKind.RnnTanh, 5, 16, 3, 4, 7)]
-        [DataRow(RecurrentCellKind.RnnRelu, 1, 1, 1, 2, 4)]
-        [DataRow(RecurrentCellKind.RnnRelu, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.RnnRelu, 7, 8, 2, 3, 6)]
-        [DataRow(RecurrentCellKind.RnnRelu, 5, 16, 3, 4, 7)]
-        public void FusedAndGateLevelAgreeOnDenseInput(RecurrentCellKind cell, int inputSize, int hiddenSize, int layers, int batch, int steps)
+        [DataRow(RecurrentCell.Lstm, 1, 1, 1, 2, 4)]
+        [DataRow(RecurrentCell.Lstm, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.Lstm, 7, 8, 2, 3, 6)]
+        [DataRow(RecurrentCell.Lstm, 5, 16, 3, 4, 7)]
+        [DataRow(RecurrentCell.Gru, 1, 1, 1, 2, 4)]
+        [DataRow(RecurrentCell.Gru, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.Gru, 7, 8, 2, 3, 6)]
+        [DataRow(RecurrentCell.Gru, 5, 16, 3, 4, 7)]
+        [DataRow(RecurrentCell.RnnTanh, 1, 1, 1, 2, 4)]
+        [DataRow(RecurrentCell.RnnTanh, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.RnnTanh, 7, 8, 2, 3, 6)]
+        [DataRow(RecurrentCell.RnnTanh, 5, 16, 3, 4, 7)]
+        [DataRow(RecurrentCell.RnnRelu, 1, 1, 1, 2, 4)]
+        [DataRow(RecurrentCell.RnnRelu, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.RnnRelu, 7, 8, 2, 3, 6)]
+        [DataRow(RecurrentCell.RnnRelu, 5, 16, 3, 4, 7)]
+        public void FusedAndGateLevelAgreeOnDenseInput(RecurrentCell cell, int inputSize, int hiddenSize, int layers, int batch, int steps)
         {
             using var scope = NewDisposeScope();
             using var generator = new Generator((ulong)(1000 * (int)cell + 100 * layers + hiddenSize), CPU);
@@ -69,15 +69,15 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 11, 6, 1, 3, 5)]
-        [DataRow(RecurrentCellKind.Lstm, 40, 8, 2, 4, 6)]
-        [DataRow(RecurrentCellKind.Gru, 11, 6, 1, 3, 5)]
-        [DataRow(RecurrentCellKind.Gru, 40, 8, 2, 4, 6)]
-        [DataRow(RecurrentCellKind.RnnTanh, 11, 6, 1, 3, 5)]
-        [DataRow(RecurrentCellKind.RnnTanh, 40, 8, 2, 4, 6)]
-        [DataRow(RecurrentCellKind.RnnRelu, 11, 6, 1, 3, 5)]
-        [DataRow(RecurrentCellKind.RnnRelu, 40, 8, 2, 4, 6)]
-        public void GatheredAndDenseOneHotAgree(RecurrentCellKind cell, int vocabulary, int hiddenSize, int layers, int batch, int steps)
+        [DataRow(RecurrentCell.Lstm, 11, 6, 1, 3, 5)]
+        [DataRow(RecurrentCell.Lstm, 40, 8, 2, 4, 6)]
+        [DataRow(RecurrentCell.Gru, 11, 6, 1, 3, 5)]
+        [DataRow(RecurrentCell.Gru, 40, 8, 2, 4, 6)]
+        [DataRow(RecurrentCell.RnnTanh, 11, 6, 1, 3, 5)]
+        [DataRow(RecurrentCell.RnnTanh, 40, 8, 2, 4, 6)]
+        [DataRow(RecurrentCell.RnnRelu, 11, 6, 1, 3, 5)]
+        [DataRow(RecurrentCell.RnnRelu, 40, 8, 2, 4, 6)]
+        public void GatheredAndDenseOneHotAgree(RecurrentCell cell, int vocabulary, int hiddenSize, int layers, int batch, int steps)
         {
             using var scope = NewDisposeScope();
             using var generator = new Generator((ulong)(2000 * (int)cell + vocabulary), CPU);
@@ -102,18 +102,18 @@ namespace MlnetLstm.Tests
         /// LSTM inference kernel is wrong on AVX-512 machines for H mod 32 in 1–16; hence H = 4, 10, 17, 32, 33).
         /// </summary>
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.Lstm, 6, 10, 3, 3, 6)]
-        [DataRow(RecurrentCellKind.Lstm, 5, 17, 1, 2, 4)]
-        [DataRow(RecurrentCellKind.Lstm, 5, 32, 1, 2, 4)]
-        [DataRow(RecurrentCellKind.Lstm, 5, 33, 2, 2, 4)]
-        [DataRow(RecurrentCellKind.Gru, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.Gru, 6, 10, 3, 3, 6)]
-        [DataRow(RecurrentCellKind.RnnTanh, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.RnnTanh, 6, 10, 3, 3, 6)]
-        [DataRow(RecurrentCellKind.RnnRelu, 3, 4, 1, 2, 5)]
-        [DataRow(RecurrentCellKind.RnnRelu, 6, 10, 3, 3, 6)]
-        public void BothImplementationsMatchTorchCellsSteppedInALoop(RecurrentCellKind cell, int inputSize, int hiddenSize, int layers, int batch, int steps)
+        [DataRow(RecurrentCell.Lstm, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.Lstm, 6, 10, 3, 3, 6)]
+        [DataRow(RecurrentCell.Lstm, 5, 17, 1, 2, 4)]
+        [DataRow(RecurrentCell.Lstm, 5, 32, 1, 2, 4)]
+        [DataRow(RecurrentCell.Lstm, 5, 33, 2, 2, 4)]
+        [DataRow(RecurrentCell.Gru, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.Gru, 6, 10, 3, 3, 6)]
+        [DataRow(RecurrentCell.RnnTanh, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.RnnTanh, 6, 10, 3, 3, 6)]
+        [DataRow(RecurrentCell.RnnRelu, 3, 4, 1, 2, 5)]
+        [DataRow(RecurrentCell.RnnRelu, 6, 10, 3, 3, 6)]
+        public void BothImplementationsMatchTorchCellsSteppedInALoop(RecurrentCell cell, int inputSize, int hiddenSize, int layers, int batch, int steps)
         {
             using var scope = NewDisposeScope();
             using var generator = new Generator((ulong)(3000 * (int)cell + 10 * layers + inputSize), CPU);
@@ -146,7 +146,7 @@ namespace MlnetLstm.Tests
             var referenceStart = LeafCopy(initial);
             Tensor x = referenceInput;
             var finalHidden = new Tensor[layers];
-            var finalCell = cell == RecurrentCellKind.Lstm ? new Tensor[layers] : null;
+            var finalCell = cell == RecurrentCell.Lstm ? new Tensor[layers] : null;
             for (int layer = 0; layer < layers; layer++)
             {
                 var h = referenceStart.Hidden[layer];
@@ -279,12 +279,12 @@ namespace MlnetLstm.Tests
                 Assert.IsTrue(s.abs().min().ToDouble() > 0, "the initial state must be nonzero");
         }
 
-        private static nn.Module MakeCell(RecurrentCellKind cell, int inputSize, int hiddenSize) => cell switch
+        private static nn.Module MakeCell(RecurrentCell cell, int inputSize, int hiddenSize) => cell switch
         {
-            RecurrentCellKind.Lstm => nn.LSTMCell(inputSize, hiddenSize),
-            RecurrentCellKind.Gru => nn.GRUCell(inputSize, hiddenSize),
-            RecurrentCellKind.RnnTanh => nn.RNNCell(inputSize, hiddenSize, nn.NonLinearities.Tanh),
-            RecurrentCellKind.RnnRelu => nn.RNNCell(inputSize, hiddenSize, nn.NonLinearities.ReLU),
+            RecurrentCell.Lstm => nn.LSTMCell(inputSize, hiddenSize),
+            RecurrentCell.Gru => nn.GRUCell(inputSize, hiddenSize),
+            RecurrentCell.RnnTanh => nn.RNNCell(inputSize, hiddenSize, nn.NonLinearities.Tanh),
+            RecurrentCell.RnnRelu => nn.RNNCell(inputSize, hiddenSize, nn.NonLinearities.ReLU),
             _ => throw new ArgumentOutOfRangeException(nameof(cell)),
         };
     }

@@ -37,7 +37,7 @@ namespace MlnetLstm.Tests
             };
             var ml = new MLContext(seed: 1);
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-                ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options { Generation = generation }));
+                ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options { Generation = generation }));
             Assert.AreEqual(option, e.ParamName);
             Assert.Contains($"Generation option {option} is", e.Message);
             Assert.Contains($"it must be {range}", e.Message);

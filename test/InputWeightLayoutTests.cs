@@ -21,7 +21,7 @@ namespace MlnetLstm.Tests
         {
             using var scope = NewDisposeScope();
             const int vocabulary = 40, hidden = 8; // V > 4H: Auto gathers
-            using var gathering = Network(RecurrentCellKind.Lstm, NetworkInput.TokensOneHot, vocabulary, hidden, layers: 2);
+            using var gathering = Network(RecurrentCell.Lstm, NetworkInput.TokensOneHot, vocabulary, hidden, layers: 2);
             Assert.IsTrue(gathering.GathersOneHot);
             var weight = gathering.get_parameter("layer0.fused.weight_ih_l0")!;
             CollectionAssert.AreEqual(new long[] { 4 * hidden, vocabulary }, weight.shape);
@@ -57,7 +57,7 @@ namespace MlnetLstm.Tests
 
             // Into a network that multiplies dense one-hot matrices: row-major, same values.
             bytes.Position = 0;
-            using var dense = Network(RecurrentCellKind.Lstm, NetworkInput.TokensOneHot, vocabulary, hidden, layers: 2, seed: 99);
+            using var dense = Network(RecurrentCell.Lstm, NetworkInput.TokensOneHot, vocabulary, hidden, layers: 2, seed: 99);
             dense.OneHotProjection = OneHotProjection.Dense;
             using (var reader = new BinaryReader(bytes))
                 ParameterSerializer.Load(reader, dense, "test bytes");
@@ -70,7 +70,7 @@ namespace MlnetLstm.Tests
         public void InputWeightLayoutFollowsTheProjectionWithTheSameValues()
         {
             using var scope = NewDisposeScope();
-            using var network = Network(RecurrentCellKind.Gru, NetworkInput.TokensOneHot, 11, 6, layers: 1); // V ≤ 4H: Auto multiplies dense one-hot
+            using var network = Network(RecurrentCell.Gru, NetworkInput.TokensOneHot, 11, 6, layers: 1); // V ≤ 4H: Auto multiplies dense one-hot
             var weight = network.get_parameter("layer0.fused.weight_ih_l0")!;
             CollectionAssert.AreEqual(new long[] { 11, 1 }, weight.stride());
             using var before = weight.detach().clone();

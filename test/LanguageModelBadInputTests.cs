@@ -50,7 +50,7 @@ namespace MlnetLstm.Tests
             return cause;
         }
 
-        private static RecurrentLanguageModelEstimator.Options Tiny(Action<RecurrentLanguageModelEstimator.Options> change)
+        private static RecurrentLanguageModelTrainer.Options Tiny(Action<RecurrentLanguageModelTrainer.Options> change)
         {
             var options = SmallOptions(epochs: 1);
             change(options);
@@ -62,7 +62,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void TrainingDataWithoutRowsIsRejected()
         {
-            var tokenizer = _ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(_ml, "abc"));
+            var tokenizer = _ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(_ml, "abc"));
             var empty = tokenizer.Transform(TestData.Texts(_ml, Array.Empty<string>()));
             var estimator = _ml.Transforms.Text.RecurrentLanguageModel(SmallOptions());
 
@@ -102,11 +102,11 @@ namespace MlnetLstm.Tests
         {
             var options = Tiny(o => o.TokenColumnName = "Missing");
             var inPipeline = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Fit(_ml, options, PeriodicText(20)));
-            AssertMentions(inPipeline, "'Missing'", "TokenizeIntoCharacterIds", "TokenColumnName");
+            AssertMentions(inPipeline, "'Missing'", "TokenizeWithCharacterVocabulary", "TokenColumnName");
 
-            var tokens = _ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(_ml, PeriodicText(20))).Transform(TestData.Texts(_ml, PeriodicText(20)));
+            var tokens = _ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(_ml, PeriodicText(20))).Transform(TestData.Texts(_ml, PeriodicText(20)));
             var alone = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => _ml.Transforms.Text.RecurrentLanguageModel(options).Fit(tokens));
-            AssertMentions(alone, "'Missing'", "TokenizeIntoCharacterIds", "TokenColumnName");
+            AssertMentions(alone, "'Missing'", "TokenizeWithCharacterVocabulary", "TokenColumnName");
         }
 
         [TestMethod]
@@ -114,10 +114,10 @@ namespace MlnetLstm.Tests
         {
             var options = Tiny(o => o.TokenColumnName = "Text");
             var inPipeline = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Fit(_ml, options, PeriodicText(20)));
-            AssertMentions(inPipeline, "'Text'", "TokenizeIntoCharacterIds");
+            AssertMentions(inPipeline, "'Text'", "TokenizeWithCharacterVocabulary");
 
             var alone = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => _ml.Transforms.Text.RecurrentLanguageModel(options).Fit(TestData.Texts(_ml, PeriodicText(20))));
-            AssertMentions(alone, "'Text'", "TokenizeIntoCharacterIds");
+            AssertMentions(alone, "'Text'", "TokenizeWithCharacterVocabulary");
         }
 
         [TestMethod]
@@ -289,8 +289,8 @@ namespace MlnetLstm.Tests
             // steps, and the loss is NaN. (Saturating LSTM/GRU/tanh units keep it finite, if enormous.)
             var options = Tiny(o =>
             {
-                o.Cell = RecurrentCellKind.RnnRelu;
-                o.Optimizer = OptimizerKind.Sgd;
+                o.Cell = RecurrentCell.RnnRelu;
+                o.Optimizer = Optimizer.Sgd;
                 o.LearningRate = 1e6;
                 o.GradientClippingNorm = 0;
                 o.Epochs = 3;
@@ -306,8 +306,8 @@ namespace MlnetLstm.Tests
             // validation after the epoch can see the damage.
             var options = Tiny(o =>
             {
-                o.Cell = RecurrentCellKind.RnnRelu;
-                o.Optimizer = OptimizerKind.Sgd;
+                o.Cell = RecurrentCell.RnnRelu;
+                o.Optimizer = Optimizer.Sgd;
                 o.LearningRate = 1e6;
                 o.GradientClippingNorm = 0;
                 o.Epochs = 1;

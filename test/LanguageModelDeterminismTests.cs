@@ -22,7 +22,7 @@ namespace MlnetLstm.Tests
         /// Two layers with dropout between them and random-window batches, so that every source of randomness in
         /// training (initial weights, batch order, window offset, dropout masks) is exercised.
         /// </summary>
-        private static RecurrentLanguageModelEstimator.Options Options(int? seed)
+        private static RecurrentLanguageModelTrainer.Options Options(int? seed)
         {
             var options = SmallOptions(epochs: 3);
             options.Seed = seed;

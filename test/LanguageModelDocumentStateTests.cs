@@ -42,7 +42,7 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             var validation = Documents(60, seed: 2);
             var options = SmallOptions(epochs: 6);
-            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, Documents(300, seed: 1)));
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, Documents(300, seed: 1)));
             options.ValidationData = tokenizer.Transform(TestData.Texts(ml, validation));
             var model = tokenizer.Append(ml.Transforms.Text.RecurrentLanguageModel(options).Fit(tokenizer.Transform(TestData.Texts(ml, Documents(300, seed: 1)))));
             var last = model.LastTransformer.TrainingHistory[^1];

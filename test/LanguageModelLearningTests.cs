@@ -11,22 +11,22 @@ namespace MlnetLstm.Tests
     public sealed class LanguageModelLearningTests
     {
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm)]
-        [DataRow(RecurrentCellKind.Gru)]
-        public void LearnsPeriodicSequence(RecurrentCellKind cell)
+        [DataRow(RecurrentCell.Lstm)]
+        [DataRow(RecurrentCell.Gru)]
+        public void LearnsPeriodicSequence(RecurrentCell cell)
         {
             var ml = new MLContext(seed: 1);
             var text = string.Concat(Enumerable.Repeat("abcdefg", 300));
             var data = TestData.Texts(ml, text);
-            var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
-                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
+            var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options
                 {
                     Cell = cell,
                     HiddenSize = 32,
                     Epochs = 20,
                     BatchSize = 8,
                     SequenceLength = 20,
-                    Optimizer = OptimizerKind.Adam,
+                    Optimizer = Optimizer.Adam,
                     LearningRate = 0.01,
                     Seed = 3,
                 }));

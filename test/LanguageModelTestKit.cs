@@ -27,13 +27,13 @@ namespace MlnetLstm.Tests
         /// Options for a small model that trains in about a second on a few hundred characters. One TorchSharp thread:
         /// on a 2-core machine shared with other builds, more threads only add contention for these tiny tensors.
         /// </summary>
-        public static RecurrentLanguageModelEstimator.Options SmallOptions(int seed = 3, int epochs = 4) => new()
+        public static RecurrentLanguageModelTrainer.Options SmallOptions(int seed = 3, int epochs = 4) => new()
         {
             HiddenSize = 16,
             Epochs = epochs,
             BatchSize = 4,
             SequenceLength = 10,
-            Optimizer = OptimizerKind.Adam,
+            Optimizer = Optimizer.Adam,
             LearningRate = 0.03,
             Seed = seed,
             NumberOfThreads = 1,
@@ -41,11 +41,11 @@ namespace MlnetLstm.Tests
         };
 
         /// <summary>Character tokenizer (Text → Tokens) followed by the language model.</summary>
-        public static EstimatorChain<RecurrentLanguageModelTransformer> Pipeline(MLContext ml, RecurrentLanguageModelEstimator.Options options)
-            => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options));
+        public static EstimatorChain<RecurrentLanguageModelTransformer> Pipeline(MLContext ml, RecurrentLanguageModelTrainer.Options options)
+            => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options));
 
         /// <summary>Fits <see cref="Pipeline"/> on rows of text.</summary>
-        public static TransformerChain<RecurrentLanguageModelTransformer> Fit(MLContext ml, RecurrentLanguageModelEstimator.Options options, params string[] rows)
+        public static TransformerChain<RecurrentLanguageModelTransformer> Fit(MLContext ml, RecurrentLanguageModelTrainer.Options options, params string[] rows)
             => Pipeline(ml, options).Fit(TestData.Texts(ml, rows));
 
         /// <summary>The language model of a fitted or loaded pipeline.</summary>

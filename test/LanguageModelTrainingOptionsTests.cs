@@ -56,9 +56,9 @@ namespace MlnetLstm.Tests
         /// its loss improves while the model learns the letters and most transitions, then worsens as the model grows
         /// sure of the training order (best epoch 4, then 2 epochs without improvement).
         /// </summary>
-        private static (ITransformer Tokenizer, IDataView Training, Func<int, int, RecurrentLanguageModelEstimator.Options> Options) EarlyStoppingSetup(MLContext ml)
+        private static (ITransformer Tokenizer, IDataView Training, Func<int, int, RecurrentLanguageModelTrainer.Options> Options) EarlyStoppingSetup(MLContext ml)
         {
-            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, Text));
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, Text));
             var validation = tokenizer.Transform(TestData.Texts(ml, string.Concat(Enumerable.Range(0, 20).Select(i => i % 3 == 2 ? "gfedcba" : Period))));
             return (tokenizer, tokenizer.Transform(TestData.Texts(ml, Text)), (epochs, patience) =>
             {
@@ -136,7 +136,7 @@ namespace MlnetLstm.Tests
         {
             string directory = NewDirectory(nameof(ResumingAnInterruptedRunEqualsAnUninterruptedRun));
             string checkpoint = Path.Combine(directory, "training.ckpt");
-            RecurrentLanguageModelEstimator.Options Options()
+            RecurrentLanguageModelTrainer.Options Options()
             {
                 var options = SmallOptions(epochs: 4);
                 options.LearningRateSchedule = schedule;

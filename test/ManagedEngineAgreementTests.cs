@@ -21,7 +21,7 @@ namespace MlnetLstm.Tests
         private const double Tolerance = 1e-5;
         private const int Steps = 24;
 
-        private static readonly RecurrentCellKind[] Cells = { RecurrentCellKind.Lstm, RecurrentCellKind.Gru, RecurrentCellKind.RnnTanh, RecurrentCellKind.RnnRelu };
+        private static readonly RecurrentCell[] Cells = { RecurrentCell.Lstm, RecurrentCell.Gru, RecurrentCell.RnnTanh, RecurrentCell.RnnRelu };
 
         /// <summary>Every cell × 1–3 layers × H ∈ {17, 32, 33, 256} at V = 85; every cell × 1–2 layers × H ∈ {33, 256} at V = 4,300.</summary>
         public static IEnumerable<object[]> LanguageModels()
@@ -45,12 +45,12 @@ namespace MlnetLstm.Tests
         /// product's terms) grows exponentially with the steps (at 3/√H, 6.7e-5 after 24 steps), so its scale keeps the
         /// radius near 0.9, where trained RNNs live; that also keeps a ReLU RNN's state of order 1.
         /// </summary>
-        private static double Scale(RecurrentCellKind cell, int hidden) => cell is RecurrentCellKind.RnnTanh or RecurrentCellKind.RnnRelu
+        private static double Scale(RecurrentCell cell, int hidden) => cell is RecurrentCell.RnnTanh or RecurrentCell.RnnRelu
             ? Math.Min(0.8, 1.6 / Math.Sqrt(hidden))
             : Math.Min(0.8, 3 / Math.Sqrt(hidden));
 
         /// <summary>Randomizes the network at <see cref="Scale"/>, and its head wider, so that log-probabilities span several nats.</summary>
-        private static void Randomize(RecurrentNetwork network, Generator generator, RecurrentCellKind cell, int hidden)
+        private static void Randomize(RecurrentNetwork network, Generator generator, RecurrentCell cell, int hidden)
         {
             NetworkTestKit.Randomize(network, generator, Scale(cell, hidden));
             using var noGrad = no_grad();
@@ -63,7 +63,7 @@ namespace MlnetLstm.Tests
 
         [TestMethod]
         [DynamicData(nameof(LanguageModels))]
-        public void LanguageModelLogProbabilitiesAgree(RecurrentCellKind cell, int layers, int hidden, int vocabulary, bool embedding)
+        public void LanguageModelLogProbabilitiesAgree(RecurrentCell cell, int layers, int hidden, int vocabulary, bool embedding)
         {
             using var scope = NewDisposeScope();
             var architecture = new RecurrentArchitecture(cell, embedding ? NetworkInput.TokensEmbedding : NetworkInput.TokensOneHot, vocabulary, embedding ? 12 : 0,
@@ -112,17 +112,17 @@ namespace MlnetLstm.Tests
 
         /// <summary>The bidirectional (and unidirectional) classifier network with each pooling, on tokens; and the regressor's network on features.</summary>
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, true, 1, SequencePooling.Last)]
-        [DataRow(RecurrentCellKind.Lstm, true, 2, SequencePooling.Mean)]
-        [DataRow(RecurrentCellKind.Lstm, true, 3, SequencePooling.Max)]
-        [DataRow(RecurrentCellKind.Gru, true, 2, SequencePooling.Last)]
-        [DataRow(RecurrentCellKind.Gru, true, 1, SequencePooling.Mean)]
-        [DataRow(RecurrentCellKind.Gru, true, 2, SequencePooling.Max)]
-        [DataRow(RecurrentCellKind.RnnTanh, true, 2, SequencePooling.Mean)]
-        [DataRow(RecurrentCellKind.RnnRelu, true, 2, SequencePooling.Max)]
-        [DataRow(RecurrentCellKind.Lstm, false, 2, SequencePooling.Mean)]
-        [DataRow(RecurrentCellKind.Gru, false, 3, SequencePooling.Max)]
-        public void SequenceEncodersAgree(RecurrentCellKind cell, bool bidirectional, int layers, SequencePooling pooling)
+        [DataRow(RecurrentCell.Lstm, true, 1, SequencePooling.Last)]
+        [DataRow(RecurrentCell.Lstm, true, 2, SequencePooling.Mean)]
+        [DataRow(RecurrentCell.Lstm, true, 3, SequencePooling.Max)]
+        [DataRow(RecurrentCell.Gru, true, 2, SequencePooling.Last)]
+        [DataRow(RecurrentCell.Gru, true, 1, SequencePooling.Mean)]
+        [DataRow(RecurrentCell.Gru, true, 2, SequencePooling.Max)]
+        [DataRow(RecurrentCell.RnnTanh, true, 2, SequencePooling.Mean)]
+        [DataRow(RecurrentCell.RnnRelu, true, 2, SequencePooling.Max)]
+        [DataRow(RecurrentCell.Lstm, false, 2, SequencePooling.Mean)]
+        [DataRow(RecurrentCell.Gru, false, 3, SequencePooling.Max)]
+        public void SequenceEncodersAgree(RecurrentCell cell, bool bidirectional, int layers, SequencePooling pooling)
         {
             using var scope = NewDisposeScope();
             const int vocabulary = 40, hidden = 33, classes = 5;
@@ -148,11 +148,11 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 2)]
-        [DataRow(RecurrentCellKind.Gru, 1)]
-        [DataRow(RecurrentCellKind.RnnTanh, 3)]
-        [DataRow(RecurrentCellKind.RnnRelu, 1)]
-        public void FeatureSequenceEncodersAgree(RecurrentCellKind cell, int layers)
+        [DataRow(RecurrentCell.Lstm, 2)]
+        [DataRow(RecurrentCell.Gru, 1)]
+        [DataRow(RecurrentCell.RnnTanh, 3)]
+        [DataRow(RecurrentCell.RnnRelu, 1)]
+        public void FeatureSequenceEncodersAgree(RecurrentCell cell, int layers)
         {
             using var scope = NewDisposeScope();
             const int features = 3, steps = 19, horizon = 2;
@@ -178,7 +178,7 @@ namespace MlnetLstm.Tests
         public void EmptySequencePoolsToZeros()
         {
             using var scope = NewDisposeScope();
-            var architecture = new RecurrentArchitecture(RecurrentCellKind.Gru, NetworkInput.TokensEmbedding, 10, 4, 6, 2, 0, 3, bidirectional: true);
+            var architecture = new RecurrentArchitecture(RecurrentCell.Gru, NetworkInput.TokensEmbedding, 10, 4, 6, 2, 0, 3, bidirectional: true);
             using var network = new RecurrentNetwork(architecture, 3, CPU);
             var weights = network.ToWeights();
             var engine = new RecurrentEngine(weights);
@@ -192,10 +192,10 @@ namespace MlnetLstm.Tests
 
         /// <summary>The weights' layout (names, shapes, order) is exactly TorchSharp's list of the network's parameters.</summary>
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 0, false)]
-        [DataRow(RecurrentCellKind.Gru, 1, true)]
-        [DataRow(RecurrentCellKind.RnnRelu, 2, false)]
-        public void WeightLayoutIsTorchSharpsParameterList(RecurrentCellKind cell, int inputKind, bool bidirectional)
+        [DataRow(RecurrentCell.Lstm, 0, false)]
+        [DataRow(RecurrentCell.Gru, 1, true)]
+        [DataRow(RecurrentCell.RnnRelu, 2, false)]
+        public void WeightLayoutIsTorchSharpsParameterList(RecurrentCell cell, int inputKind, bool bidirectional)
         {
             var input = (NetworkInput)inputKind;
             var architecture = new RecurrentArchitecture(cell, input, 9, input == NetworkInput.TokensEmbedding ? 5 : 0, 6, 2, 0, 4, bidirectional);

@@ -12,7 +12,7 @@ namespace MlnetLstm.Tests
     internal static class NetworkTestKit
     {
         /// <summary>A network on the CPU with the given shape.</summary>
-        public static RecurrentNetwork Network(RecurrentCellKind cell, NetworkInput input, int inputSize, int hiddenSize, int layers, float dropout = 0, int outputSize = 3, int seed = 7)
+        public static RecurrentNetwork Network(RecurrentCell cell, NetworkInput input, int inputSize, int hiddenSize, int layers, float dropout = 0, int outputSize = 3, int seed = 7)
             => new(new RecurrentArchitecture(cell, input, inputSize, 0, hiddenSize, layers, dropout, outputSize), seed, CPU);
 
         /// <summary>Overwrites every parameter with U(-scale, scale), so that the gates work away from zero.</summary>
@@ -30,10 +30,10 @@ namespace MlnetLstm.Tests
         public static Tensor Normal(Generator generator, params long[] shape) => randn(shape, generator: generator);
 
         /// <summary>A random, nonzero initial state for every layer (cell state too for LSTM).</summary>
-        public static RecurrentState RandomState(RecurrentCellKind cell, int layers, long batch, int hidden, Generator generator)
+        public static RecurrentState RandomState(RecurrentCell cell, int layers, long batch, int hidden, Generator generator)
         {
             Tensor[] Make() => Enumerable.Range(0, layers).Select(_ => Normal(generator, batch, hidden) * 0.8).ToArray();
-            return new RecurrentState(Make(), cell == RecurrentCellKind.Lstm ? Make() : null);
+            return new RecurrentState(Make(), cell == RecurrentCell.Lstm ? Make() : null);
         }
 
         /// <summary>A copy of a state whose tensors are fresh autograd leaves, so their gradients can be read.</summary>

@@ -17,7 +17,7 @@ namespace MlnetLstm.Tests
         private static readonly string[] Vocabulary = { "<unk>", "<eos>", "a", "b", "c" };
 
         private static ITransformer Fit(MLContext ml, int maximumLength = 0)
-            => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens", maximumLength))
                 .Fit(TestData.Texts(ml, "abcab"));
 
@@ -118,7 +118,7 @@ namespace MlnetLstm.Tests
                 Assert.AreEqual(maximumLength > 0, column.Annotations.Schema.GetColumnOrNull("SlotNames") is not null);
             }
 
-            var words = ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text")
+            var words = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens"))
                 .Fit(TestData.Texts(ml, "to be or not to be"));
             var wordColumn = words.GetOutputSchema(TestData.Texts(ml, "a").Schema)["OneHot"];

@@ -51,7 +51,7 @@ namespace MlnetLstm.Tests
             public float Score { get; set; }
         }
 
-        private static RecurrentLanguageModelEstimator.Options LanguageModelOptions(RecurrentCellKind cell, int layers, TokenInputEncoding encoding) => new()
+        private static RecurrentLanguageModelTrainer.Options LanguageModelOptions(RecurrentCell cell, int layers, TokenInputEncoding encoding) => new()
         {
             Cell = cell,
             Layers = layers,
@@ -61,24 +61,24 @@ namespace MlnetLstm.Tests
             Epochs = 2,
             BatchSize = 4,
             SequenceLength = 10,
-            Optimizer = OptimizerKind.Adam,
+            Optimizer = Optimizer.Adam,
             LearningRate = 0.03,
             Seed = 5,
             NumberOfThreads = 1,
         };
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 1, TokenInputEncoding.OneHot)]
-        [DataRow(RecurrentCellKind.Lstm, 2, TokenInputEncoding.Embedding)]
-        [DataRow(RecurrentCellKind.Gru, 1, TokenInputEncoding.Embedding)]
-        [DataRow(RecurrentCellKind.Gru, 2, TokenInputEncoding.OneHot)]
-        [DataRow(RecurrentCellKind.RnnTanh, 1, TokenInputEncoding.OneHot)]
-        [DataRow(RecurrentCellKind.RnnRelu, 2, TokenInputEncoding.Embedding)]
-        public void LanguageModelColumnsMatchThePredictionEngine(RecurrentCellKind cell, int layers, TokenInputEncoding encoding)
+        [DataRow(RecurrentCell.Lstm, 1, TokenInputEncoding.OneHot)]
+        [DataRow(RecurrentCell.Lstm, 2, TokenInputEncoding.Embedding)]
+        [DataRow(RecurrentCell.Gru, 1, TokenInputEncoding.Embedding)]
+        [DataRow(RecurrentCell.Gru, 2, TokenInputEncoding.OneHot)]
+        [DataRow(RecurrentCell.RnnTanh, 1, TokenInputEncoding.OneHot)]
+        [DataRow(RecurrentCell.RnnRelu, 2, TokenInputEncoding.Embedding)]
+        public void LanguageModelColumnsMatchThePredictionEngine(RecurrentCell cell, int layers, TokenInputEncoding encoding)
         {
             var ml = new MLContext(seed: 1);
             var data = TestData.Texts(ml, LanguageModelTestKit.PeriodicText(12), "gfedcba gfedcba");
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Text.RecurrentLanguageModel(LanguageModelOptions(cell, layers, encoding)))
                 .Fit(data).WithoutGeneratedColumn();
             double delta = CheckLanguageModel(ml, model, data, Probes);
@@ -92,9 +92,9 @@ namespace MlnetLstm.Tests
             // the variable-length one-hot sequence of the words.
             var ml = new MLContext(seed: 1);
             var data = TestData.Texts(ml, string.Join(" ", Enumerable.Repeat("the cat sat on the mat", 8)));
-            var options = LanguageModelOptions(RecurrentCellKind.Lstm, 1, TokenInputEncoding.OneHot);
+            var options = LanguageModelOptions(RecurrentCell.Lstm, 1, TokenInputEncoding.OneHot);
             options.TokenColumnName = "OneHot";
-            var model = ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text")
+            var model = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens"))
                 .Append(ml.Transforms.Text.RecurrentLanguageModel(options))
                 .Fit(data).WithoutGeneratedColumn();
@@ -107,8 +107,8 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var data = TestData.Texts(ml, LanguageModelTestKit.PeriodicText(10) + "ÀÉ");
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", caseFolding: true)
-                .Append(ml.Transforms.Text.RecurrentLanguageModel(LanguageModelOptions(RecurrentCellKind.Gru, 1, TokenInputEncoding.OneHot)))
+            var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", caseFolding: true)
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(LanguageModelOptions(RecurrentCell.Gru, 1, TokenInputEncoding.OneHot)))
                 .Fit(data).WithoutGeneratedColumn();
             CheckLanguageModel(ml, model, data, new[] { "ABCdef", "àÉèg", "ΣABC" });
         }
@@ -118,7 +118,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var data = TestData.Texts(ml, "abcab", "ca", "");
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens", maximumLength: 6)).Fit(data);
             var onnx = OnnxTestKit.Convert(ml, model, data);
             using var session = OnnxTestKit.Session(onnx);
@@ -139,7 +139,7 @@ namespace MlnetLstm.Tests
             var data = ml.Data.FromSeries(series, windowSize: 9);
             var model = ml.Regression.Trainers.Recurrent(new RecurrentRegressionTrainer.Options
             {
-                Cell = RecurrentCellKind.Lstm, Layers = 2, HiddenSize = 8, Epochs = 2, Seed = 1, NumberOfThreads = 1,
+                Cell = RecurrentCell.Lstm, Layers = 2, HiddenSize = 8, Epochs = 2, Seed = 1, NumberOfThreads = 1,
             }).Fit(data);
             var onnx = OnnxTestKit.Convert(ml, model, data);
             var expected = OnnxTestKit.ReadColumn(model.Transform(data), "Score").Select(r => r[0]).ToArray();
@@ -161,16 +161,16 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(SequencePooling.Last, RecurrentCellKind.Lstm, 2)]
-        [DataRow(SequencePooling.Mean, RecurrentCellKind.Gru, 1)]
-        [DataRow(SequencePooling.Max, RecurrentCellKind.RnnTanh, 1)]
-        public void BidirectionalClassifierMatchesThePredictionEngine(SequencePooling pooling, RecurrentCellKind cell, int layers)
+        [DataRow(SequencePooling.Last, RecurrentCell.Lstm, 2)]
+        [DataRow(SequencePooling.Mean, RecurrentCell.Gru, 1)]
+        [DataRow(SequencePooling.Max, RecurrentCell.RnnTanh, 1)]
+        public void BidirectionalClassifierMatchesThePredictionEngine(SequencePooling pooling, RecurrentCell cell, int layers)
         {
             var ml = new MLContext(seed: 1);
             var rows = new[] { "abcabc", "cbacba", "aabbcc", "ccbbaa", "abcab", "cbac" }
                 .Select((t, i) => new LabeledText { Text = t, Language = i % 2 == 0 ? "up" : "down" }).ToArray();
             var data = ml.Data.LoadFromEnumerable(rows);
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Language"))
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(new RecurrentClassificationTrainer.Options
                 {

@@ -26,7 +26,7 @@ namespace MlnetLstm.Tests
             public double LogLikelihood { get; set; }
         }
 
-        private static ITransformer Fit(MLContext ml, RecurrentCellKind cell, int layers, TokenInputEncoding encoding, bool caseFolding = false)
+        private static ITransformer Fit(MLContext ml, RecurrentCell cell, int layers, TokenInputEncoding encoding, bool caseFolding = false)
         {
             var options = LanguageModelTestKit.SmallOptions(seed: 4, epochs: 3);
             options.Cell = cell;
@@ -34,16 +34,16 @@ namespace MlnetLstm.Tests
             options.HiddenSize = 12;
             options.InputEncoding = encoding;
             options.EmbeddingSize = encoding == TokenInputEncoding.Embedding ? 6 : 0;
-            return ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", caseFolding: caseFolding)
+            return ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", caseFolding: caseFolding)
                 .Append(ml.Transforms.Text.RecurrentLanguageModel(options))
                 .Fit(TestData.Texts(ml, LanguageModelTestKit.PeriodicText(12), "gfedcba gfedcba"));
         }
 
         [TestMethod]
-        [DataRow(RecurrentCellKind.Lstm, 2, TokenInputEncoding.OneHot)]
-        [DataRow(RecurrentCellKind.Gru, 1, TokenInputEncoding.Embedding)]
-        [DataRow(RecurrentCellKind.RnnTanh, 2, TokenInputEncoding.OneHot)]
-        public void GreedyStepByStepGenerationMatchesTheModel(RecurrentCellKind cell, int layers, TokenInputEncoding encoding)
+        [DataRow(RecurrentCell.Lstm, 2, TokenInputEncoding.OneHot)]
+        [DataRow(RecurrentCell.Gru, 1, TokenInputEncoding.Embedding)]
+        [DataRow(RecurrentCell.RnnTanh, 2, TokenInputEncoding.OneHot)]
+        public void GreedyStepByStepGenerationMatchesTheModel(RecurrentCell cell, int layers, TokenInputEncoding encoding)
         {
             var ml = new MLContext(seed: 1);
             var pipeline = Fit(ml, cell, layers, encoding);
@@ -57,7 +57,7 @@ namespace MlnetLstm.Tests
             CollectionAssert.AreEqual(model.Vocabulary.ToArray(), tokens);
             int endOfText = vocabulary.GetProperty("end_of_text_id").GetInt32();
             int unknown = vocabulary.GetProperty("unknown_id").GetInt32();
-            bool lstm = cell == RecurrentCellKind.Lstm;
+            bool lstm = cell == RecurrentCell.Lstm;
 
             var greedy = new GenerationOptions { Greedy = true, StopToken = null, MaximumNewTokens = 25 };
             using var engine = ml.Model.CreatePredictionEngine<TextRow, ScoredText>(pipeline);
@@ -99,7 +99,7 @@ namespace MlnetLstm.Tests
         public void VocabularyJsonDescribesTheTokenizer()
         {
             var ml = new MLContext(seed: 1);
-            var pipeline = Fit(ml, RecurrentCellKind.Gru, 1, TokenInputEncoding.OneHot, caseFolding: true);
+            var pipeline = Fit(ml, RecurrentCell.Gru, 1, TokenInputEncoding.OneHot, caseFolding: true);
             using var stream = new MemoryStream();
             pipeline.WriteOnnxVocabulary(stream);
             using var json = JsonDocument.Parse(stream.ToArray());
@@ -117,7 +117,7 @@ namespace MlnetLstm.Tests
         public void ConvertToOnnxRefusesTheGeneratedColumnAndSaysWhatToDo()
         {
             var ml = new MLContext(seed: 1);
-            var pipeline = Fit(ml, RecurrentCellKind.Lstm, 1, TokenInputEncoding.OneHot);
+            var pipeline = Fit(ml, RecurrentCell.Lstm, 1, TokenInputEncoding.OneHot);
             var data = TestData.Texts(ml, "abc");
             var error = Assert.ThrowsExactly<NotSupportedException>(() => OnnxTestKit.Convert(ml, pipeline, data));
             StringAssert.Contains(error.Message, "'Generated'");
@@ -132,12 +132,12 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var data = TestData.Texts(ml, "The cat sat on the mat");
-            var words = ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text", caseFolding: true).Fit(data);
+            var words = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text", caseFolding: true).Fit(data);
             var error = Assert.ThrowsExactly<NotSupportedException>(() => OnnxTestKit.Convert(ml, words, data));
             StringAssert.Contains(error.Message, "lower-cases words");
             StringAssert.Contains(error.Message, "ExportOnnxGenerator");
 
-            var model = Fit(ml, RecurrentCellKind.Lstm, 1, TokenInputEncoding.OneHot).WithoutGeneratedColumn();
+            var model = Fit(ml, RecurrentCell.Lstm, 1, TokenInputEncoding.OneHot).WithoutGeneratedColumn();
             using var stream = new MemoryStream();
             var opset = Assert.Throws<Exception>(() => ml.Model.ConvertToOnnx(model, data, 9, stream));
             StringAssert.Contains(opset.Message, "10");

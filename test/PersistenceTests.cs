@@ -35,10 +35,10 @@ namespace MlnetLstm.Tests
 
         private static IEstimator<ITransformer> Pipeline(MLContext ml, string kind) => kind switch
         {
-            "tokens" => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text"),
-            "onehot" => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            "tokens" => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text"),
+            "onehot" => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens")),
-            "words" => ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text", caseFolding: true)
+            "words" => ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text", caseFolding: true)
                 .Append(ml.Transforms.Categorical.OneHotEncodeSequence("OneHot", "Tokens", maximumLength: 8)),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
@@ -83,7 +83,7 @@ namespace MlnetLstm.Tests
             // Lone surrogates cannot go through the child's UTF-8 input file, so this round trip stays in this process.
             var ml = new MLContext(seed: 1);
             var data = TestData.Texts(ml, "a\uD800b c", "c\uDC00 d", "\uDBFF");
-            var model = ml.Transforms.Text.TokenizeIntoIds(new VocabularyTokenizingEstimator.Options { OutputColumnName = "Tokens", InputColumnName = "Text", Level = level })
+            var model = ml.Transforms.Text.TokenizeWithVocabulary(new VocabularyTokenizingEstimator.Options { OutputColumnName = "Tokens", InputColumnName = "Text", Level = level })
                 .Fit(data);
             var zip = Path.Combine(_directory, "surrogates.zip");
             ml.Model.Save(model, data.Schema, zip);

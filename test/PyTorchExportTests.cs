@@ -102,7 +102,7 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             var options = LanguageModelTestKit.SmallOptions();
             options.Layers = 2;
-            options.Cell = RecurrentCellKind.RnnRelu;
+            options.Cell = RecurrentCell.RnnRelu;
             var trained = LanguageModelTestKit.Fit(ml, options, LanguageModelTestKit.PeriodicText(30));
             string path = Path.Combine(_directory, "periodic");
             ml.Model.ExportToPyTorch(trained, path, new PyTorchExportOptions { Names = new PyTorchParameterNames { RecurrentModule = "lstm", Head = "fc" } });
@@ -116,7 +116,7 @@ namespace MlnetLstm.Tests
                 {
                     WeightsPath = path + extension,
                     Vocabulary = Strings(manifest.GetProperty("vocabulary").GetProperty("tokens")),
-                    Cell = RecurrentCellKind.RnnRelu,
+                    Cell = RecurrentCell.RnnRelu,
                     HiddenSize = manifest.GetProperty("hidden_size").GetInt32(),
                     Layers = 2,
                     Names = new PyTorchParameterNames { RecurrentModule = "lstm", Head = "fc" },
@@ -137,11 +137,11 @@ namespace MlnetLstm.Tests
             var rows = new[] { "abab", "baba", "abba", "cdcd", "dcdc", "cddc", "aabb", "ccdd" }
                 .Select(t => new LabeledText { Text = t, Language = t.Contains('a') ? "ab" : "cd" }).ToArray();
             var data = ml.Data.LoadFromEnumerable(rows);
-            var trained = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var trained = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Language"))
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(new RecurrentClassificationTrainer.Options
                 {
-                    Cell = RecurrentCellKind.Gru, Bidirectional = true, Layers = 2, HiddenSize = 8, EmbeddingSize = 4, Epochs = 3, BatchSize = 4,
+                    Cell = RecurrentCell.Gru, Bidirectional = true, Layers = 2, HiddenSize = 8, EmbeddingSize = 4, Epochs = 3, BatchSize = 4,
                     Pooling = SequencePooling.Mean, ValidationFraction = 0, Seed = 2, NumberOfThreads = 1,
                 })).Fit(data);
             string path = Path.Combine(_directory, "classifier");
@@ -155,7 +155,7 @@ namespace MlnetLstm.Tests
                 WeightsPath = path + ".pth",
                 Vocabulary = Strings(manifest.GetProperty("vocabulary").GetProperty("tokens")),
                 ClassNames = Strings(manifest.GetProperty("classes")),
-                Cell = RecurrentCellKind.Gru,
+                Cell = RecurrentCell.Gru,
                 Bidirectional = true,
                 Layers = 2,
                 HiddenSize = 8,
@@ -178,7 +178,7 @@ namespace MlnetLstm.Tests
             var windows = ml.Data.FromSeries(series, windowSize: 12);
             var trained = ml.Regression.Trainers.Recurrent(new RecurrentRegressionTrainer.Options
             {
-                HiddenSize = 8, Epochs = 3, Seed = 1, NumberOfThreads = 1, Cell = RecurrentCellKind.Lstm,
+                HiddenSize = 8, Epochs = 3, Seed = 1, NumberOfThreads = 1, Cell = RecurrentCell.Lstm,
             }).Fit(windows);
             string path = Path.Combine(_directory, "regressor");
             ml.Model.ExportToPyTorch(trained, path);
@@ -205,7 +205,7 @@ namespace MlnetLstm.Tests
         public void ExportOfSomethingThatIsNotARecurrentModelIsRefused()
         {
             var ml = new MLContext(seed: 1);
-            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, "abc"));
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "abc"));
             StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Model.ExportToPyTorch(tokenizer, Path.Combine(_directory, "x"))).Message,
                 "holds 0 recurrent models");
             var model = ml.Model.ImportPyTorchLanguageModel(Options(Lstm));

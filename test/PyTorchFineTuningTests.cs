@@ -16,7 +16,7 @@ namespace MlnetLstm.Tests
     [TestClass]
     public sealed class PyTorchFineTuningTests
     {
-        private static RecurrentLanguageModelEstimator.Options FineTuning(RecurrentTransformerBase? initial) => new()
+        private static RecurrentLanguageModelTrainer.Options FineTuning(RecurrentTransformerBase? initial) => new()
         {
             HiddenSize = 64,
             Epochs = 1,
@@ -50,7 +50,7 @@ namespace MlnetLstm.Tests
 
             // Fine-tuning proper (Adam) moves the weights and keeps the model good.
             var tuning = FineTuning(imported.LastTransformer);
-            tuning.Optimizer = OptimizerKind.Adam;
+            tuning.Optimizer = Optimizer.Adam;
             tuning.LearningRate = 0.001;
             tuning.Epochs = 2;
             var tuned = ml.Transforms.Text.RecurrentLanguageModel(tuning).Fit(tokens);
@@ -66,7 +66,7 @@ namespace MlnetLstm.Tests
             var tokens = imported.First().Transform(TestData.Texts(ml, TrainingParagraphs()));
             var options = FineTuning(imported.LastTransformer);
             options.HiddenSize = 32;
-            options.Cell = RecurrentCellKind.Gru;
+            options.Cell = RecurrentCell.Gru;
             var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.RecurrentLanguageModel(options).Fit(tokens));
             Assert.AreEqual("InitialModel", e.ParamName);
             StringAssert.Contains(e.Message, "Option InitialModel is a 1-layer Lstm of hidden size 64 on 56 one-hot tokens with 56 outputs");
@@ -81,7 +81,7 @@ namespace MlnetLstm.Tests
             var imported = ml.Model.ImportPyTorchLanguageModel(Options(Lstm));
             // The same characters, counted on another text, come in another order.
             var paragraphs = TrainingParagraphs();
-            var otherTokens = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, paragraphs.Reverse().Select(p => p.ToUpperInvariant()).Concat(paragraphs)))
+            var otherTokens = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, paragraphs.Reverse().Select(p => p.ToUpperInvariant()).Concat(paragraphs)))
                 .Transform(TestData.Texts(ml, paragraphs));
             var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.Text.RecurrentLanguageModel(FineTuning(imported.LastTransformer)).Fit(otherTokens));
             StringAssert.Contains(e.Message, "Option InitialModel reads a vocabulary of 56 tokens, but token column 'Tokens' has");

@@ -87,8 +87,8 @@ namespace MlnetLstm.Tests
         public void TokenizerFittedOnTheTrainingTextGivesTheSameModelAsTheTokenList()
         {
             var ml = new MLContext(seed: 1);
-            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, TrainingParagraphs()));
-            CollectionAssert.AreEqual(Tokens(Lstm), tokenizer.Vocabulary.Tokens.ToArray(), "the fixture script orders the vocabulary as TokenizeIntoCharacterIds does");
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, TrainingParagraphs()));
+            CollectionAssert.AreEqual(Tokens(Lstm), tokenizer.Vocabulary.Tokens.ToArray(), "the fixture script orders the vocabulary as TokenizeWithCharacterVocabulary does");
             var options = Options(Lstm);
             options.Vocabulary = null;
             options.Tokenizer = tokenizer;
@@ -142,7 +142,7 @@ namespace MlnetLstm.Tests
             options.HiddenSize = 0;
             Assert.AreEqual("HiddenSize", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Model.ImportPyTorchLanguageModel(options)).ParamName);
             options = Options(Lstm);
-            options.Tokenizer = new MLContext().Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, "abc"));
+            options.Tokenizer = new MLContext().Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "abc"));
             Assert.AreEqual("Vocabulary", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Model.ImportPyTorchLanguageModel(options)).ParamName);
             options = Options(Lstm);
             options.EndOfTextToken = "<bos>";

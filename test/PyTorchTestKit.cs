@@ -45,7 +45,7 @@ namespace MlnetLstm.Tests
             {
                 WeightsPath = weights ?? File(model + ".pth"),
                 Vocabulary = Tokens(model),
-                Cell = manifest.GetProperty("cell").GetString() == "GRU" ? RecurrentCellKind.Gru : RecurrentCellKind.Lstm,
+                Cell = manifest.GetProperty("cell").GetString() == "GRU" ? RecurrentCell.Gru : RecurrentCell.Lstm,
                 HiddenSize = manifest.GetProperty("hidden_size").GetInt32(),
                 Layers = manifest.GetProperty("num_layers").GetInt32(),
                 Generation = new GenerationOptions { MaximumNewTokens = 20 },

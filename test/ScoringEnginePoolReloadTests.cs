@@ -191,7 +191,7 @@ namespace MlnetLstm.Tests
 
             // The caller's validation rejects a model the same way (here: a tokenizer is no language model).
             string tokenizer = Path.Combine(directory, "tokenizer.zip");
-            var tokenizerModel = _ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(_ml, "hello"));
+            var tokenizerModel = _ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(_ml, "hello"));
             _ml.Model.Save(tokenizerModel, TestData.Texts(_ml, "a").Schema, tokenizer);
             var invalid = Assert.ThrowsExactly<InvalidDataException>(() => ScoringEnginePool<TextRow, TokenOutput>.FromFile(_ml, tokenizer, validate: m => m.GetLanguageModel()));
             Assert.Contains("RecurrentLanguageModel", invalid.Message);

@@ -19,7 +19,7 @@ namespace MlnetLstm.Tests
         private static (MLContext Ml, ITransformer Model) Tokenizer()
         {
             var ml = new MLContext(seed: 1);
-            return (ml, ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, "hello")));
+            return (ml, ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "hello")));
         }
 
         [TestMethod]

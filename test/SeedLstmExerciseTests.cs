@@ -135,7 +135,7 @@ namespace MlnetLstm.Tests
         private static (double[] Hidden, double Cell) RunNetwork(RecurrentImplementation implementation, float[] bias)
         {
             using var scope = NewDisposeScope();
-            using var network = Network(RecurrentCellKind.Lstm, NetworkInput.Features, inputSize: 4, hiddenSize: 1, layers: 1, outputSize: 1);
+            using var network = Network(RecurrentCell.Lstm, NetworkInput.Features, inputSize: 4, hiddenSize: 1, layers: 1, outputSize: 1);
             var parameters = network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             using (no_grad())
             {

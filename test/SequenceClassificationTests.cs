@@ -20,7 +20,7 @@ namespace MlnetLstm.Tests
 
         private static double Accuracy(MLContext ml, LabeledText[] train, LabeledText[] test, RecurrentClassificationTrainer.Options options)
         {
-            var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Language"))
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(options));
             var model = pipeline.Fit(ml.Data.LoadFromEnumerable(train));
@@ -60,7 +60,7 @@ namespace MlnetLstm.Tests
             var test = Enumerable.Range(0, 200).Select(_ => Make()).ToArray();
             RecurrentClassificationTrainer.Options Options(bool bidirectional) => new()
             {
-                Bidirectional = bidirectional, Cell = RecurrentCellKind.Gru, HiddenSize = 16, EmbeddingSize = 8, Epochs = 4, Seed = 3, ValidationFraction = 0,
+                Bidirectional = bidirectional, Cell = RecurrentCell.Gru, HiddenSize = 16, EmbeddingSize = 8, Epochs = 4, Seed = 3, ValidationFraction = 0,
             };
             double uni = Accuracy(new MLContext(seed: 1), train, test, Options(false));
             double bi = Accuracy(new MLContext(seed: 1), train, test, Options(true));

@@ -90,13 +90,13 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             var data = Texts(ml, "x", "y", "z");
             var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(ml.MulticlassClassification.Trainers.Recurrent(SmallClassifier())).Fit(keyed);
+            var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Append(ml.MulticlassClassification.Trainers.Recurrent(SmallClassifier())).Fit(keyed);
             var zip = Path.Combine(_directory, "classifier.zip");
             ml.Model.Save(model, keyed.Schema, zip);
             return (ml, model, zip);
         });
 
-        private static IDataView Tokenized(MLContext ml, IDataView data) => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(data).Transform(data);
+        private static IDataView Tokenized(MLContext ml, IDataView data) => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(data).Transform(data);
 
         // *** Regression: columns ***
 
@@ -391,7 +391,7 @@ namespace MlnetLstm.Tests
             var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Recurrent(SmallClassifier()).Fit(keyed));
             Assert.Contains("Token column 'Tokens' is not in the data", e.Message);
-            Assert.Contains("TokenizeIntoCharacterIds(\"Tokens\", \"Text\")", e.Message);
+            Assert.Contains("TokenizeWithCharacterVocabulary(\"Tokens\", \"Text\")", e.Message);
             Assert.Contains("TokenColumnName", e.Message);
         }
 
@@ -401,7 +401,7 @@ namespace MlnetLstm.Tests
             var (ml, model, _) = Classifier.Value;
             var classifier = ((IEnumerable<ITransformer>)model).Last();
             // A tokenizer fitted on other text: its vocabulary differs from the one the classifier learned.
-            var other = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, "zyx", "wvu")).Transform(TestData.Texts(ml, "zyx"));
+            var other = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "zyx", "wvu")).Transform(TestData.Texts(ml, "zyx"));
             var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => classifier.Transform(other));
             Assert.Contains("Token column 'Tokens' has a vocabulary of", e.Message);
             Assert.Contains("differs from the", e.Message);

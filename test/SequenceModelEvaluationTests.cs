@@ -109,11 +109,11 @@ namespace MlnetLstm.Tests
             var test = ml.Data.LoadFromEnumerable(Texts(80, seed: 2, Classes));
             var keyData = ml.Data.LoadFromEnumerable(Classes.Select(c => new ClassName { Class = c }).ToList());
             var model = ml.Transforms.Conversion.MapValueToKey("Label", nameof(LabeledText.Class), keyData: keyData)
-                .Append(ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text"))
+                .Append(ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text"))
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(new RecurrentClassificationTrainer.Options
                 {
                     Pooling = pooling,
-                    Cell = RecurrentCellKind.Gru,
+                    Cell = RecurrentCell.Gru,
                     HiddenSize = 12,
                     EmbeddingSize = 6,
                     Epochs = 4,

@@ -62,7 +62,7 @@ namespace MlnetLstm.Tests
                 var series = Bivariate(160);
                 train = ml.Data.FromSeries(series[..140], windowSize: 6, horizon: 3, targetFeature: 0);
                 options.FeaturesPerStep = 2;
-                options.Cell = RecurrentCellKind.Gru;
+                options.Cell = RecurrentCell.Gru;
                 inputs = WindowLines(series[140..], 6);
             }
             else
@@ -98,7 +98,7 @@ namespace MlnetLstm.Tests
             var data = ml.Data.LoadFromEnumerable(Texts(150, seed: 2));
             // The label is mapped outside the saved pipeline, so the loaded model scores rows with only a Text column.
             var keyed = ml.Transforms.Conversion.MapValueToKey("Label", nameof(LabeledText.Class)).Fit(data).Transform(data);
-            var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(new RecurrentClassificationTrainer.Options
                 {
                     Bidirectional = true,

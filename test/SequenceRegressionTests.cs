@@ -25,7 +25,7 @@ namespace MlnetLstm.Tests
             var test = ml.Data.FromSeries(series[1000..], windowSize: 19);
             var model = ml.Regression.Trainers.Recurrent(new RecurrentRegressionTrainer.Options
             {
-                Cell = RecurrentCellKind.RnnTanh,
+                Cell = RecurrentCell.RnnTanh,
                 HiddenSize = 16,
                 Epochs = 8,
                 LearningRate = 0.01,

@@ -25,7 +25,7 @@ namespace MlnetLstm.Tests
         private static readonly string Text = PeriodicText(60);
 
         private static IDataView Tokenized(MLContext ml, string text)
-            => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, text)).Transform(TestData.Texts(ml, text));
+            => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, text)).Transform(TestData.Texts(ml, text));
 
         // *** Options changed between the estimator's creation and Fit ***
 
@@ -115,7 +115,7 @@ namespace MlnetLstm.Tests
         {
             var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new LabeledText { Text = i % 2 == 0 ? "abab" : "cdcd", Label = i % 2 == 0 ? "x" : "y" }).ToList());
             var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
-            return ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(keyed).Transform(keyed);
+            return ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(keyed).Transform(keyed);
         }
 
         // *** NumberOfThreads ***

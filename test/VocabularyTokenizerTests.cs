@@ -15,7 +15,7 @@ namespace MlnetLstm.Tests
         private static readonly string[] DefaultReserved = { "<unk>", "<eos>" };
 
         private static VocabularyTokenizingTransformer FitCharacters(MLContext ml, params string[] texts)
-            => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(TestData.Texts(ml, texts));
+            => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, texts));
 
         /// <summary>The vocabulary the tests expect: reserved tokens, then tokens by count (descending), ties by ordinal order.</summary>
         private static string[] ExpectedVocabulary(IEnumerable<string> tokens, int minimumCount = 1, int maximumSize = int.MaxValue, string[]? reserved = null)
@@ -69,7 +69,7 @@ namespace MlnetLstm.Tests
                 ReservedTokens = new[] { "<pad>", "<unk>", "<eos>", "<bos>" },
                 UnknownToken = "<unk>",
             };
-            var transformer = ml.Transforms.Text.TokenizeIntoIds(options).Fit(TestData.Texts(ml, "abba"));
+            var transformer = ml.Transforms.Text.TokenizeWithVocabulary(options).Fit(TestData.Texts(ml, "abba"));
             Assert.AreSequenceEqual(new[] { "<pad>", "<unk>", "<eos>", "<bos>", "a", "b" }, transformer.Vocabulary.Tokens.ToArray());
             Assert.AreEqual(1, transformer.Vocabulary.UnknownId);
             // 'z' was never seen: it maps to <unk>, id 1, key 2.
@@ -82,14 +82,14 @@ namespace MlnetLstm.Tests
         public void TextEqualToAReservedTokenMapsToTheUnknownToken()
         {
             var ml = new MLContext(seed: 1);
-            var words = ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text").Fit(TestData.Texts(ml, "the whale <eos> the sea"));
+            var words = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "the whale <eos> the sea"));
             Assert.AreSequenceEqual(new[] { "<unk>", "<eos>", "the", "sea", "whale" }, words.Vocabulary.Tokens.ToArray());
             Assert.AreEqual(2, words.Vocabulary.ReservedCount);
             Assert.AreSequenceEqual(new uint[] { 3, 1, 1, 5 }, TestData.Keys(words.Transform(TestData.Texts(ml, "the <eos> <unk> whale"))).Single());
 
             // A one-character reserved token in a character vocabulary, and after a save and a load.
             var options = new VocabularyTokenizingEstimator.Options { OutputColumnName = "Tokens", InputColumnName = "Text", ReservedTokens = new[] { "<unk>", "§" } };
-            var characters = ml.Transforms.Text.TokenizeIntoIds(options).Fit(TestData.Texts(ml, "ab§"));
+            var characters = ml.Transforms.Text.TokenizeWithVocabulary(options).Fit(TestData.Texts(ml, "ab§"));
             string zip = System.IO.Path.Combine(LanguageModelTestKit.NewDirectory("reserved"), "tokenizer.zip");
             ml.Model.Save(characters, TestData.Texts(ml, "a").Schema, zip);
             var loaded = ml.Model.Load(zip, out _);
@@ -100,7 +100,7 @@ namespace MlnetLstm.Tests
         public void MinimumCountLeavesOutRareTokens()
         {
             var ml = new MLContext(seed: 1);
-            var transformer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", minimumCount: 3)
+            var transformer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", minimumCount: 3)
                 .Fit(TestData.Texts(ml, "aaab", "bbcc", "d"));
             // a: 3, b: 3, c: 2, d: 1.
             Assert.AreSequenceEqual(new[] { "<unk>", "<eos>", "a", "b" }, transformer.Vocabulary.Tokens.ToArray());
@@ -113,7 +113,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             string text = "eeeeedddddcccbbbbaaaf";
-            var transformer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", maximumVocabularySize: 5)
+            var transformer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", maximumVocabularySize: 5)
                 .Fit(TestData.Texts(ml, text));
             var expected = ExpectedVocabulary(TestData.CodePoints(text), maximumSize: 5);
             Assert.HasCount(5, expected);
@@ -121,7 +121,7 @@ namespace MlnetLstm.Tests
             Assert.AreSequenceEqual(expected, transformer.Vocabulary.Tokens.ToArray());
 
             // The smallest allowed size: the reserved tokens and one more.
-            var smallest = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", maximumVocabularySize: 3).Fit(TestData.Texts(ml, text));
+            var smallest = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", maximumVocabularySize: 3).Fit(TestData.Texts(ml, text));
             Assert.AreSequenceEqual(new[] { "<unk>", "<eos>", "d" }, smallest.Vocabulary.Tokens.ToArray());
         }
 
@@ -137,7 +137,7 @@ namespace MlnetLstm.Tests
             Assert.AreSequenceEqual(first, reversed);
             Assert.AreSequenceEqual(first, shuffled);
 
-            var words = new MLContext(seed: 1).Transforms.Text.TokenizeIntoWordIds("Tokens", "Text");
+            var words = new MLContext(seed: 1).Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text");
             var wordsForward = words.Fit(TestData.Texts(new MLContext(seed: 1), rows)).Vocabulary.Tokens.ToArray();
             var wordsReversed = words.Fit(TestData.Texts(new MLContext(seed: 1), rows.Reverse())).Vocabulary.Tokens.ToArray();
             Assert.AreSequenceEqual(wordsForward, wordsReversed);
@@ -165,7 +165,7 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             const string deseretCapital = "\U00010400"; // 𐐀 DESERET CAPITAL LETTER LONG I, outside the BMP.
             const string deseretSmall = "\U00010428"; // 𐐨, its lower case.
-            var transformer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text", caseFolding: true)
+            var transformer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text", caseFolding: true)
                 .Fit(TestData.Texts(ml, "AaAb", "ÉÉé" + deseretCapital));
             // a: 3, é: 3, b: 1, 𐐨: 1.
             Assert.AreSequenceEqual(new[] { "<unk>", "<eos>", "a", "é", "b", deseretSmall }, transformer.Vocabulary.Tokens.ToArray());
@@ -184,7 +184,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             string[] texts = { "the cat  sat\ton the\nmat", "  the dog\u00A0sat  ", "😀 cat" };
-            var transformer = ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text").Fit(TestData.Texts(ml, texts));
+            var transformer = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, texts));
 
             // U+00A0 (no-break space) is white space for char.IsWhiteSpace.
             var words = texts.SelectMany(t => t.Split(new[] { ' ', '\t', '\n', '\u00A0' }, StringSplitOptions.RemoveEmptyEntries)).ToList();
@@ -265,7 +265,7 @@ namespace MlnetLstm.Tests
         public void MapKeyToValueMapsKeysBackToTokenText()
         {
             var ml = new MLContext(seed: 1);
-            var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapKeyToValue("Decoded", "Tokens"));
             var model = pipeline.Fit(TestData.Texts(ml, "héllo 😀 𠀀"));
             var output = model.Transform(TestData.Texts(ml, "𠀀 olé?"));
@@ -294,7 +294,7 @@ namespace MlnetLstm.Tests
         public void LoneSurrogateInAWordReadsAsReplacementCharacter(bool caseFolding)
         {
             var ml = new MLContext(seed: 1);
-            var transformer = ml.Transforms.Text.TokenizeIntoWordIds("Tokens", "Text", caseFolding: caseFolding)
+            var transformer = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text", caseFolding: caseFolding)
                 .Fit(TestData.Texts(ml, "a\uD800b c"));
             Assert.AreSequenceEqual(new[] { "<unk>", "<eos>", "a\uFFFDb", "c" }, transformer.Vocabulary.Tokens.ToArray());
             var ids = transformer.Vocabulary.Encode("c a\uD800b", out int unknown);
@@ -314,7 +314,7 @@ namespace MlnetLstm.Tests
             Assert.AreEqual(0, rows[2].Length);
             Assert.IsEmpty(transformer.Vocabulary.Encode(""));
 
-            var words = new MLContext(seed: 1).Transforms.Text.TokenizeIntoWordIds("Tokens", "Text").Fit(TestData.Texts(ml, "a b"));
+            var words = new MLContext(seed: 1).Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, "a b"));
             Assert.AreEqual(0, TestData.Vectors<uint>(words.Transform(TestData.Texts(ml, "  \t ")), "Tokens").Single().Length);
         }
     }

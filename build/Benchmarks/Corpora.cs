@@ -23,7 +23,7 @@ namespace MlnetLstm.Benchmarks
         public static (long[] Ids, Vocabulary Vocabulary) Tokenize(MLContext ml, string text)
         {
             var data = ml.Data.LoadFromEnumerable(new[] { new Row { Text = text } });
-            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(data);
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(data);
             var ids = tokenizer.Vocabulary.Encode(text).Select(i => (long)i).ToArray();
             return (ids, tokenizer.Vocabulary);
         }

@@ -15,17 +15,17 @@ namespace MlnetLstm.Benchmarks
     /// </summary>
     internal static class D2lReproduction
     {
-        public sealed record Variant(string Name, RecurrentCellKind Cell, int Layers, RecurrentImplementation Implementation);
+        public sealed record Variant(string Name, RecurrentCell Cell, int Layers, RecurrentImplementation Implementation);
 
         public sealed record Result(Variant Variant, double Perplexity, double TokensPerSecond, int Vocabulary, string Sample);
 
         public static readonly Variant[] Variants =
         {
-            new("RNN (nn)", RecurrentCellKind.RnnTanh, 1, RecurrentImplementation.Fused),
-            new("GRU (nn)", RecurrentCellKind.Gru, 1, RecurrentImplementation.Fused),
-            new("LSTM (nn)", RecurrentCellKind.Lstm, 1, RecurrentImplementation.Fused),
-            new("LSTM (gate-level)", RecurrentCellKind.Lstm, 1, RecurrentImplementation.GateLevel),
-            new("2-layer LSTM (nn)", RecurrentCellKind.Lstm, 2, RecurrentImplementation.Fused),
+            new("RNN (nn)", RecurrentCell.RnnTanh, 1, RecurrentImplementation.Fused),
+            new("GRU (nn)", RecurrentCell.Gru, 1, RecurrentImplementation.Fused),
+            new("LSTM (nn)", RecurrentCell.Lstm, 1, RecurrentImplementation.Fused),
+            new("LSTM (gate-level)", RecurrentCell.Lstm, 1, RecurrentImplementation.GateLevel),
+            new("2-layer LSTM (nn)", RecurrentCell.Lstm, 2, RecurrentImplementation.Fused),
         };
 
         public static string Text()
@@ -42,11 +42,11 @@ namespace MlnetLstm.Benchmarks
             var data = ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = Text() } });
             var rates = new List<double>();
             // One document, so the only reserved token is <unk>, which also serves as the document boundary.
-            var pipeline = ml.Transforms.Text.TokenizeIntoIds(new VocabularyTokenizingEstimator.Options { OutputColumnName = "Tokens", InputColumnName = "Text", ReservedTokens = new[] { "<unk>" } })
-                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
+            var pipeline = ml.Transforms.Text.TokenizeWithVocabulary(new VocabularyTokenizingEstimator.Options { OutputColumnName = "Tokens", InputColumnName = "Text", ReservedTokens = new[] { "<unk>" } })
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options
                 {
                     Cell = variant.Cell, Layers = variant.Layers, Implementation = variant.Implementation,
-                    HiddenSize = 256, BatchSize = 32, SequenceLength = 35, Optimizer = OptimizerKind.Sgd, LearningRate = 1, GradientClippingNorm = 1,
+                    HiddenSize = 256, BatchSize = 32, SequenceLength = 35, Optimizer = Optimizer.Sgd, LearningRate = 1, GradientClippingNorm = 1,
                     Epochs = epochs, ValidationFraction = 0, EndOfTextToken = "<unk>", Seed = 1,
                     Generation = new GenerationOptions { MaximumNewTokens = 50, StopToken = null },
                     EpochCompleted = m => rates.Add(m.ItemsPerSecond),

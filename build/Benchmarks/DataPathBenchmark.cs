@@ -28,12 +28,12 @@ namespace MlnetLstm.Benchmarks
             EpochMetrics? first = null;
             TimeSpan firstAt = default;
             var clock = Stopwatch.StartNew();
-            var options = new RecurrentLanguageModelEstimator.Options
+            var options = new RecurrentLanguageModelTrainer.Options
             {
                 ValidationFraction = 0, Seed = 1, Epochs = 1, TimeBudget = budget,
                 EpochCompleted = m => (first, firstAt) = (m, clock.Elapsed),
             };
-            ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Text.RecurrentLanguageModel(options))
                 .Fit(ml.Data.LoadFromEnumerable(rows));
             // The epoch's clock starts with the first batch; the budget may end it early, so a full epoch's time is

@@ -55,7 +55,7 @@ namespace MlnetLstm.Benchmarks
             try
             {
                 string script = Path.Combine(AppContext.BaseDirectory, "pytorch_baseline.py");
-                var output = Run(_python, $"\"{script}\" \"{file}\" {vocabulary} {config.Hidden} {config.Layers} {(config.Cell == RecurrentCellKind.Lstm ? "lstm" : "gru")} " +
+                var output = Run(_python, $"\"{script}\" \"{file}\" {vocabulary} {config.Hidden} {config.Layers} {(config.Cell == RecurrentCell.Lstm ? "lstm" : "gru")} " +
                     $"{ThroughputBenchmark.Steps} {ThroughputBenchmark.BatchSize} {BatchesPerWindow} {Windows} {TorchSharp.torch.get_num_threads()}", TimeSpan.FromMinutes(20));
                 return double.Parse(output.Trim().Split('\n').Last(), System.Globalization.CultureInfo.InvariantCulture);
             }

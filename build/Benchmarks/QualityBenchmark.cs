@@ -24,8 +24,8 @@ namespace MlnetLstm.Benchmarks
             var train = ids[..split];
             var validation = ids[split..];
 
-            var defaults = new RecurrentLanguageModelEstimator.Options { TimeBudget = budget, Epochs = 1000, ValidationFraction = 0, Seed = 1 };
-            var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var defaults = new RecurrentLanguageModelTrainer.Options { TimeBudget = budget, Epochs = 1000, ValidationFraction = 0, Seed = 1 };
+            var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Text.RecurrentLanguageModel(defaults));
             var model = pipeline.Fit(ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = text[..split] } }));
             var scored = ml.Data.CreateEnumerable<Bits>(model.Transform(ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = text[split..] } })), false).Single();

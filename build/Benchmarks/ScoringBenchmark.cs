@@ -55,8 +55,8 @@ namespace MlnetLstm.Benchmarks
         {
             string text = Corpora.Read(config.Corpus);
             var data = ml.Data.LoadFromEnumerable(text.Split("\n\n").Take(300).Select(p => new Corpora.Row { Text = p }));
-            return ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
-                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
+            return ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options
                 {
                     HiddenSize = config.HiddenSize, Epochs = 1, ValidationFraction = 0, Seed = 1, TimeBudget = TimeSpan.FromSeconds(5),
                     Generation = new GenerationOptions { MaximumNewTokens = 200, StopToken = null },

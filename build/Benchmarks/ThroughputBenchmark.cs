@@ -20,7 +20,7 @@ namespace MlnetLstm.Benchmarks
     {
         public const int Steps = 35, BatchSize = 32, BatchesPerWindow = 20, Windows = 7;
 
-        public sealed record Config(string Corpus, RecurrentCellKind Cell, int Hidden, int Layers, RecurrentImplementation Implementation)
+        public sealed record Config(string Corpus, RecurrentCell Cell, int Hidden, int Layers, RecurrentImplementation Implementation)
         {
             public override string ToString() => $"{Corpus} {Cell} {Layers}×{Hidden} {(Implementation == RecurrentImplementation.Fused ? "fused" : "gate-level")}";
         }
@@ -36,14 +36,14 @@ namespace MlnetLstm.Benchmarks
         {
             foreach (var corpus in new[] { "moby-dick", "songci" })
             {
-                yield return new Config(corpus, RecurrentCellKind.Lstm, 256, 1, RecurrentImplementation.Fused);
+                yield return new Config(corpus, RecurrentCell.Lstm, 256, 1, RecurrentImplementation.Fused);
                 if (!quick)
                 {
-                    yield return new Config(corpus, RecurrentCellKind.Lstm, 512, 1, RecurrentImplementation.Fused);
-                    yield return new Config(corpus, RecurrentCellKind.Lstm, 256, 2, RecurrentImplementation.Fused);
+                    yield return new Config(corpus, RecurrentCell.Lstm, 512, 1, RecurrentImplementation.Fused);
+                    yield return new Config(corpus, RecurrentCell.Lstm, 256, 2, RecurrentImplementation.Fused);
                 }
-                yield return new Config(corpus, RecurrentCellKind.Gru, 256, 1, RecurrentImplementation.Fused);
-                yield return new Config(corpus, RecurrentCellKind.Lstm, 256, 1, RecurrentImplementation.GateLevel);
+                yield return new Config(corpus, RecurrentCell.Gru, 256, 1, RecurrentImplementation.Fused);
+                yield return new Config(corpus, RecurrentCell.Lstm, 256, 1, RecurrentImplementation.GateLevel);
             }
         }
 
@@ -51,17 +51,17 @@ namespace MlnetLstm.Benchmarks
         {
             var ml = new MLContext(seed: 1);
             string full = Corpora.Read(config.Corpus);
-            var tokenizer = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Fit(ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = full } }));
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(ml.Data.LoadFromEnumerable(new[] { new Corpora.Row { Text = full } }));
             int vocabulary = tokenizer.Vocabulary.Count;
             // Enough text that every epoch (random offset below T) holds at least one window of batches.
             string slice = string.Concat(full.EnumerateRunes().Take(BatchSize * (BatchesPerWindow + 1) * Steps + 1).Select(r => r.ToString()));
             var ids = tokenizer.Vocabulary.Encode(slice).Select(i => (long)i).ToArray();
 
             // MlnetLstm: one epoch per window; after each, one hand-written window on the same stream with the same shapes.
-            using var loop = new HandWrittenLoop(vocabulary, config.Hidden, config.Layers, config.Cell == RecurrentCellKind.Lstm, 1.0, 1);
+            using var loop = new HandWrittenLoop(vocabulary, config.Hidden, config.Layers, config.Cell == RecurrentCell.Lstm, 1.0, 1);
             var ours = new List<double>();
             var hand = new List<double>();
-            var options = new RecurrentLanguageModelEstimator.Options
+            var options = new RecurrentLanguageModelTrainer.Options
             {
                 Cell = config.Cell, HiddenSize = config.Hidden, Layers = config.Layers, Implementation = config.Implementation,
                 SequenceLength = Steps, BatchSize = BatchSize, Epochs = 1 + Windows, ValidationFraction = 0, Seed = 1,
@@ -106,7 +106,7 @@ namespace MlnetLstm.Benchmarks
         /// </summary>
         public static double FlopsPerToken(Config c, int vocabulary)
         {
-            int gates = c.Cell == RecurrentCellKind.Lstm ? 4 : 3;
+            int gates = c.Cell == RecurrentCell.Lstm ? 4 : 3;
             double macs = 0;
             for (int layer = 0; layer < c.Layers; layer++)
                 macs += gates * (double)c.Hidden * (c.Hidden + (layer == 0 ? 0 : c.Hidden));

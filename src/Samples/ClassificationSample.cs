@@ -43,7 +43,7 @@ namespace MlnetLstm.Samples
             var ml = new MLContext(seed: options.Seed);
             ProgressBar.ShowTrainingLog(ml);
             var split = ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(lines), testFraction: 0.3, seed: options.Seed);
-            var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Source"))
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(new RecurrentClassificationTrainer.Options { Cell = options.Cell, HiddenSize = 32, Epochs = 3, Bidirectional = true }))
                 .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedSource", "PredictedLabel"));

@@ -22,7 +22,7 @@ namespace MlnetLstm.Samples
             var ml = new MLContext(seed: options.Seed);
             ProgressBar.ShowTrainingLog(ml);
             var series = Enumerable.Range(0, 1200).Select(t => (float)Math.Sin(t * 0.5263)).ToArray();
-            var model = ml.Regression.Trainers.Recurrent(new RecurrentRegressionTrainer.Options { Cell = RecurrentCellKind.RnnTanh, HiddenSize = 16, Epochs = 10, LearningRate = 0.01 })
+            var model = ml.Regression.Trainers.Recurrent(new RecurrentRegressionTrainer.Options { Cell = RecurrentCell.RnnTanh, HiddenSize = 16, Epochs = 10, LearningRate = 0.01 })
                 .Fit(ml.Data.FromSeries(series[..1000], windowSize: 19));
             var test = ml.Data.FromSeries(series[1000..], windowSize: 19);
             var scored = model.Transform(test);

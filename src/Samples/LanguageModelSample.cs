@@ -25,14 +25,14 @@ namespace MlnetLstm.Samples
             var ml = new MLContext(seed: options.Seed);
             ProgressBar.ShowTrainingLog(ml);
             var data = ml.Data.LoadFromEnumerable(corpus.Documents.Select(d => new TextRow { Text = d }));
-            var pipeline = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
-                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
+            var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options
                 {
                     Cell = options.Cell,
                     HiddenSize = options.HiddenSize,
                     Layers = options.Layers,
                     Dropout = options.Layers > 1 ? 0.1f : 0,
-                    Optimizer = OptimizerKind.Adam,
+                    Optimizer = Optimizer.Adam,
                     LearningRate = 0.002,
                     LearningRateSchedule = LearningRateSchedule.Cosine,
                     GradientClippingNorm = 1,

@@ -6,7 +6,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Samples
 {
     /// <summary>Command-line options of the samples, parsed with System.CommandLine.</summary>
-    internal sealed record SampleOptions(string Corpus, RecurrentCellKind Cell, int HiddenSize, int Layers, int Epochs, TimeSpan TimeBudget, string OutputDirectory, string CacheDirectory, int Seed)
+    internal sealed record SampleOptions(string Corpus, RecurrentCell Cell, int HiddenSize, int Layers, int Epochs, TimeSpan TimeBudget, string OutputDirectory, string CacheDirectory, int Seed)
     {
         private static readonly Option<string> CorpusOption = new("--corpus")
         {
@@ -103,7 +103,7 @@ namespace MlnetLstm.Samples
 
         private static SampleOptions From(ParseResult result) => new(
             result.GetValue(CorpusOption)!,
-            result.GetValue(CellOption) switch { "gru" => RecurrentCellKind.Gru, "rnn" => RecurrentCellKind.RnnTanh, _ => RecurrentCellKind.Lstm },
+            result.GetValue(CellOption) switch { "gru" => RecurrentCell.Gru, "rnn" => RecurrentCell.RnnTanh, _ => RecurrentCell.Lstm },
             result.GetValue(HiddenOption),
             result.GetValue(LayersOption),
             result.GetValue(EpochsOption),

@@ -1,15 +1,14 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
-
+using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
 
-namespace MlnetLstm.Trainers
+namespace Microsoft.ML
 {
     /// <summary>Entry points of the MlnetLstm recurrent trainers on <see cref="MLContext"/> catalogs.</summary>
     public static class RecurrentCatalog
     {
         /// <summary>
-        /// Trains a recurrent language model on a token column (from TokenizeIntoCharacterIds, or its one-hot sequence):
+        /// Trains a recurrent language model on a token column (from TokenizeWithCharacterVocabulary, or its one-hot sequence):
         /// the fitted model generates continuations, gives next-token probabilities and scores text.
         /// </summary>
         /// <param name="catalog">The text transforms catalog.</param>
@@ -20,10 +19,10 @@ namespace MlnetLstm.Trainers
         /// <param name="epochs">Passes over the data.</param>
         /// <param name="sequenceLength">Time steps per batch (truncated back-propagation through time).</param>
         /// <param name="batchSize">Sequences per batch.</param>
-        public static RecurrentLanguageModelEstimator RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog,
-            string tokenColumnName = "Tokens", RecurrentCellKind cell = RecurrentCellKind.Lstm, int hiddenSize = 256, int layers = 1,
+        public static RecurrentLanguageModelTrainer RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog,
+            string tokenColumnName = "Tokens", RecurrentCell cell = RecurrentCell.Lstm, int hiddenSize = 256, int layers = 1,
             int epochs = 10, int sequenceLength = 35, int batchSize = 32)
-            => catalog.RecurrentLanguageModel(new RecurrentLanguageModelEstimator.Options
+            => catalog.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options
             {
                 TokenColumnName = tokenColumnName,
                 Cell = cell,
@@ -34,10 +33,10 @@ namespace MlnetLstm.Trainers
                 BatchSize = batchSize,
             });
 
-        /// <summary>Trains a recurrent language model with every option of <see cref="RecurrentLanguageModelEstimator.Options"/>.</summary>
+        /// <summary>Trains a recurrent language model with every option of <see cref="RecurrentLanguageModelTrainer.Options"/>.</summary>
         /// <param name="catalog">The text transforms catalog.</param>
         /// <param name="options">The trainer options.</param>
-        public static RecurrentLanguageModelEstimator RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog, RecurrentLanguageModelEstimator.Options options)
+        public static RecurrentLanguageModelTrainer RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog, RecurrentLanguageModelTrainer.Options options)
             => new(catalog.GetEnvironment(), options);
 
         /// <summary>
@@ -51,7 +50,7 @@ namespace MlnetLstm.Trainers
         /// <param name="hiddenSize">Hidden units per layer.</param>
         /// <param name="epochs">Passes over the data.</param>
         public static RecurrentRegressionTrainer Recurrent(this RegressionCatalog.RegressionTrainers catalog, string labelColumnName = "Label",
-            string featureColumnName = "Features", RecurrentCellKind cell = RecurrentCellKind.Lstm, int hiddenSize = 32, int epochs = 100)
+            string featureColumnName = "Features", RecurrentCell cell = RecurrentCell.Lstm, int hiddenSize = 32, int epochs = 100)
             => catalog.Recurrent(new RecurrentRegressionTrainer.Options
             {
                 LabelColumnName = labelColumnName,
@@ -79,7 +78,7 @@ namespace MlnetLstm.Trainers
         /// <param name="hiddenSize">Hidden units per layer.</param>
         /// <param name="epochs">Passes over the data.</param>
         public static RecurrentClassificationTrainer Recurrent(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, string labelColumnName = "Label",
-            string tokenColumnName = "Tokens", RecurrentCellKind cell = RecurrentCellKind.Lstm, bool bidirectional = false, int hiddenSize = 64, int epochs = 10)
+            string tokenColumnName = "Tokens", RecurrentCell cell = RecurrentCell.Lstm, bool bidirectional = false, int hiddenSize = 64, int epochs = 10)
             => catalog.Recurrent(new RecurrentClassificationTrainer.Options
             {
                 LabelColumnName = labelColumnName,

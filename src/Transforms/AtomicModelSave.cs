@@ -1,9 +1,9 @@
 using System;
 using System.IO;
 using System.Security.Cryptography;
-using Microsoft.ML;
+using MlnetLstm.Transforms;
 
-namespace MlnetLstm.Transforms
+namespace Microsoft.ML
 {
     /// <summary>
     /// Saving a model so that the file at the path is always a complete model: the previous one until the new one is

@@ -44,7 +44,7 @@ namespace MlnetLstm.Transforms
         {
             _host.CheckValue(inputSchema, nameof(inputSchema));
             if (!inputSchema.TryFindColumn(_inputColumnName, out var column))
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{_inputColumnName}' is not in the data. Name the token-id column (for example the output of TokenizeIntoCharacterIds).");
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{_inputColumnName}' is not in the data. Name the token-id column (for example the output of TokenizeWithCharacterVocabulary).");
             if (!column.IsKey || column.Kind == SchemaShape.Column.VectorKind.Scalar || column.ItemType.RawType != typeof(uint))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema), OneHotSequenceTransformer.ExpectedInput(_inputColumnName, $"{column.ItemType}"));
             var result = inputSchema.ToDictionary(c => c.Name);

@@ -69,7 +69,7 @@ namespace MlnetLstm.Transforms
             => Create(env, ctx).MakeRowMapper(inputSchema);
 
         internal static string ExpectedInput(string column, string actual) =>
-            $"Input column '{column}' must be a vector of UInt32 keys with a known key count (the output of TokenizeIntoCharacterIds, or of MapValueToKey on a text vector); it is {actual}.";
+            $"Input column '{column}' must be a vector of UInt32 keys with a known key count (the output of TokenizeWithCharacterVocabulary, or of MapValueToKey on a text vector); it is {actual}.";
 
         /// <inheritdoc/>
         protected override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)

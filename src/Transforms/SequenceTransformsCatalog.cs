@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlnetLstm.Transforms;
 
-namespace MlnetLstm.Transforms
+namespace Microsoft.ML
 {
     /// <summary>Entry points of the MlnetLstm sequence transforms on <see cref="MLContext.Transforms"/>.</summary>
     public static class SequenceTransformsCatalog
@@ -18,9 +18,9 @@ namespace MlnetLstm.Transforms
         /// <param name="minimumCount">Characters seen fewer times than this map to <c>&lt;unk&gt;</c>.</param>
         /// <param name="maximumVocabularySize">The largest vocabulary, reserved tokens included; the most frequent characters are kept.</param>
         /// <param name="caseFolding">Whether to lower-case text before counting and lookup.</param>
-        public static VocabularyTokenizingEstimator TokenizeIntoCharacterIds(this TransformsCatalog.TextTransforms catalog,
+        public static VocabularyTokenizingEstimator TokenizeWithCharacterVocabulary(this TransformsCatalog.TextTransforms catalog,
             string outputColumnName, string? inputColumnName = null, int minimumCount = 1, int maximumVocabularySize = Vocabulary.MaximumSize, bool caseFolding = false)
-            => catalog.TokenizeIntoIds(new VocabularyTokenizingEstimator.Options
+            => catalog.TokenizeWithVocabulary(new VocabularyTokenizingEstimator.Options
             {
                 OutputColumnName = outputColumnName,
                 InputColumnName = inputColumnName,
@@ -40,9 +40,9 @@ namespace MlnetLstm.Transforms
         /// <param name="minimumCount">Words seen fewer times than this map to <c>&lt;unk&gt;</c>.</param>
         /// <param name="maximumVocabularySize">The largest vocabulary, reserved tokens included; the most frequent words are kept.</param>
         /// <param name="caseFolding">Whether to lower-case text before counting and lookup.</param>
-        public static VocabularyTokenizingEstimator TokenizeIntoWordIds(this TransformsCatalog.TextTransforms catalog,
+        public static VocabularyTokenizingEstimator TokenizeWithWordVocabulary(this TransformsCatalog.TextTransforms catalog,
             string outputColumnName, string? inputColumnName = null, int minimumCount = 1, int maximumVocabularySize = Vocabulary.MaximumSize, bool caseFolding = false)
-            => catalog.TokenizeIntoIds(new VocabularyTokenizingEstimator.Options
+            => catalog.TokenizeWithVocabulary(new VocabularyTokenizingEstimator.Options
             {
                 OutputColumnName = outputColumnName,
                 InputColumnName = inputColumnName,
@@ -55,7 +55,7 @@ namespace MlnetLstm.Transforms
         /// <summary>Learns a vocabulary and maps text to token keys, with every option of <see cref="VocabularyTokenizingEstimator.Options"/>.</summary>
         /// <param name="catalog">The text transforms catalog.</param>
         /// <param name="options">The tokenizer options.</param>
-        public static VocabularyTokenizingEstimator TokenizeIntoIds(this TransformsCatalog.TextTransforms catalog, VocabularyTokenizingEstimator.Options options)
+        public static VocabularyTokenizingEstimator TokenizeWithVocabulary(this TransformsCatalog.TextTransforms catalog, VocabularyTokenizingEstimator.Options options)
             => new(catalog.GetEnvironment(), options);
 
         /// <summary>

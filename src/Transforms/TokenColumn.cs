@@ -8,7 +8,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Transforms
 {
     /// <summary>
-    /// A token column as a language model reads it: key-typed token ids (from TokenizeIntoCharacterIds) or a sparse
+    /// A token column as a language model reads it: key-typed token ids (from TokenizeWithCharacterVocabulary) or a sparse
     /// one-hot sequence (from OneHotEncodeSequence), with the vocabulary from its annotations. Reading a row gives
     /// 0-based token ids; anything that is not a clean token sequence is an error that names the column.
     /// </summary>
@@ -41,7 +41,7 @@ namespace MlnetLstm.Transforms
         {
             var column = schema.GetColumnOrNull(name)
                 ?? throw new ArgumentOutOfRangeException(nameof(schema),
-                    $"Token column '{name}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeIntoCharacterIds(\"{name}\", \"Text\")) or set TokenColumnName.");
+                    $"Token column '{name}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeWithCharacterVocabulary(\"{name}\", \"Text\")) or set TokenColumnName.");
             var vocabulary = SequenceAnnotations.ReadVocabulary(column);
             switch (column.Type)
             {
@@ -53,7 +53,7 @@ namespace MlnetLstm.Transforms
                 default:
                     throw new ArgumentOutOfRangeException(nameof(schema),
                         $"Token column '{name}' is {column.Type}{(vocabulary is null ? " without a vocabulary annotation" : "")}; a language model needs the key vector of " +
-                        "TokenizeIntoCharacterIds/TokenizeIntoWordIds (with its KeyValues), or the one-hot sequence of OneHotEncodeSequence.");
+                        "TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary (with its KeyValues), or the one-hot sequence of OneHotEncodeSequence.");
             }
         }
 

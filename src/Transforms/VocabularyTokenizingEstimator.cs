@@ -11,7 +11,7 @@ namespace MlnetLstm.Transforms
     /// <summary>
     /// Learns a character (or word) vocabulary from a text column and maps text to a variable-length vector of
     /// key-typed token ids, with the vocabulary attached as the column's key values. Enter it through
-    /// <see cref="SequenceTransformsCatalog.TokenizeIntoCharacterIds(TransformsCatalog.TextTransforms, string, string?, int, int, bool)"/>.
+    /// <see cref="SequenceTransformsCatalog.TokenizeWithCharacterVocabulary(TransformsCatalog.TextTransforms, string, string?, int, int, bool)"/>.
     /// </summary>
     public sealed class VocabularyTokenizingEstimator : IEstimator<VocabularyTokenizingTransformer>
     {

@@ -51,14 +51,14 @@ namespace MlnetLstm.ModelRunner
         /// The options: a one-layer LSTM of <paramref name="hiddenSize"/> units, short sequences and batches so an epoch
         /// over a few hundred characters has several batches, a fixed seed, and greedy generation of 5 tokens.
         /// </summary>
-        public static RecurrentLanguageModelEstimator.Options Options(int epochs, int hiddenSize = 8, string? checkpointPath = null, bool resume = false,
+        public static RecurrentLanguageModelTrainer.Options Options(int epochs, int hiddenSize = 8, string? checkpointPath = null, bool resume = false,
             Action<EpochMetrics>? epochCompleted = null) => new()
             {
                 HiddenSize = hiddenSize,
                 Epochs = epochs,
                 BatchSize = 4,
                 SequenceLength = 8,
-                Optimizer = OptimizerKind.Adam,
+                Optimizer = Optimizer.Adam,
                 LearningRate = 0.01,
                 Seed = 1,
                 // A model this small gains nothing from a thread pool, and a pool of two loses badly when the machine is shared.
@@ -76,7 +76,7 @@ namespace MlnetLstm.ModelRunner
         /// own count): with one thread per core, training on this 2-core machine ran 70 times slower while another
         /// process was busy (the test took 8.5 minutes instead of 9 s).
         /// </summary>
-        public static RecurrentLanguageModelEstimator.Options Checkpointed(int epochs, string checkpointPath, bool resume, Action<EpochMetrics>? epochCompleted)
+        public static RecurrentLanguageModelTrainer.Options Checkpointed(int epochs, string checkpointPath, bool resume, Action<EpochMetrics>? epochCompleted)
         {
             var options = Options(epochs, checkpointPath: checkpointPath, resume: resume, epochCompleted: epochCompleted);
             options.LearningRateSchedule = LearningRateSchedule.Cosine;
@@ -85,8 +85,8 @@ namespace MlnetLstm.ModelRunner
         }
 
         /// <summary>Character tokenizer → language model.</summary>
-        public static EstimatorChain<RecurrentLanguageModelTransformer> Pipeline(MLContext ml, RecurrentLanguageModelEstimator.Options options)
-            => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options));
+        public static EstimatorChain<RecurrentLanguageModelTransformer> Pipeline(MLContext ml, RecurrentLanguageModelTrainer.Options options)
+            => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options));
 
         /// <summary>Documents as an IDataView with the Text column.</summary>
         public static IDataView Data(MLContext ml, IEnumerable<string> documents)

@@ -9,7 +9,7 @@ var ml = new MLContext(seed: 1);
 var data = ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = string.Concat(Enumerable.Repeat("hello world. ", 200)) } });
 try
 {
-    ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(epochs: 1)).Fit(data);
+    ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(epochs: 1)).Fit(data);
     Console.WriteLine("trained: no error");
     return 1;
 }

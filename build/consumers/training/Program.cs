@@ -14,12 +14,12 @@ if (args.Length != 1)
 string[] lines = { "the cat sat on the mat.", "the dog sat on the log.", "a bird sang in the tree." };
 var ml = new MLContext(seed: 1);
 var data = ml.Data.LoadFromEnumerable(Enumerable.Repeat(lines, 30).SelectMany(l => l).Select(t => new TextRow { Text = t }).ToList());
-var options = new RecurrentLanguageModelEstimator.Options
+var options = new RecurrentLanguageModelTrainer.Options
 {
-    HiddenSize = 64, Epochs = 40, SequenceLength = 16, BatchSize = 16, Optimizer = OptimizerKind.Adam, LearningRate = 0.01,
+    HiddenSize = 64, Epochs = 40, SequenceLength = 16, BatchSize = 16, Optimizer = Optimizer.Adam, LearningRate = 0.01,
     Seed = 1, NumberOfThreads = 1, Generation = new GenerationOptions { MaximumNewTokens = 40 },
 };
-var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options)).Fit(data);
+var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options)).Fit(data);
 ml.Model.SaveAtomically(model, data.Schema, args[0]);
 
 using var engine = ml.Model.CreatePredictionEngine<TextRow, Generation>(model);

@@ -10,7 +10,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>
-    /// Trains a recurrent sequence classifier on a token column (from TokenizeIntoCharacterIds/TokenizeIntoWordIds)
+    /// Trains a recurrent sequence classifier on a token column (from TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary)
     /// and a key-typed label: optionally bidirectional and multi-layer, the last layer's outputs pooled (final state,
     /// mean or max) into a linear head. The output Score and PredictedLabel columns work with
     /// <c>mlContext.MulticlassClassification.Evaluate</c>. Enter it through
@@ -24,7 +24,7 @@ namespace MlnetLstm.Trainers
             /// <summary>Creates options with the classification defaults.</summary>
             public Options()
             {
-                Optimizer = OptimizerKind.Adam;
+                Optimizer = Optimizer.Adam;
                 HiddenSize = 64;
                 InputEncoding = TokenInputEncoding.Embedding;
                 EmbeddingSize = 32;
@@ -136,7 +136,7 @@ namespace MlnetLstm.Trainers
         {
             _host.CheckValue(inputSchema, nameof(inputSchema));
             if (!inputSchema.TryFindColumn(_options.TokenColumnName, out var tokens) || tokens.Kind == SchemaShape.Column.VectorKind.Scalar)
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Token column '{_options.TokenColumnName}' must be in the data as a vector of token keys (TokenizeIntoCharacterIds).");
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Token column '{_options.TokenColumnName}' must be in the data as a vector of token keys (TokenizeWithCharacterVocabulary).");
             if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label) || !label.IsKey)
                 throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' must be in the data as a key (mlContext.Transforms.Conversion.MapValueToKey).");
             var result = inputSchema.ToDictionary(c => c.Name);

@@ -16,17 +16,17 @@ namespace MlnetLstm.Trainers
     internal sealed class RecurrentLayer : nn.Module
     {
         private readonly nn.Module _fused;
-        private readonly RecurrentCellKind _cell;
+        private readonly RecurrentCell _cell;
 
-        public RecurrentLayer(string name, RecurrentCellKind cell, int inputSize, int hiddenSize) : base(name)
+        public RecurrentLayer(string name, RecurrentCell cell, int inputSize, int hiddenSize) : base(name)
         {
             _cell = cell;
             _fused = cell switch
             {
-                RecurrentCellKind.Lstm => nn.LSTM(inputSize, hiddenSize),
-                RecurrentCellKind.Gru => nn.GRU(inputSize, hiddenSize),
-                RecurrentCellKind.RnnTanh => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.Tanh),
-                RecurrentCellKind.RnnRelu => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.ReLU),
+                RecurrentCell.Lstm => nn.LSTM(inputSize, hiddenSize),
+                RecurrentCell.Gru => nn.GRU(inputSize, hiddenSize),
+                RecurrentCell.RnnTanh => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.Tanh),
+                RecurrentCell.RnnRelu => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.ReLU),
                 _ => throw new ArgumentOutOfRangeException(nameof(cell)),
             };
             register_module("fused", _fused);
@@ -115,7 +115,7 @@ namespace MlnetLstm.Trainers
             var weightHh = WeightHh;
             var biasHh = BiasHh;
             // LSTM and RNN add b_hh outside the nonlinearity's inner products, so it joins the projection once for all steps.
-            if (_cell != RecurrentCellKind.Gru)
+            if (_cell != RecurrentCell.Gru)
                 projection = projection + biasHh;
             long steps = projection.shape[0];
             var outputs = new List<Tensor>((int)steps);
@@ -124,14 +124,14 @@ namespace MlnetLstm.Trainers
                 var xp = projection[t];
                 switch (_cell)
                 {
-                    case RecurrentCellKind.Lstm:
+                    case RecurrentCell.Lstm:
                         (hidden, cell) = GateLevelCells.Lstm(xp, hidden, cell!, weightHh);
                         break;
-                    case RecurrentCellKind.Gru:
+                    case RecurrentCell.Gru:
                         hidden = GateLevelCells.Gru(xp, hidden, weightHh, biasHh);
                         break;
                     default:
-                        hidden = GateLevelCells.Rnn(xp, hidden, weightHh, _cell == RecurrentCellKind.RnnRelu);
+                        hidden = GateLevelCells.Rnn(xp, hidden, weightHh, _cell == RecurrentCell.RnnRelu);
                         break;
                 }
                 outputs.Add(hidden);

@@ -28,7 +28,7 @@ namespace MlnetLstm.Trainers
         {
             Tensor[] Make() => Enumerable.Range(0, architecture.Layers * architecture.Directions)
                 .Select(_ => zeros(batch, architecture.HiddenSize, device: device)).ToArray();
-            return new RecurrentState(Make(), architecture.Cell == RecurrentCellKind.Lstm ? Make() : null);
+            return new RecurrentState(Make(), architecture.Cell == RecurrentCell.Lstm ? Make() : null);
         }
 
         /// <summary>

@@ -1,11 +1,10 @@
 using System.Collections.Generic;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-
+using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
 
-namespace MlnetLstm.Trainers
+namespace Microsoft.ML
 {
     /// <summary>
     /// Brings recurrent models from PyTorch into ML.NET, and takes them back: entry points on

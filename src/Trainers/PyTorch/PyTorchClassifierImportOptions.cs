@@ -6,7 +6,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>
-    /// Options of <see cref="PyTorchCatalog.ImportPyTorchClassifier"/>: a sequence classifier (recurrent layers,
+    /// Options of <see cref="Microsoft.ML.PyTorchCatalog.ImportPyTorchClassifier"/>: a sequence classifier (recurrent layers,
     /// optionally bidirectional, the last layer's outputs pooled, then a linear head to the class logits).
     /// </summary>
     public sealed class PyTorchClassifierImportOptions : PyTorchTokenModelImportOptions

@@ -1,6 +1,6 @@
 namespace MlnetLstm.Trainers
 {
-    /// <summary>Options of <see cref="PyTorchCatalog.ExportToPyTorch"/>.</summary>
+    /// <summary>Options of <see cref="Microsoft.ML.PyTorchCatalog.ExportToPyTorch"/>.</summary>
     public sealed class PyTorchExportOptions
     {
         /// <summary>The state_dict keys to write. Default the seeds' RNNModel (rnn.*, linear.*), which its <c>load_state_dict</c> accepts.</summary>

@@ -19,7 +19,7 @@ namespace MlnetLstm.Trainers
         public string WeightsPath { get; set; } = "";
 
         /// <summary>The recurrent cell: <c>nn.LSTM</c>, <c>nn.GRU</c>, <c>nn.RNN</c> (tanh, its default) or <c>nn.RNN(nonlinearity='relu')</c>. Default LSTM.</summary>
-        public RecurrentCellKind Cell { get; set; } = RecurrentCellKind.Lstm;
+        public RecurrentCell Cell { get; set; } = RecurrentCell.Lstm;
 
         /// <summary>The recurrent module's <c>hidden_size</c>. Required; 1 to 65,536.</summary>
         public int HiddenSize { get; set; }

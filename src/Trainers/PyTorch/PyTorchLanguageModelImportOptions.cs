@@ -3,7 +3,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>
-    /// Options of <see cref="PyTorchCatalog.ImportPyTorchLanguageModel"/>: a next-token model such as the seeds'
+    /// Options of <see cref="Microsoft.ML.PyTorchCatalog.ImportPyTorchLanguageModel"/>: a next-token model such as the seeds'
     /// RNNModel (recurrent layers, then a linear head from the hidden state to the vocabulary's logits).
     /// </summary>
     public sealed class PyTorchLanguageModelImportOptions : PyTorchTokenModelImportOptions

@@ -43,9 +43,9 @@ namespace MlnetLstm.Trainers
             });
             json.WriteString("cell", a.Cell switch
             {
-                RecurrentCellKind.Lstm => "LSTM",
-                RecurrentCellKind.Gru => "GRU",
-                RecurrentCellKind.RnnTanh => "RNN_TANH",
+                RecurrentCell.Lstm => "LSTM",
+                RecurrentCell.Gru => "GRU",
+                RecurrentCell.RnnTanh => "RNN_TANH",
                 _ => "RNN_RELU",
             });
             json.WriteString("input", a.Input switch

@@ -6,7 +6,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>
-    /// Options of <see cref="PyTorchCatalog.ImportPyTorchRegressor"/>: a forecaster that reads a window of feature
+    /// Options of <see cref="Microsoft.ML.PyTorchCatalog.ImportPyTorchRegressor"/>: a forecaster that reads a window of feature
     /// vectors (<c>nn.LSTM(input_size=FeaturesPerStep, …)</c>) and maps the last step's hidden state through a linear
     /// head to the next value(s).
     /// </summary>

@@ -19,7 +19,7 @@ namespace MlnetLstm.Trainers
         public IReadOnlyList<string>? Vocabulary { get; set; }
 
         /// <summary>
-        /// A fitted tokenizer (from TokenizeIntoCharacterIds/TokenizeIntoWordIds) whose vocabulary is the model's;
+        /// A fitted tokenizer (from TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary) whose vocabulary is the model's;
         /// set this or <see cref="Vocabulary"/>. Its output column is the token column, its input the text column.
         /// </summary>
         public VocabularyTokenizingTransformer? Tokenizer { get; set; }

@@ -23,7 +23,7 @@ namespace MlnetLstm.Trainers
             /// <summary>Creates options with the regression defaults.</summary>
             public Options()
             {
-                Optimizer = OptimizerKind.Adam;
+                Optimizer = Optimizer.Adam;
                 HiddenSize = 32;
                 Epochs = 100;
             }

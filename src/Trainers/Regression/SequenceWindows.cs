@@ -1,12 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-
+using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
 
-namespace MlnetLstm.Trainers
+namespace Microsoft.ML
 {
     /// <summary>Turns a time series into sliding windows for <see cref="RecurrentRegressionTrainer"/>.</summary>
     public static class SequenceWindows

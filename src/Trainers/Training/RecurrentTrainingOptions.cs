@@ -9,7 +9,7 @@ namespace MlnetLstm.Trainers
     public abstract class RecurrentTrainingOptions
     {
         /// <summary>The recurrent cell. Default LSTM.</summary>
-        public RecurrentCellKind Cell { get; set; } = RecurrentCellKind.Lstm;
+        public RecurrentCell Cell { get; set; } = RecurrentCell.Lstm;
 
         /// <summary>Hidden units per layer. Default 256, as in Dive into Deep Learning's RNN chapter; 1 to 65,536.</summary>
         public int HiddenSize { get; set; } = 256;
@@ -33,7 +33,7 @@ namespace MlnetLstm.Trainers
         public int BatchSize { get; set; } = 32;
 
         /// <summary>The optimizer. Default SGD, as in Dive into Deep Learning's RNN chapter.</summary>
-        public OptimizerKind Optimizer { get; set; } = OptimizerKind.Sgd;
+        public Optimizer Optimizer { get; set; } = Optimizer.Sgd;
 
         /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in Dive into Deep Learning's RNN chapter; Adam and AdamW 0.002). Must be positive.</summary>
         public double? LearningRate { get; set; }
@@ -113,7 +113,7 @@ namespace MlnetLstm.Trainers
         public Action<EpochMetrics>? EpochCompleted { get; set; }
 
         /// <summary>The learning rate in effect: <see cref="LearningRate"/> or the optimizer's default.</summary>
-        internal double EffectiveLearningRate => LearningRate ?? (Optimizer == OptimizerKind.Sgd ? 1.0 : 0.002);
+        internal double EffectiveLearningRate => LearningRate ?? (Optimizer == Optimizer.Sgd ? 1.0 : 0.002);
 
         /// <summary>Checks every option, throwing an exception that names the option, its value and the valid range.</summary>
         internal virtual void Validate()

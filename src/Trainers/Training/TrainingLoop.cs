@@ -273,8 +273,8 @@ namespace MlnetLstm.Trainers
             double rate = options.EffectiveLearningRate;
             return options.Optimizer switch
             {
-                OptimizerKind.Sgd => optim.SGD(network.parameters(), rate, weight_decay: options.WeightDecay),
-                OptimizerKind.Adam => optim.Adam(network.parameters(), rate, weight_decay: options.WeightDecay),
+                Optimizer.Sgd => optim.SGD(network.parameters(), rate, weight_decay: options.WeightDecay),
+                Optimizer.Adam => optim.Adam(network.parameters(), rate, weight_decay: options.WeightDecay),
                 _ => optim.AdamW(network.parameters(), rate, weight_decay: options.WeightDecay),
             };
         }

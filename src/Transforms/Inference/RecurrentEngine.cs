@@ -62,7 +62,7 @@ namespace MlnetLstm.Transforms
                     var recurrentBias = weights[NetworkWeights.LayerTensor(layer, direction, "bias_hh")];
                     int inputSize = layer == 0 ? a.FirstLayerInputSize : a.OutputWidth;
                     bool oneHot = layer == 0 && a.Input == NetworkInput.TokensOneHot;
-                    bool gru = a.Cell == RecurrentCellKind.Gru;
+                    bool gru = a.Cell == RecurrentCell.Gru;
                     var bias = inputBias;
                     if (!gru)
                     {
@@ -232,7 +232,7 @@ namespace MlnetLstm.Transforms
             var gates = state.Gates.AsSpan();
             switch (Architecture.Cell)
             {
-                case RecurrentCellKind.Lstm:
+                case RecurrentCell.Lstm:
                 {
                     // gates = [i f g o] pre-activations; c' = σ(f)⊙c + σ(i)⊙tanh(g); h' = σ(o)⊙tanh(c').
                     VectorKernels.MultiplyAdd(unit.RecurrentWeights, _gateWidth, h, hidden, gates);
@@ -250,7 +250,7 @@ namespace MlnetLstm.Transforms
                     TensorPrimitives.Multiply(output, candidate, hidden);
                     break;
                 }
-                case RecurrentCellKind.Gru:
+                case RecurrentCell.Gru:
                 {
                     // [xr xz xn] = gates; [hr hz hn] = W_hh·h + b_hh; r = σ(xr + hr), z = σ(xz + hz),
                     // n = tanh(xn + r⊙hn); h' = n + z⊙(h − n).
@@ -272,7 +272,7 @@ namespace MlnetLstm.Transforms
                 {
                     var preActivation = gates[..h];
                     VectorKernels.MultiplyAdd(unit.RecurrentWeights, h, h, hidden, preActivation);
-                    if (Architecture.Cell == RecurrentCellKind.RnnRelu)
+                    if (Architecture.Cell == RecurrentCell.RnnRelu)
                         TensorPrimitives.Max(preActivation, 0f, hidden);
                     else
                         TensorPrimitives.Tanh(preActivation, hidden);

@@ -13,7 +13,7 @@ namespace MlnetLstm.Transforms
         {
             int h = architecture.HiddenSize, units = architecture.Layers * architecture.Directions;
             Hidden = new float[units][];
-            Cell = architecture.Cell == RecurrentCellKind.Lstm ? new float[units][] : null;
+            Cell = architecture.Cell == RecurrentCell.Lstm ? new float[units][] : null;
             for (int i = 0; i < units; i++)
             {
                 Hidden[i] = new float[h];

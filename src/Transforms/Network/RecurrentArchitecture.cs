@@ -19,7 +19,7 @@ namespace MlnetLstm.Transforms
         /// <summary>The most parameters (floats) a network may have: 2^31, 8 GiB.</summary>
         public const long MaximumParameters = 1L << 31;
 
-        public RecurrentArchitecture(RecurrentCellKind cell, NetworkInput input, int inputSize, int embeddingSize, int hiddenSize, int layers, float dropout, int outputSize,
+        public RecurrentArchitecture(RecurrentCell cell, NetworkInput input, int inputSize, int embeddingSize, int hiddenSize, int layers, float dropout, int outputSize,
             bool bidirectional = false)
         {
             Check(Enum.IsDefined(cell), $"cell kind {(int)cell} is not LSTM, GRU or RNN");
@@ -42,7 +42,7 @@ namespace MlnetLstm.Transforms
             Check(ParameterCount <= MaximumParameters, $"the network would have {ParameterCount} parameters, more than {MaximumParameters}");
         }
 
-        public RecurrentCellKind Cell { get; }
+        public RecurrentCell Cell { get; }
 
         public NetworkInput Input { get; }
 
@@ -71,7 +71,7 @@ namespace MlnetLstm.Transforms
         public int OutputWidth => HiddenSize * Directions;
 
         /// <summary>Rows of weight_ih per hidden unit: 4 for LSTM, 3 for GRU, 1 for RNN.</summary>
-        public int Gates => Cell switch { RecurrentCellKind.Lstm => 4, RecurrentCellKind.Gru => 3, _ => 1 };
+        public int Gates => Cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
 
         /// <summary>Input width of the first recurrent layer.</summary>
         public int FirstLayerInputSize => Input == NetworkInput.TokensEmbedding ? EmbeddingSize : InputSize;
@@ -120,7 +120,7 @@ namespace MlnetLstm.Transforms
 
         /// <exception cref="FormatException">A field is out of range; nothing has been allocated.</exception>
         public static RecurrentArchitecture Load(BinaryReader reader) => new(
-            (RecurrentCellKind)reader.ReadInt32(), (NetworkInput)reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
+            (RecurrentCell)reader.ReadInt32(), (NetworkInput)reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(),
             reader.ReadInt32(), reader.ReadInt32(), reader.ReadSingle(), reader.ReadInt32(), reader.ReadByte() switch
             {
                 0 => false,

@@ -90,7 +90,7 @@ namespace MlnetLstm.Transforms
             var a = weights.Architecture;
             var g = new OnnxModelWriter("mlnetlstm_language_model");
             int layers = a.Layers, h = a.HiddenSize, v = a.OutputSize;
-            bool lstm = a.Cell == RecurrentCellKind.Lstm;
+            bool lstm = a.Cell == RecurrentCell.Lstm;
             string ids = g.AddInput(TokenIds, OnnxElementType.Int64, "batch", "sequence");
             string initialH = g.AddInput(InitialHidden, OnnxElementType.Float, (long)layers, "batch", (long)h);
             string? initialC = null;

@@ -19,7 +19,7 @@ namespace MlnetLstm.Transforms
             if (column.Column.Type.GetValueCount() != 0)
                 throw new NotSupportedException(
                     $"{component} reads the fixed-length one-hot sequence '{column.Name}', whose padding positions ONNX cannot tell from token 0 without an explicit length. " +
-                    "Export a pipeline that feeds the model the token keys (TokenizeIntoCharacterIds/TokenizeIntoWordIds), or a variable-length one-hot sequence (maximumLength 0).");
+                    "Export a pipeline that feeds the model the token keys (TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary), or a variable-length one-hot sequence (maximumLength 0).");
             var oneHot = g.Reshape(variable, 0, -1, column.Tokens.Length);
             return g.Apply("ArgMax", new[] { oneHot }, n =>
             {

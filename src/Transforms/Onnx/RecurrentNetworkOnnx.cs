@@ -36,7 +36,7 @@ namespace MlnetLstm.Transforms
                 _ => input,
             };
             var hidden = new List<string>();
-            var cells = a.Cell == RecurrentCellKind.Lstm ? new List<string>() : null;
+            var cells = a.Cell == RecurrentCell.Lstm ? new List<string>() : null;
             for (int layer = 0; layer < a.Layers; layer++)
             {
                 var (y, yH, yC) = Layer(g, weights, layer, x, initialHidden?[layer], initialCell?[layer]);
@@ -81,8 +81,8 @@ namespace MlnetLstm.Transforms
             // For each ONNX gate block, the PyTorch block it comes from.
             int[] order = a.Cell switch
             {
-                RecurrentCellKind.Lstm => new[] { 0, 3, 1, 2 },
-                RecurrentCellKind.Gru => new[] { 1, 0, 2 },
+                RecurrentCell.Lstm => new[] { 0, 3, 1, 2 },
+                RecurrentCell.Gru => new[] { 1, 0, 2 },
                 _ => new[] { 0 },
             };
             var w = new List<float>();
@@ -106,20 +106,20 @@ namespace MlnetLstm.Transforms
                 "", // sequence_lens: every sequence is full length
                 initialH ?? "",
             };
-            if (a.Cell == RecurrentCellKind.Lstm)
+            if (a.Cell == RecurrentCell.Lstm)
                 inputs.Add(initialC ?? "");
             while (inputs[^1].Length == 0)
                 inputs.RemoveAt(inputs.Count - 1);
-            string op = a.Cell switch { RecurrentCellKind.Lstm => "LSTM", RecurrentCellKind.Gru => "GRU", _ => "RNN" };
+            string op = a.Cell switch { RecurrentCell.Lstm => "LSTM", RecurrentCell.Gru => "GRU", _ => "RNN" };
             string y = g.Variable($"{name}_Y"), yH = g.Variable($"{name}_Y_h");
-            string? yC = a.Cell == RecurrentCellKind.Lstm ? g.Variable($"{name}_Y_c") : null;
+            string? yC = a.Cell == RecurrentCell.Lstm ? g.Variable($"{name}_Y_c") : null;
             var node = g.Node(op, inputs, yC is null ? new[] { y, yH } : new[] { y, yH, yC });
             node.Set("hidden_size", (long)h);
             node.Set("direction", directions == 2 ? "bidirectional" : "forward");
-            if (a.Cell == RecurrentCellKind.Gru)
+            if (a.Cell == RecurrentCell.Gru)
                 node.Set("linear_before_reset", 1L);
-            if (a.Cell is RecurrentCellKind.RnnTanh or RecurrentCellKind.RnnRelu)
-                node.Set("activations", Enumerable.Repeat(a.Cell == RecurrentCellKind.RnnRelu ? "Relu" : "Tanh", directions).ToArray());
+            if (a.Cell is RecurrentCell.RnnTanh or RecurrentCell.RnnRelu)
+                node.Set("activations", Enumerable.Repeat(a.Cell == RecurrentCell.RnnRelu ? "Relu" : "Tanh", directions).ToArray());
             return (y, yH, yC);
         }
 

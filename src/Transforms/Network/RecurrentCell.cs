@@ -1,7 +1,7 @@
 namespace MlnetLstm.Transforms
 {
     /// <summary>The recurrent cell of every layer. Gate order and parameter layout follow PyTorch.</summary>
-    public enum RecurrentCellKind
+    public enum RecurrentCell
     {
         /// <summary>Long short-term memory: input, forget, candidate and output gates (PyTorch order i, f, g, o).</summary>
         Lstm = 0,

@@ -15,9 +15,9 @@ namespace MlnetLstm.Trainers
     /// <see cref="RecurrentLanguageModelTransformer"/> continues prefixes, gives next-token probabilities and scores
     /// text. Enter it through <see cref="RecurrentCatalog.RecurrentLanguageModel(TransformsCatalog.TextTransforms, Options)"/>.
     /// </summary>
-    public sealed class RecurrentLanguageModelEstimator : IEstimator<RecurrentLanguageModelTransformer>
+    public sealed class RecurrentLanguageModelTrainer : IEstimator<RecurrentLanguageModelTransformer>
     {
-        /// <summary>Options of <see cref="RecurrentLanguageModelEstimator"/>.</summary>
+        /// <summary>Options of <see cref="RecurrentLanguageModelTrainer"/>.</summary>
         public sealed class Options : TokenSequenceOptions
         {
             /// <summary>Time steps per batch: the truncation length of back-propagation through time. Default 35, as in Dive into Deep Learning's RNN chapter; at least 1.</summary>
@@ -72,9 +72,9 @@ namespace MlnetLstm.Trainers
         private readonly IHost _host;
         private readonly Options _options;
 
-        internal RecurrentLanguageModelEstimator(IHostEnvironment env, Options options)
+        internal RecurrentLanguageModelTrainer(IHostEnvironment env, Options options)
         {
-            _host = MlNetVersion.Register(env, nameof(RecurrentLanguageModelEstimator));
+            _host = MlNetVersion.Register(env, nameof(RecurrentLanguageModelTrainer));
             _options = options ?? throw new ArgumentNullException(nameof(options));
             _options.Validate();
         }
@@ -148,11 +148,11 @@ namespace MlnetLstm.Trainers
             _host.CheckValue(inputSchema, nameof(inputSchema));
             if (!inputSchema.TryFindColumn(_options.TokenColumnName, out var column))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                    $"Token column '{_options.TokenColumnName}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeIntoCharacterIds) or set TokenColumnName.");
+                    $"Token column '{_options.TokenColumnName}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeWithCharacterVocabulary) or set TokenColumnName.");
             if (column.Kind == SchemaShape.Column.VectorKind.Scalar || !(column.IsKey || column.ItemType == NumberDataViewType.Single))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema),
                     $"Token column '{_options.TokenColumnName}' must be a vector of token keys or a one-hot sequence; it is {column.ItemType}{(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
-                    "Tokenize the text first (mlContext.Transforms.Text.TokenizeIntoCharacterIds or TokenizeIntoWordIds) and name its output in TokenColumnName.");
+                    "Tokenize the text first (mlContext.Transforms.Text.TokenizeWithCharacterVocabulary or TokenizeWithWordVocabulary) and name its output in TokenColumnName.");
             var result = inputSchema.ToDictionary(c => c.Name);
             void Add(string? name, SchemaShape.Column.VectorKind kind, DataViewType type)
             {

@@ -3,7 +3,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>The optimizer of a recurrent trainer.</summary>
-    public enum OptimizerKind
+    public enum Optimizer
     {
         /// <summary>Plain stochastic gradient descent, as in the seed tutorials (which use learning rate 1 with clipping 1).</summary>
         Sgd = 0,
