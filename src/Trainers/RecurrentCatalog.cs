@@ -19,6 +19,18 @@ namespace Microsoft.ML
         /// <param name="epochs">Passes over the data.</param>
         /// <param name="sequenceLength">Time steps per batch (truncated back-propagation through time).</param>
         /// <param name="batchSize">Sequences per batch.</param>
+        /// <returns>The language model trainer; its <c>Fit</c> returns a <see cref="MlnetLstm.Transforms.RecurrentLanguageModelTransformer"/>.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Does this estimator need to look at the data to train its parameters? | Yes |
+        /// | Input column data type | Vector of keys (from TokenizeWithCharacterVocabulary or TokenizeWithWordVocabulary), or a one-hot sequence of Single |
+        /// | Output column data type | Generated: text; NextTokenProbabilities: vector of Single; LogLikelihood, Perplexity, BitsPerToken: Double |
+        /// | Exportable to ONNX | Yes, but for the Generated column (ExportOnnxGenerator for step-by-step generation) |
+        /// | Needs at training / at scoring | TorchSharp with a libtorch backend / MlnetLstm.Transforms only |
+        /// ]]></format>
+        /// </remarks>
         public static RecurrentLanguageModelTrainer RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog,
             string tokenColumnName = "Tokens", RecurrentCell cell = RecurrentCell.Lstm, int hiddenSize = 256, int layers = 1,
             int epochs = 10, int sequenceLength = 35, int batchSize = 32)
@@ -36,6 +48,18 @@ namespace Microsoft.ML
         /// <summary>Trains a recurrent language model with every option of <see cref="RecurrentLanguageModelTrainer.Options"/>.</summary>
         /// <param name="catalog">The text transforms catalog.</param>
         /// <param name="options">The trainer options.</param>
+        /// <returns>The language model trainer; its <c>Fit</c> returns a <see cref="MlnetLstm.Transforms.RecurrentLanguageModelTransformer"/>.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Does this estimator need to look at the data to train its parameters? | Yes |
+        /// | Input column data type | Vector of keys (from TokenizeWithCharacterVocabulary or TokenizeWithWordVocabulary), or a one-hot sequence of Single |
+        /// | Output column data type | Generated: text; NextTokenProbabilities: vector of Single; LogLikelihood, Perplexity, BitsPerToken: Double |
+        /// | Exportable to ONNX | Yes, but for the Generated column (ExportOnnxGenerator for step-by-step generation) |
+        /// | Needs at training / at scoring | TorchSharp with a libtorch backend / MlnetLstm.Transforms only |
+        /// ]]></format>
+        /// </remarks>
         public static RecurrentLanguageModelTrainer RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog, RecurrentLanguageModelTrainer.Options options)
             => new(catalog.GetEnvironment(), options);
 
@@ -49,6 +73,19 @@ namespace Microsoft.ML
         /// <param name="cell">LSTM, GRU or RNN.</param>
         /// <param name="hiddenSize">Hidden units per layer.</param>
         /// <param name="epochs">Passes over the data.</param>
+        /// <returns>The trainer; its <c>Fit</c> returns the fitted recurrent transformer.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Machine learning task | Regression |
+        /// | Is normalization required? | No: features and labels are standardized with statistics learned at Fit and saved with the model |
+        /// | Input column data type | Known-size vector of Single (a window, step-major) |
+        /// | Output column data type | Score: Single, or a vector of Single for several steps ahead |
+        /// | Exportable to ONNX | Yes |
+        /// | Needs at training / at scoring | TorchSharp with a libtorch backend / MlnetLstm.Transforms only |
+        /// ]]></format>
+        /// </remarks>
         public static RecurrentRegressionTrainer Recurrent(this RegressionCatalog.RegressionTrainers catalog, string labelColumnName = "Label",
             string featureColumnName = "Features", RecurrentCell cell = RecurrentCell.Lstm, int hiddenSize = 32, int epochs = 100)
             => catalog.Recurrent(new RecurrentRegressionTrainer.Options
@@ -63,6 +100,19 @@ namespace Microsoft.ML
         /// <summary>Trains a recurrent sequence regressor with every option of <see cref="RecurrentRegressionTrainer.Options"/>.</summary>
         /// <param name="catalog">The regression trainers catalog.</param>
         /// <param name="options">The trainer options.</param>
+        /// <returns>The trainer; its <c>Fit</c> returns the fitted recurrent transformer.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Machine learning task | Regression |
+        /// | Is normalization required? | No: features and labels are standardized with statistics learned at Fit and saved with the model |
+        /// | Input column data type | Known-size vector of Single (a window, step-major) |
+        /// | Output column data type | Score: Single, or a vector of Single for several steps ahead |
+        /// | Exportable to ONNX | Yes |
+        /// | Needs at training / at scoring | TorchSharp with a libtorch backend / MlnetLstm.Transforms only |
+        /// ]]></format>
+        /// </remarks>
         public static RecurrentRegressionTrainer Recurrent(this RegressionCatalog.RegressionTrainers catalog, RecurrentRegressionTrainer.Options options)
             => new(catalog.GetEnvironment(), options);
 
@@ -77,6 +127,18 @@ namespace Microsoft.ML
         /// <param name="bidirectional">Whether the layers also read the sequence backwards.</param>
         /// <param name="hiddenSize">Hidden units per layer.</param>
         /// <param name="epochs">Passes over the data.</param>
+        /// <returns>The trainer; its <c>Fit</c> returns the fitted recurrent transformer.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Machine learning task | Multiclass classification |
+        /// | Input column data type | Vector of keys (from TokenizeWithCharacterVocabulary or TokenizeWithWordVocabulary); label: a UInt32 key |
+        /// | Output column data type | Score: vector of Single (class probabilities); PredictedLabel: key of the label's type |
+        /// | Exportable to ONNX | Yes |
+        /// | Needs at training / at scoring | TorchSharp with a libtorch backend / MlnetLstm.Transforms only |
+        /// ]]></format>
+        /// </remarks>
         public static RecurrentClassificationTrainer Recurrent(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, string labelColumnName = "Label",
             string tokenColumnName = "Tokens", RecurrentCell cell = RecurrentCell.Lstm, bool bidirectional = false, int hiddenSize = 64, int epochs = 10)
             => catalog.Recurrent(new RecurrentClassificationTrainer.Options
@@ -92,6 +154,18 @@ namespace Microsoft.ML
         /// <summary>Trains a recurrent sequence classifier with every option of <see cref="RecurrentClassificationTrainer.Options"/>.</summary>
         /// <param name="catalog">The multiclass classification trainers catalog.</param>
         /// <param name="options">The trainer options.</param>
+        /// <returns>The trainer; its <c>Fit</c> returns the fitted recurrent transformer.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Machine learning task | Multiclass classification |
+        /// | Input column data type | Vector of keys (from TokenizeWithCharacterVocabulary or TokenizeWithWordVocabulary); label: a UInt32 key |
+        /// | Output column data type | Score: vector of Single (class probabilities); PredictedLabel: key of the label's type |
+        /// | Exportable to ONNX | Yes |
+        /// | Needs at training / at scoring | TorchSharp with a libtorch backend / MlnetLstm.Transforms only |
+        /// ]]></format>
+        /// </remarks>
         public static RecurrentClassificationTrainer Recurrent(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, RecurrentClassificationTrainer.Options options)
             => new(catalog.GetEnvironment(), options);
     }

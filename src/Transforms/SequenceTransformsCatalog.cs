@@ -18,6 +18,17 @@ namespace Microsoft.ML
         /// <param name="minimumCount">Characters seen fewer times than this map to <c>&lt;unk&gt;</c>.</param>
         /// <param name="maximumVocabularySize">The largest vocabulary, reserved tokens included; the most frequent characters are kept.</param>
         /// <param name="caseFolding">Whether to lower-case text before counting and lookup.</param>
+        /// <returns>The tokenizer estimator; its <c>Fit</c> learns the vocabulary.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Does this estimator need to look at the data to train its parameters? | Yes: it learns the vocabulary |
+        /// | Input column data type | Text |
+        /// | Output column data type | Variable-size vector of keys, with the vocabulary as key values |
+        /// | Exportable to ONNX | Yes, on ONNX Runtime (its com.microsoft Tokenizer); case-folded words are not |
+        /// ]]></format>
+        /// </remarks>
         public static VocabularyTokenizingEstimator TokenizeWithCharacterVocabulary(this TransformsCatalog.TextTransforms catalog,
             string outputColumnName, string? inputColumnName = null, int minimumCount = 1, int maximumVocabularySize = Vocabulary.MaximumSize, bool caseFolding = false)
             => catalog.TokenizeWithVocabulary(new VocabularyTokenizingEstimator.Options
@@ -40,6 +51,17 @@ namespace Microsoft.ML
         /// <param name="minimumCount">Words seen fewer times than this map to <c>&lt;unk&gt;</c>.</param>
         /// <param name="maximumVocabularySize">The largest vocabulary, reserved tokens included; the most frequent words are kept.</param>
         /// <param name="caseFolding">Whether to lower-case text before counting and lookup.</param>
+        /// <returns>The tokenizer estimator; its <c>Fit</c> learns the vocabulary.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Does this estimator need to look at the data to train its parameters? | Yes: it learns the vocabulary |
+        /// | Input column data type | Text |
+        /// | Output column data type | Variable-size vector of keys, with the vocabulary as key values |
+        /// | Exportable to ONNX | Yes, on ONNX Runtime (its com.microsoft Tokenizer); case-folded words are not |
+        /// ]]></format>
+        /// </remarks>
         public static VocabularyTokenizingEstimator TokenizeWithWordVocabulary(this TransformsCatalog.TextTransforms catalog,
             string outputColumnName, string? inputColumnName = null, int minimumCount = 1, int maximumVocabularySize = Vocabulary.MaximumSize, bool caseFolding = false)
             => catalog.TokenizeWithVocabulary(new VocabularyTokenizingEstimator.Options
@@ -55,6 +77,17 @@ namespace Microsoft.ML
         /// <summary>Learns a vocabulary and maps text to token keys, with every option of <see cref="VocabularyTokenizingEstimator.Options"/>.</summary>
         /// <param name="catalog">The text transforms catalog.</param>
         /// <param name="options">The tokenizer options.</param>
+        /// <returns>The tokenizer estimator; its <c>Fit</c> learns the vocabulary.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Does this estimator need to look at the data to train its parameters? | Yes: it learns the vocabulary |
+        /// | Input column data type | Text |
+        /// | Output column data type | Variable-size vector of keys, with the vocabulary as key values |
+        /// | Exportable to ONNX | Yes, on ONNX Runtime (its com.microsoft Tokenizer); case-folded words are not |
+        /// ]]></format>
+        /// </remarks>
         public static VocabularyTokenizingEstimator TokenizeWithVocabulary(this TransformsCatalog.TextTransforms catalog, VocabularyTokenizingEstimator.Options options)
             => new(catalog.GetEnvironment(), options);
 
@@ -65,6 +98,17 @@ namespace Microsoft.ML
         /// <param name="outputColumnName">The output column.</param>
         /// <param name="inputColumnName">The input column of token keys; defaults to <paramref name="outputColumnName"/>.</param>
         /// <param name="maximumLength">0 for a variable-length output; otherwise the fixed number of positions (longer rows are an error), which adds slot names.</param>
+        /// <returns>The one-hot sequence estimator.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Does this estimator need to look at the data to train its parameters? | No |
+        /// | Input column data type | Vector of UInt32 keys |
+        /// | Output column data type | Sparse vector of Single, T × V with T non-zeros |
+        /// | Exportable to ONNX | Yes, with a variable length |
+        /// ]]></format>
+        /// </remarks>
         public static OneHotSequenceEstimator OneHotEncodeSequence(this TransformsCatalog.CategoricalTransforms catalog,
             string outputColumnName, string? inputColumnName = null, int maximumLength = 0)
             => new(catalog.GetEnvironment(), outputColumnName, inputColumnName, maximumLength);

@@ -35,6 +35,7 @@ namespace Microsoft.ML
         /// <paramref name="horizon"/> values as the label: columns Features (vector of windowSize) and Label (a
         /// scalar for horizon 1, else a vector of horizon).
         /// </summary>
+        /// <returns>The windows as a data view: a Features column (window, step-major) and a Label column.</returns>
         public static IDataView FromSeries(this DataOperationsCatalog catalog, IReadOnlyList<float> series, int windowSize, int horizon = 1)
             => catalog.FromSeries(series.Select(v => new[] { v }).ToList(), windowSize, horizon, targetFeature: 0);
 
@@ -44,6 +45,7 @@ namespace Microsoft.ML
         /// as the label. Features is step-major (windowSize × features); set the trainer's FeaturesPerStep to the number
         /// of features.
         /// </summary>
+        /// <returns>The windows as a data view: a Features column (window, step-major) and a Label column.</returns>
         public static IDataView FromSeries(this DataOperationsCatalog catalog, IReadOnlyList<float[]> series, int windowSize, int horizon, int targetFeature)
         {
             if (catalog is null)
