@@ -281,8 +281,9 @@ namespace MlnetLstm.Tests
             int size = BitConverter.ToInt32(fields, layout.VocabularySize);
             Assert.AreEqual(27, size, "The corpus has 24 letters and the space and full stop, plus <unk> and <eos>.");
             BitConverter.GetBytes(size + change).CopyTo(fields, layout.VocabularySize);
+            // The tokens now run one string longer or shorter, so the ids that follow them are read from the wrong bytes.
             var e = OurFormatException(Replace(_languageModelEntry, ModelZip.WithSignedFields(Entry(_languageModelEntry), fields)), _languageModelEntry);
-            Console.WriteLine(e.Message);
+            Assert.Contains($"is outside the vocabulary of {size + change} tokens", e.Message);
         }
 
         [TestMethod]
@@ -295,8 +296,9 @@ namespace MlnetLstm.Tests
             int size = BitConverter.ToInt32(fields, layout.VocabularySize);
             Assert.AreEqual(27, size);
             BitConverter.GetBytes(size + change).CopyTo(fields, layout.VocabularySize);
+            // One token more reads into the number of reserved tokens; one fewer reads that number from a token's bytes.
             var e = OurFormatException(Replace(_tokenizerEntry, ModelZip.WithSignedFields(Entry(_tokenizerEntry), fields)), _tokenizerEntry);
-            Console.WriteLine(e.Message);
+            Assert.Contains(change > 0 ? "the vocabulary ends before its number of reserved tokens" : $"do not fit in the vocabulary of {size + change} tokens", e.Message);
         }
 
         [TestMethod]

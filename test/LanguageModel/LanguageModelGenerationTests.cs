@@ -80,8 +80,11 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void CancelExecutionStopsALongContinuation()
         {
+            // Hidden size 128: a million tokens take seconds, far longer than the 200 ms before the cancellation.
             var ml = new MLContext(seed: 1);
-            var model = WithGeneration(Fit(ml, SmallOptions(epochs: 2), Enumerable.Repeat(Period, 20).ToArray()),
+            var options = SmallOptions(epochs: 2);
+            options.HiddenSize = 128;
+            var model = WithGeneration(Fit(ml, options, Enumerable.Repeat(Period, 20).ToArray()),
                 new GenerationOptions { StopToken = null, MaximumNewTokens = 1_000_000 });
             using var engine = ml.Model.CreatePredictionEngine<TextRow, LanguageModelOutput>(model);
             var clock = Stopwatch.StartNew();
