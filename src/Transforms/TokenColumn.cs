@@ -18,21 +18,20 @@ namespace MlnetLstm.Transforms
         {
             Column = column;
             IsOneHot = isOneHot;
-            Tokens = vocabulary.Tokens;
-            Separator = vocabulary.Separator;
-            UnknownToken = vocabulary.UnknownToken;
+            int unknown = vocabulary.UnknownToken is null ? -1 : Array.IndexOf(vocabulary.Tokens, vocabulary.UnknownToken);
+            Vocabulary = new TokenVocabulary(vocabulary.Tokens, vocabulary.Separator, unknown < 0 ? null : unknown);
         }
 
         public DataViewSchema.Column Column { get; }
 
         public bool IsOneHot { get; }
 
-        public string[] Tokens { get; }
+        /// <summary>The column's vocabulary, from its annotations (the unknown token when the tokenizer says).</summary>
+        public TokenVocabulary Vocabulary { get; }
 
-        public string Separator { get; }
+        public string[] Tokens => Vocabulary.Tokens;
 
-        /// <summary>The token that unseen text maps to, when the tokenizer says.</summary>
-        public string? UnknownToken { get; }
+        public string Separator => Vocabulary.Separator;
 
         public string Name => Column.Name;
 
@@ -57,14 +56,14 @@ namespace MlnetLstm.Transforms
             }
         }
 
-        /// <summary>Whether the column carries exactly these tokens, in this order, with this separator: the one test of "the same vocabulary".</summary>
-        public bool Carries(IReadOnlyList<string> tokens, string separator) => separator == Separator && tokens.SequenceEqual(Tokens);
+        /// <summary>Whether the column carries this vocabulary (see <see cref="TokenVocabulary.SameTokens"/>).</summary>
+        public bool Carries(TokenVocabulary vocabulary) => Vocabulary.SameTokens(vocabulary);
 
         /// <summary>Whether the column carries a language model's vocabulary.</summary>
-        public bool Carries(LanguageModelVocabulary vocabulary) => Carries(vocabulary.Tokens, vocabulary.Separator);
+        public bool Carries(LanguageModelVocabulary vocabulary) => Carries(vocabulary.Vocabulary);
 
         /// <summary>Whether two columns carry the same vocabulary.</summary>
-        public bool Carries(TokenColumn other) => Carries(other.Tokens, other.Separator);
+        public bool Carries(TokenColumn other) => Carries(other.Vocabulary);
 
         /// <summary>A reader that fills a list with the current row's token ids.</summary>
         public Action<List<int>> MakeReader(DataViewRow row)

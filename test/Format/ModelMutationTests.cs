@@ -396,7 +396,7 @@ namespace MlnetLstm.Tests
         {
             // Format 0x00010001 had neither checksums nor the language model's repetition penalty (4 bytes) and its
             // epochs' stream validation loss (9 bytes each, after each epoch's 45), nor the vocabulary's number of
-            // reserved tokens (4 bytes).
+            // reserved tokens (4 bytes); and the language model wrote its end-of-text id before its unknown id.
             var layout = LanguageModelLayout(Entry(_languageModelEntry), null);
             int reserved = TokenizerLayout(Entry(_tokenizerEntry), null).ReservedCount;
             byte[] OldFields(string name, byte[] entry)
@@ -404,6 +404,7 @@ namespace MlnetLstm.Tests
                 var fields = ModelZip.Fields(entry);
                 if (name != _languageModelEntry)
                     return fields[..reserved].Concat(fields[(reserved + 4)..]).ToArray();
+                fields = fields[..layout.Ids].Concat(fields[(layout.Ids + 4)..(layout.Ids + 8)]).Concat(fields[layout.Ids..(layout.Ids + 4)]).Concat(fields[(layout.Ids + 8)..]).ToArray();
                 var old = fields[..layout.RepetitionPenalty].Concat(fields[(layout.RepetitionPenalty + 4)..layout.History]).ToList();
                 int epochs = BitConverter.ToInt32(fields, layout.History);
                 old.AddRange(fields[layout.History..(layout.History + 4)]);
@@ -705,7 +706,7 @@ namespace MlnetLstm.Tests
         private const int HeaderSize = 0x100;
 
         /// <summary>Offsets, in the language model's fields (its blob without the checksum), of the fields the named cases change.</summary>
-        private sealed record LanguageModelFields(int VocabularySize, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty, int History);
+        private sealed record LanguageModelFields(int VocabularySize, int Ids, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty, int History);
 
         /// <summary>Offsets, in the tokenizer's fields, of the fields the named cases change.</summary>
         private sealed record TokenizerFields(int ColumnCount, int CaseFolding, int VocabularySize, int ReservedCount);
@@ -753,8 +754,9 @@ namespace MlnetLstm.Tests
                 reader.ReadString();
             reader.ReadString(); // Separator.
             int start = Position();
-            reader.ReadInt32(); // End-of-text id.
+            int ids = start;
             reader.ReadInt32(); // Unknown id.
+            reader.ReadInt32(); // End-of-text id.
             Value(start);
             start = Position();
             reader.ReadInt32(); // Maximum new tokens.
@@ -791,7 +793,7 @@ namespace MlnetLstm.Tests
             int epochs = reader.ReadInt32(); // History.
             reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8 + 1 + 8);
             Assert.AreEqual(fields.Length, reader.BaseStream.Position, "The test's reader of the language model format does not end at the checksum.");
-            return new LanguageModelFields(vocabularySize, greedy, stop + 1, inputKind, hidden, repetitionPenalty, history);
+            return new LanguageModelFields(vocabularySize, ids, greedy, stop + 1, inputKind, hidden, repetitionPenalty, history);
         }
 
         /// <summary>ML.NET's column pairs (count, then string ids), then the vocabulary: level, case folding, count, unknown id, tokens.</summary>

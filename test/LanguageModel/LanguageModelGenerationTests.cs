@@ -100,7 +100,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenTokens()
         {
-            var vocabulary = new LanguageModelVocabulary(new[] { "<unk>", "<eos>", "a", "b", "c" }, "", 1, 0);
+            var vocabulary = new LanguageModelVocabulary(new TokenVocabulary(new[] { "<unk>", "<eos>", "a", "b", "c" }, "", 0), 1);
             var sampler = new TokenSampler(vocabulary);
             var greedy = new GenerationOptions { StopToken = "<eos>" };
             float[] logits = { 9, 0, 2.0f, 1.5f, -3 };

@@ -464,6 +464,7 @@ namespace MlnetLstm.Tests
             for (int i = 0; i < tokens; i++)
                 reader.ReadString();
             reader.ReadString(); // separator
+            reader.ReadInt32(); // unknown id
             reader.ReadString(); // label column
             int classes = reader.ReadInt32();
             if (reader.ReadByte() == 1)

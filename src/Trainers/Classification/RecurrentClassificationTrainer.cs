@@ -103,7 +103,7 @@ namespace MlnetLstm.Trainers
                 network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     _options.BatchSize, _options.Pooling),
                 $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");
-            return new RecurrentClassificationTransformer(_host, trained, tokens.Tokens, tokens.Separator, classes, _options.TokenColumnName, _options.Pooling,
+            return new RecurrentClassificationTransformer(_host, trained, tokens.Vocabulary, classes, _options.TokenColumnName, _options.Pooling,
                 _options.ScoreColumnName, _options.PredictedLabelColumnName);
         }
 

@@ -31,7 +31,7 @@ namespace MlnetLstm.Trainers
                 throw new ArgumentOutOfRangeException(nameof(options.Generation), stop, $"Generation.StopToken '{stop}' is not in the vocabulary. Use one of its tokens, or null.");
             var architecture = Architecture(options, options.NetworkInput, vocabulary.Count, options.EmbeddingSize, vocabulary.Count, bidirectional: false);
             var trained = Read(options, architecture);
-            var languageVocabulary = new LanguageModelVocabulary(vocabulary.Tokens.ToArray(), vocabulary.Separator, endOfText, vocabulary.UnknownId);
+            var languageVocabulary = new LanguageModelVocabulary(new TokenVocabulary(vocabulary.Tokens.ToArray(), vocabulary.Separator, vocabulary.UnknownId), endOfText);
             var model = new RecurrentLanguageModelTransformer(host, trained, languageVocabulary, tokenizer.OutputColumnName, options.Columns, options.Generation);
             return new TransformerChain<RecurrentLanguageModelTransformer>(tokenizer, model);
         }
@@ -45,7 +45,7 @@ namespace MlnetLstm.Trainers
             var classes = options.ClassNames!.ToArray();
             var architecture = Architecture(options, options.NetworkInput, vocabulary.Count, options.EmbeddingSize, classes.Length, options.Bidirectional);
             var trained = Read(options, architecture);
-            var model = new RecurrentClassificationTransformer(host, trained, vocabulary.Tokens.ToArray(), vocabulary.Separator,
+            var model = new RecurrentClassificationTransformer(host, trained, new TokenVocabulary(vocabulary.Tokens.ToArray(), vocabulary.Separator, vocabulary.UnknownId),
                 new ClassLabels(options.LabelColumnName, classes.Length, classes), tokenizer.OutputColumnName, options.Pooling, options.ScoreColumnName, options.PredictedLabelColumnName);
             return new TransformerChain<RecurrentClassificationTransformer>(tokenizer, model);
         }

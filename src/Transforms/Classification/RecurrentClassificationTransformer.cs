@@ -25,8 +25,7 @@ namespace MlnetLstm.Transforms
         internal const string LoaderSignature = "MlnetLstmClassifier";
         internal const string UserName = "MlnetLstm Recurrent Classifier";
 
-        private readonly string[] _tokens;
-        private readonly string _separator;
+        private readonly TokenVocabulary _vocabulary;
         private readonly ClassLabels _classes;
         private readonly string _tokenColumnName;
         private readonly SequencePooling _pooling;
@@ -36,12 +35,11 @@ namespace MlnetLstm.Transforms
         internal static VersionInfo GetVersionInfo(string loaderSignature = LoaderSignature)
             => ModelFormat.Version("RNNCLASS", loaderSignature, typeof(RecurrentClassificationTransformer));
 
-        internal RecurrentClassificationTransformer(IHost host, TrainedNetwork trained, string[] tokens, string separator, ClassLabels classes,
+        internal RecurrentClassificationTransformer(IHost host, TrainedNetwork trained, TokenVocabulary vocabulary, ClassLabels classes,
             string tokenColumnName, SequencePooling pooling, string scoreColumnName, string predictedLabelColumnName)
             : base(host, trained)
         {
-            _tokens = tokens;
-            _separator = separator;
+            _vocabulary = vocabulary;
             _classes = classes;
             _tokenColumnName = tokenColumnName;
             _pooling = pooling;
@@ -52,10 +50,10 @@ namespace MlnetLstm.Transforms
         private protected override VersionInfo Version => GetVersionInfo();
 
         /// <summary>The tokens the classifier reads, by id (for export and for initial weights).</summary>
-        internal IReadOnlyList<string> Tokens => _tokens;
+        internal IReadOnlyList<string> Tokens => _vocabulary.Tokens;
 
         /// <summary>What joins decoded tokens: "" for characters, " " for words (for export).</summary>
-        internal string Separator => _separator;
+        internal string Separator => _vocabulary.Separator;
 
         /// <summary>The classes of the head's outputs (for export).</summary>
         internal ClassLabels Classes => _classes;
@@ -70,18 +68,17 @@ namespace MlnetLstm.Transforms
             => Load(env, ctx, version, UserName, (host, source) =>
             {
                 // *** Binary format ***
-                // string: token column; int: number of tokens V; V × string: tokens; string: separator
+                // string: token column; <vocabulary: see TokenVocabulary.Save> (before format 0x00010003 without the unknown id)
                 // <classes: see ClassLabels.Save>
                 // int: pooling (0 last, 1 mean, 2 max); string: score column; string: predicted-label column
                 // <network: see TrainedNetwork.Save>
                 // 32 bytes: SHA-256 of the bytes above (from format 0x00010002; see ModelFormat)
                 var reader = ctx.Reader;
                 string tokenColumn = reader.ReadString();
-                int count = reader.ReadInt32();
-                if (count < 1 || count > Vocabulary.MaximumSize)
-                    throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {Vocabulary.MaximumSize}; the file is corrupt.");
-                var tokens = ModelFormat.ReadStrings(reader, count, ModelFormat.ModelEnd(ctx), source, "vocabulary tokens");
-                string separator = reader.ReadString();
+                var (tokens, separator) = TokenVocabulary.LoadTokens(reader, source, ModelFormat.ModelEnd(ctx));
+                var vocabulary = new TokenVocabulary(tokens, separator,
+                    ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion ? TokenVocabulary.LoadUnknown(reader, source, tokens.Length) : null);
+                int count = tokens.Length;
                 var classes = ClassLabels.Load(reader, source, ModelFormat.ModelEnd(ctx));
                 var pooling = (SequencePooling)reader.ReadInt32();
                 if (!Enum.IsDefined(pooling))
@@ -94,7 +91,7 @@ namespace MlnetLstm.Transforms
                         throw new FormatException($"{source}: the network reads {architecture.InputSize} tokens and predicts {architecture.OutputSize} classes, " +
                             $"but the model lists {count} tokens and {classes.Count} classes; the file is inconsistent.");
                 });
-                return new RecurrentClassificationTransformer(host, trained, tokens, separator, classes, tokenColumn, pooling, score, predicted);
+                return new RecurrentClassificationTransformer(host, trained, vocabulary, classes, tokenColumn, pooling, score, predicted);
             });
 
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
@@ -105,10 +102,7 @@ namespace MlnetLstm.Transforms
             // *** Binary format *** (see Load)
             var writer = ctx.Writer;
             writer.Write(_tokenColumnName);
-            writer.Write(_tokens.Length);
-            foreach (var token in _tokens)
-                writer.Write(token);
-            writer.Write(_separator);
+            _vocabulary.Save(writer);
             _classes.Save(writer);
             writer.Write((int)_pooling);
             writer.Write(_scoreColumnName);
@@ -143,9 +137,9 @@ namespace MlnetLstm.Transforms
             {
                 _parent = parent;
                 _column = column;
-                if (!_column.Carries(parent._tokens, parent._separator))
+                if (!_column.Carries(parent._vocabulary))
                     throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                        $"Token column '{_column.Name}' has a vocabulary of {_column.Tokens.Length} tokens that differs from the {parent._tokens.Length} the classifier was trained on. " +
+                        $"Token column '{_column.Name}' has a vocabulary of {_column.Tokens.Length} tokens that differs from the {parent._vocabulary.Tokens.Length} the classifier was trained on. " +
                         "Produce it with the tokenizer fitted together with the classifier (save and load the whole pipeline).");
             }
 

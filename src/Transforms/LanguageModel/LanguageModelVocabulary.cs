@@ -1,14 +1,19 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 
 namespace MlnetLstm.Transforms
 {
-    /// <summary>The vocabulary a language model was trained on, as its token column described it.</summary>
-    internal sealed record LanguageModelVocabulary(string[] Tokens, string Separator, int EndOfText, int? Unknown)
+    /// <summary>The vocabulary a language model was trained on, and its end-of-text token, read before every text.</summary>
+    internal sealed record LanguageModelVocabulary(TokenVocabulary Vocabulary, int EndOfText)
     {
-        public string Decode(IEnumerable<int> ids) => string.Join(Separator, ids.Select(id => Tokens[id]));
+        public string[] Tokens => Vocabulary.Tokens;
+
+        public string Separator => Vocabulary.Separator;
+
+        public int? Unknown => Vocabulary.Unknown;
+
+        public string Decode(IEnumerable<int> ids) => Vocabulary.Decode(ids);
 
         /// <summary>The vocabulary of a token column, with the end-of-text token located (or an error naming the option).</summary>
         public static LanguageModelVocabulary From(TokenColumn column, string endOfTextToken)
@@ -17,37 +22,42 @@ namespace MlnetLstm.Transforms
             if (endOfText < 0)
                 throw new ArgumentOutOfRangeException(nameof(endOfTextToken),
                     $"The vocabulary of token column '{column.Name}' has no end-of-text token '{endOfTextToken}'. Keep it among the tokenizer's ReservedTokens, or set EndOfTextToken to one of its tokens.");
-            int unknown = column.UnknownToken is null ? -1 : Array.IndexOf(column.Tokens, column.UnknownToken);
-            return new LanguageModelVocabulary(column.Tokens, column.Separator, endOfText, unknown < 0 ? null : unknown);
+            return new LanguageModelVocabulary(column.Vocabulary, endOfText);
         }
 
         // *** Binary format ***
-        // int: number of tokens V; V × string: tokens; string: separator; int: end-of-text id; int: unknown id (−1 for none)
+        // <vocabulary: see TokenVocabulary.Save>; int: end-of-text id
+        // (before format 0x00010003: int V; V × string: tokens; string: separator; int: end-of-text id; int: unknown id, −1 for none)
         public void Save(BinaryWriter writer)
         {
-            writer.Write(Tokens.Length);
-            foreach (var token in Tokens)
-                writer.Write(token);
-            writer.Write(Separator);
+            Vocabulary.Save(writer);
             writer.Write(EndOfText);
-            writer.Write(Unknown ?? -1);
         }
 
+        /// <param name="reader">The reader, at the vocabulary.</param>
+        /// <param name="source">The data's description for messages.</param>
+        /// <param name="end">Where the component's data ends.</param>
+        /// <param name="current">Whether the data was written by format 0x00010003 or later.</param>
         /// <exception cref="FormatException">The data is not a valid vocabulary.</exception>
-        public static LanguageModelVocabulary Load(BinaryReader reader, string source, long end)
+        public static LanguageModelVocabulary Load(BinaryReader reader, string source, long end, bool current)
         {
-            int count = reader.ReadInt32();
-            if (count < 1 || count > Vocabulary.MaximumSize)
-                throw new FormatException($"{source}: vocabulary size {count} is outside 1 to {Vocabulary.MaximumSize}.");
-            var tokens = ModelFormat.ReadStrings(reader, count, end, source, "vocabulary tokens");
-            string separator = reader.ReadString();
-            int endOfText = reader.ReadInt32();
-            int unknown = reader.ReadInt32();
-            if (endOfText < 0 || endOfText >= count || unknown < -1 || unknown >= count)
-                throw new FormatException($"{source}: the end-of-text id {endOfText} or unknown-token id {unknown} is outside the vocabulary of {count} tokens.");
-            if (tokens.Distinct(StringComparer.Ordinal).Count() != count)
-                throw new FormatException($"{source}: the vocabulary lists a token twice.");
-            return new LanguageModelVocabulary(tokens, separator, endOfText, unknown < 0 ? null : unknown);
+            // *** Binary format *** (see Save)
+            TokenVocabulary vocabulary;
+            int endOfText;
+            if (current)
+            {
+                vocabulary = TokenVocabulary.Load(reader, source, end);
+                endOfText = reader.ReadInt32();
+            }
+            else
+            {
+                var (tokens, separator) = TokenVocabulary.LoadTokens(reader, source, end);
+                endOfText = reader.ReadInt32();
+                vocabulary = new TokenVocabulary(tokens, separator, TokenVocabulary.LoadUnknown(reader, source, tokens.Length));
+            }
+            if (endOfText < 0 || endOfText >= vocabulary.Tokens.Length)
+                throw new FormatException($"{source}: the end-of-text id {endOfText} is outside the vocabulary of {vocabulary.Tokens.Length} tokens.");
+            return new LanguageModelVocabulary(vocabulary, endOfText);
         }
     }
 }

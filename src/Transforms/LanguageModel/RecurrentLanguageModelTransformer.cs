@@ -157,7 +157,7 @@ namespace MlnetLstm.Transforms
                 var reader = ctx.Reader;
                 string tokenColumn = reader.ReadString();
                 var columns = LanguageModelColumns.Load(reader, source);
-                var vocabulary = LanguageModelVocabulary.Load(reader, source, ModelFormat.ModelEnd(ctx));
+                var vocabulary = LanguageModelVocabulary.Load(reader, source, ModelFormat.ModelEnd(ctx), ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion);
                 var generation = GenerationOptions.Load(reader, source, ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion);
                 if (generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
                     throw new FormatException($"{source}: the generation stop token '{stop}' is not in the model's vocabulary; the file is inconsistent.");
