@@ -85,9 +85,7 @@ namespace MlnetLstm.Transforms
         {
             if (generation is null)
                 throw new ArgumentNullException(nameof(generation));
-            if (generation.StopToken is string stop && !_vocabulary.Tokens.Contains(stop))
-                throw new ArgumentOutOfRangeException(nameof(generation), $"Generation option StopToken '{stop}' is not in the model's vocabulary; use one of its tokens or null.");
-            return new RecurrentLanguageModelTransformer(Host, Trained, _vocabulary, _tokenColumnName, _columns, generation);
+            return new RecurrentLanguageModelTransformer(Host, Trained, _vocabulary, _tokenColumnName, _columns, CheckStopToken(generation));
         }
 
         /// <summary>
@@ -105,9 +103,7 @@ namespace MlnetLstm.Transforms
         {
             if (prefix is null)
                 throw new ArgumentNullException(nameof(prefix));
-            var options = (generation ?? Generation).Validated();
-            if (options.StopToken is string stop && !_vocabulary.Tokens.Contains(stop))
-                throw new ArgumentOutOfRangeException(nameof(generation), $"Generation option StopToken '{stop}' is not in the model's vocabulary; use one of its tokens or null.");
+            var options = CheckStopToken((generation ?? Generation).Validated());
             var ids = prefix.ToArray();
             for (int i = 0; i < ids.Length; i++)
                 if (ids[i] < 0 || ids[i] >= _vocabulary.Tokens.Length)
@@ -126,6 +122,14 @@ namespace MlnetLstm.Transforms
                 yield return first ? _vocabulary.Tokens[token] : _vocabulary.Separator + _vocabulary.Tokens[token];
                 first = false;
             }
+        }
+
+        /// <summary>Returns <paramref name="generation"/>, or throws when its stop token is not in the vocabulary.</summary>
+        private GenerationOptions CheckStopToken(GenerationOptions generation)
+        {
+            if (generation.StopToken is string stop && !_vocabulary.Tokens.Contains(stop))
+                throw new ArgumentOutOfRangeException(nameof(generation), $"Generation option StopToken '{stop}' is not in the model's vocabulary; use one of its tokens or null.");
+            return generation;
         }
 
         /// <summary>Throws when a prefix cannot be continued: empty (unless allowed), or nothing but unknown tokens.</summary>
