@@ -482,37 +482,17 @@ namespace MlnetLstm.Tests
         private static (Exception? Error, long ManagedBytes, long PeakGrowthKiB) MeasureLoad(byte[] zip)
         {
             LoadAndPredict(_zip); // Warm: the first load in a process pays for JIT and caches.
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            bool reset = TryResetPeakRss();
-            long rssBefore = Status("VmRSS"), peakBefore = Status("VmHWM");
-            long managedBefore = GC.GetTotalAllocatedBytes(precise: true);
-            var watch = Stopwatch.StartNew();
-            var (_, _, error) = LoadAndPredict(zip);
-            long managed = GC.GetTotalAllocatedBytes(precise: true) - managedBefore;
-            Assert.IsLessThan(LoadTimeout, watch.Elapsed, "The load took too long.");
-            long peak = Status("VmHWM");
-            return (error, managed, reset ? peak - rssBefore : peak - peakBefore);
-        }
-
-        private static bool TryResetPeakRss()
-        {
-            try
+            Exception? error = null;
+            long managed = 0;
+            long peakGrowth = ProcessMemory.PeakGrowthKiB(() =>
             {
-                File.WriteAllText("/proc/self/clear_refs", "5");
-                return true;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return false;
-            }
-        }
-
-        /// <summary>A field of /proc/self/status in KiB.</summary>
-        private static long Status(string field)
-        {
-            var line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-            return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                long managedBefore = GC.GetTotalAllocatedBytes(precise: true);
+                var watch = Stopwatch.StartNew();
+                (_, _, error) = LoadAndPredict(zip);
+                managed = GC.GetTotalAllocatedBytes(precise: true) - managedBefore;
+                Assert.IsLessThan(LoadTimeout, watch.Elapsed, "The load took too long.");
+            });
+            return (error, managed, peakGrowth);
         }
 
         // *** Loading and judging ***

@@ -1,8 +1,6 @@
 using System;
-using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.ModelRunner;
@@ -39,38 +37,6 @@ namespace MlnetLstm.Tests
             public string Generated { get; set; } = "";
         }
 
-        /// <summary>The process's resident set in bytes, from /proc/self/status.</summary>
-        private static long ResidentBytes() => long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-
-        /// <summary>Runs <paramref name="action"/> while sampling the resident set every 2 ms; returns the peak above the resident set before it.</summary>
-        private static long PeakGrowth(Action action)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            long before = ResidentBytes(), peak = before;
-            using var done = new ManualResetEventSlim();
-            var sampler = new Thread(() =>
-            {
-                while (!done.IsSet)
-                {
-                    peak = Math.Max(peak, ResidentBytes());
-                    done.Wait(2);
-                }
-            });
-            sampler.Start();
-            try
-            {
-                action();
-            }
-            finally
-            {
-                done.Set();
-                sampler.Join();
-            }
-            return Math.Max(peak, ResidentBytes()) - before;
-        }
-
         [TestMethod]
         public void LikelihoodOfATenMegabyteTextIsBoundedByItsTokens()
         {
@@ -81,7 +47,7 @@ namespace MlnetLstm.Tests
             using var engine = _ml.Model.CreatePredictionEngine<TextRow, LikelihoodOutput>(_model);
             engine.Predict(new TextRow { Text = "abc" });
             double logLikelihood = 0;
-            long growth = PeakGrowth(() => logLikelihood = engine.Predict(new TextRow { Text = text }).LogLikelihood);
+            long growth = ProcessMemory.PeakGrowthKiB(() => logLikelihood = engine.Predict(new TextRow { Text = text }).LogLikelihood) * 1024;
             Console.WriteLine($"log-likelihood {logLikelihood:F1}; peak resident growth {growth / (1 << 20)} MiB");
             Assert.IsTrue(double.IsFinite(logLikelihood) && logLikelihood < 0, $"log-likelihood {logLikelihood}");
             Assert.IsLessThan(160L << 20, growth, "bytes of resident growth while scoring a 10 MB text");
@@ -94,7 +60,7 @@ namespace MlnetLstm.Tests
             using var engine = _ml.Model.CreatePredictionEngine<TextRow, GeneratedOutput>(model);
             engine.Predict(new TextRow { Text = "abc" });
             string generated = "";
-            long growth = PeakGrowth(() => generated = engine.Predict(new TextRow { Text = "abc" }).Generated);
+            long growth = ProcessMemory.PeakGrowthKiB(() => generated = engine.Predict(new TextRow { Text = "abc" }).Generated) * 1024;
             Console.WriteLine($"generated {generated.Length:N0} characters; peak resident growth {growth / (1 << 20)} MiB");
             Assert.HasCount(1_000_000, generated);
             Assert.IsLessThan(20L << 20, growth, "bytes of resident growth while generating 1,000,000 tokens");
@@ -116,10 +82,10 @@ namespace MlnetLstm.Tests
                     GC.WaitForPendingFinalizers();
                     GC.Collect();
                     if (i == 10)
-                        afterTenth = ResidentBytes();
+                        afterTenth = ProcessMemory.KiB("VmRSS") * 1024;
                 }
             }
-            long afterLast = ResidentBytes();
+            long afterLast = ProcessMemory.KiB("VmRSS") * 1024;
             Console.WriteLine($"resident after the 10th load {afterTenth / (1 << 20)} MiB, after the 200th {afterLast / (1 << 20)} MiB");
             Assert.IsLessThan(afterTenth * 1.05, (double)afterLast, "resident bytes after the 200th load vs after the 10th (+5%)");
         }
