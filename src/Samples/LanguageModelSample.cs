@@ -15,6 +15,26 @@ namespace MlnetLstm.Samples
     /// </summary>
     internal static class LanguageModelSample
     {
+        /// <summary>
+        /// The trainer's defaults (docs/recipe.md says how they were chosen) with the time budget; only what the command
+        /// line sets besides it is set here.
+        /// </summary>
+        private static RecurrentLanguageModelTrainer.Options Options(SampleOptions options)
+        {
+            var trainer = new RecurrentLanguageModelTrainer.Options
+            {
+                Cell = options.Cell,
+                TimeBudget = options.TimeBudget,
+                Epochs = options.Epochs,
+                Generation = new GenerationOptions { MaximumNewTokens = 200 },
+            };
+            if (options.HiddenSize is int hidden)
+                trainer.HiddenSize = hidden;
+            if (options.Layers is int layers)
+                trainer.Layers = layers;
+            return trainer;
+        }
+
         public static void Run(SampleOptions options)
         {
             var corpus = Corpus.Load(options.Corpus, options.CacheDirectory);
@@ -26,23 +46,7 @@ namespace MlnetLstm.Samples
             ProgressBar.ShowTrainingLog(ml);
             var data = ml.Data.LoadFromEnumerable(corpus.Documents.Select(d => new TextRow { Text = d }));
             var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
-                .Append(ml.Transforms.Text.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options
-                {
-                    Cell = options.Cell,
-                    HiddenSize = options.HiddenSize,
-                    Layers = options.Layers,
-                    Dropout = options.Layers > 1 ? 0.1f : 0,
-                    Optimizer = Optimizer.Adam,
-                    LearningRate = 0.002,
-                    LearningRateSchedule = LearningRateSchedule.Cosine,
-                    GradientClippingNorm = 1,
-                    Epochs = options.Epochs,
-                    TimeBudget = options.TimeBudget,
-                    SequenceLength = 64,
-                    BatchSize = 32,
-                    ValidationFraction = 0.05,
-                    Generation = new GenerationOptions { MaximumNewTokens = 200 },
-                }));
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(Options(options)));
 
             var clock = Stopwatch.StartNew();
             using (new ProgressBar(options.TimeBudget))
@@ -50,10 +54,12 @@ namespace MlnetLstm.Samples
                 var model = pipeline.Fit(data);
                 Console.WriteLine($"Trained in {clock.Elapsed.TotalSeconds:F0} s.");
                 var history = model.LastTransformer.TrainingHistory;
-                PerplexityPlot.Write(history, $"{corpus.Name}: character {options.Cell}, {options.Layers}×{options.HiddenSize}", stem + "-perplexity.png");
+                var settings = model.LastTransformer.TrainingSettings;
+                PerplexityPlot.Write(history, $"{corpus.Name}: character {options.Cell}, {settings["Layers"]}×{settings["HiddenSize"]}", stem + "-perplexity.png");
                 ml.Model.Save(model, data.Schema, stem + ".zip");
                 var last = history[^1];
-                Console.WriteLine($"Final validation: {last.ValidationBitsPerToken:F3} bits per character (perplexity {last.ValidationPerplexity:F3}); " +
+                Console.WriteLine($"Final validation: {last.ValidationBitsPerToken:F3} bits per character, each paragraph scored on its own as PredictionEngine scores it " +
+                    $"({last.ValidationStreamLoss / Math.Log(2):F3} as one stream; perplexity {last.ValidationPerplexity:F3}); " +
                     $"training throughput {last.ItemsPerSecond:N0} tokens/s. Wrote {stem}.zip and {stem}-perplexity.png.");
             }
 

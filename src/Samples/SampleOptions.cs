@@ -6,7 +6,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Samples
 {
     /// <summary>Command-line options of the samples, parsed with System.CommandLine.</summary>
-    internal sealed record SampleOptions(string Corpus, RecurrentCell Cell, int HiddenSize, int Layers, int Epochs, TimeSpan TimeBudget, string OutputDirectory, string CacheDirectory, int Seed)
+    internal sealed record SampleOptions(string Corpus, RecurrentCell Cell, int? HiddenSize, int? Layers, int? Epochs, TimeSpan TimeBudget, string OutputDirectory, string CacheDirectory, int Seed)
     {
         private static readonly Option<string> CorpusOption = new("--corpus")
         {
@@ -22,14 +22,14 @@ namespace MlnetLstm.Samples
             Recursive = true,
         };
 
-        private static readonly Option<int> HiddenOption = Positive("--hidden", "Hidden units per layer (language model)", 256);
-        private static readonly Option<int> LayersOption = Positive("--layers", "Recurrent layers (language model)", 1);
-        private static readonly Option<int> EpochsOption = Positive("--epochs", "Most passes over the data (language model; the time budget usually ends training first)", 1000);
+        private static readonly Option<int?> HiddenOption = Positive("--hidden", "Hidden units per layer (language model; default: the trainer's)");
+        private static readonly Option<int?> LayersOption = Positive("--layers", "Recurrent layers (language model; default: the trainer's)");
+        private static readonly Option<int?> EpochsOption = Positive("--epochs", "Most passes over the data (language model; default: as many as the time budget allows)");
 
         private static readonly Option<double> MinutesOption = new("--minutes")
         {
             Description = "Training time budget in minutes (language model)",
-            DefaultValueFactory = _ => 6,
+            DefaultValueFactory = _ => 5,
             Recursive = true,
         };
 
@@ -65,12 +65,12 @@ namespace MlnetLstm.Samples
             });
         }
 
-        private static Option<int> Positive(string name, string description, int defaultValue)
+        private static Option<int?> Positive(string name, string description)
         {
-            var option = new Option<int>(name) { Description = $"{description}", DefaultValueFactory = _ => defaultValue, Recursive = true };
+            var option = new Option<int?>(name) { Description = description, Recursive = true };
             option.Validators.Add(result =>
             {
-                if (result.GetValueOrDefault<int>() < 1)
+                if (result.GetValueOrDefault<int?>() < 1)
                     result.AddError($"{name} must be at least 1.");
             });
             return option;

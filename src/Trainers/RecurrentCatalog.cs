@@ -33,7 +33,7 @@ namespace Microsoft.ML
         /// </remarks>
         public static RecurrentLanguageModelTrainer RecurrentLanguageModel(this TransformsCatalog.TextTransforms catalog,
             string tokenColumnName = "Tokens", RecurrentCell cell = RecurrentCell.Lstm, int hiddenSize = 256, int layers = 1,
-            int epochs = 10, int sequenceLength = 35, int batchSize = 32)
+            int epochs = 10, int sequenceLength = 32, int batchSize = 32)
             => catalog.RecurrentLanguageModel(new RecurrentLanguageModelTrainer.Options
             {
                 TokenColumnName = tokenColumnName,

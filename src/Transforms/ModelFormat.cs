@@ -20,7 +20,8 @@ namespace MlnetLstm.Transforms
     /// From 0x00010003 on, components live in MlnetLstm.Transforms under new loader signatures (files of earlier
     /// formats name MlnetLstm.Trainers, which keeps loaders for them), a language model saves its repetition penalty
     /// and a vocabulary its number of reserved tokens; older readers cannot read these, so 0x00010003 is also the
-    /// readable version.
+    /// readable version. From 0x00010004 on, a trained network saves the settings of its training run (see
+    /// <see cref="TrainingSettingsVersion"/>), which 0x00010003 readers cannot skip.
     /// </remarks>
     internal static class ModelFormat
     {
@@ -34,15 +35,18 @@ namespace MlnetLstm.Transforms
         /// </summary>
         internal const uint ManagedRuntimeVersion = 0x00010003;
 
+        /// <summary>The format from which a trained network saves its training settings (<see cref="RecurrentTransformerBase.TrainingSettings"/>).</summary>
+        internal const uint TrainingSettingsVersion = 0x00010004;
+
         /// <summary>
         /// The version record of an MlnetLstm component. Every component shares one format history (the checksums are
         /// written by this class for all of them), so the version numbers live here once.
         /// </summary>
         internal static VersionInfo Version(string modelSignature, string loaderSignature, Type component) => new(
             modelSignature: modelSignature,
-            // 0x00010002: checksums after the data and the weights; 0x00010003: see ManagedRuntimeVersion.
-            verWrittenCur: ManagedRuntimeVersion,
-            verReadableCur: ManagedRuntimeVersion,
+            // 0x00010002: checksums after the data and the weights; 0x00010003: see ManagedRuntimeVersion; 0x00010004: see TrainingSettingsVersion.
+            verWrittenCur: TrainingSettingsVersion,
+            verReadableCur: TrainingSettingsVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: loaderSignature,
             loaderAssemblyName: component.Assembly.FullName);

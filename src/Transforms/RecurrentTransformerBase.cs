@@ -31,6 +31,14 @@ namespace MlnetLstm.Transforms
         /// <summary>Per-epoch metrics of the training run (saved with the model).</summary>
         public IReadOnlyList<EpochMetrics> TrainingHistory => Trained.History;
 
+        /// <summary>
+        /// The settings of the training run, by option name (for example "Optimizer" → "Adam"), with every automatic
+        /// choice resolved: the epochs a time budget allows, an optimizer's default learning rate, a seed drawn from
+        /// the <c>MLContext</c>. Training also writes them to <c>MLContext.Log</c>. Saved with the model; empty for
+        /// an imported model and for models saved before format 0x00010004.
+        /// </summary>
+        public IReadOnlyDictionary<string, string> TrainingSettings => Trained.Settings;
+
         /// <summary>The number of trained parameters.</summary>
         public long ParameterCount => Trained.Architecture.ParameterCount;
 

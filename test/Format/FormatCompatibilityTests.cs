@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -70,6 +71,8 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             var model = ml.Model.Load(TestData.Fixture("Format1/language-model.zip"), out _);
             var outputs = AssertScoresAsRecorded(ml, model);
+            var languageModel = ((IEnumerable<ITransformer>)model).OfType<RecurrentLanguageModelTransformer>().Single();
+            Assert.HasCount(0, languageModel.TrainingSettings, "a model saved before format 0x00010004 has no training settings to show");
 
             // Re-saved, it is a model of today's format, which loads and scores bit for bit the same.
             string directory = LanguageModelTestKit.NewDirectory("format1");
@@ -77,7 +80,7 @@ namespace MlnetLstm.Tests
             ml.Model.Save(model, TestData.Texts(ml, "a").Schema, resaved);
             var entries = ModelZip.ReadEntries(resaved);
             var entry = entries.Single(e => e.Name == ModelZip.FindEntry(entries, "RNNLANGM"));
-            Assert.AreEqual((0x00010003u, 0x00010003u), ModelZip.Versions(entry.Bytes));
+            Assert.AreEqual((0x00010004u, 0x00010004u), ModelZip.Versions(entry.Bytes));
             var again = AssertScoresAsRecorded(ml, ml.Model.Load(resaved, out _));
             for (int i = 0; i < outputs.Length; i++)
             {

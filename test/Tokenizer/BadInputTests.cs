@@ -308,7 +308,7 @@ namespace MlnetLstm.Tests
             var zip = SaveModel(withOneHot: true);
             var entries = ModelZip.ReadEntries(zip);
             var name = ModelZip.FindEntry(entries, signature);
-            Assert.AreEqual((0x00010003u, 0x00010003u), ModelZip.Versions(entries.Single(e => e.Name == name).Bytes));
+            Assert.AreEqual((0x00010004u, 0x00010004u), ModelZip.Versions(entries.Single(e => e.Name == name).Bytes));
 
             // A newer release that can no longer be read by this one: both versions move on.
             var newer = Path.Combine(_directory, "newer.zip");

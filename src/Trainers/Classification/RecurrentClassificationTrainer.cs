@@ -18,13 +18,12 @@ namespace MlnetLstm.Trainers
     /// </summary>
     public sealed class RecurrentClassificationTrainer : IEstimator<RecurrentClassificationTransformer>
     {
-        /// <summary>Options of <see cref="RecurrentClassificationTrainer"/>. Defaults: Adam, 64 hidden units, embedding 32, 10 epochs.</summary>
+        /// <summary>Options of <see cref="RecurrentClassificationTrainer"/>. Defaults: Adam, 64 hidden units, embedding 32, 10 epochs, constant learning rate.</summary>
         public sealed class Options : TokenSequenceOptions
         {
             /// <summary>Creates options with the classification defaults.</summary>
             public Options()
             {
-                Optimizer = Optimizer.Adam;
                 HiddenSize = 64;
                 InputEncoding = TokenInputEncoding.Embedding;
                 EmbeddingSize = 32;

@@ -20,8 +20,42 @@ namespace MlnetLstm.Trainers
         /// <summary>Options of <see cref="RecurrentLanguageModelTrainer"/>.</summary>
         public sealed class Options : TokenSequenceOptions
         {
-            /// <summary>Time steps per batch: the truncation length of back-propagation through time. Default 35, as in Dive into Deep Learning's RNN chapter; at least 1.</summary>
-            public int SequenceLength { get; set; } = 35;
+            /// <summary>
+            /// Creates options with the language model's defaults, chosen by the recipe study of docs/recipe.md for a
+            /// user who sets only a time budget or only epochs: LSTM 1×256 on one-hot input, Adam at learning rate
+            /// 0.003 with cosine decay to zero at the end of the budget (or of the epochs), gradients clipped to norm 1,
+            /// batches of 32 sequences of 32 steps. <see cref="DiveIntoDeepLearning"/> gives the tutorials' recipe.
+            /// </summary>
+            public Options()
+            {
+                LearningRateSchedule = LearningRateSchedule.Cosine;
+            }
+
+            private protected override double DefaultLearningRate => Optimizer == Optimizer.Sgd ? 1.0 : 0.003;
+
+            /// <summary>
+            /// Options with the recipe of Dive into Deep Learning's RNN chapter (the tutorials this library grew from):
+            /// LSTM 1×256 on one-hot input, SGD at learning rate 1 kept constant, gradients clipped to norm 1,
+            /// batches of 32 sequences of 35 steps. Set <see cref="RecurrentTrainingOptions.Epochs"/> or
+            /// <see cref="RecurrentTrainingOptions.TimeBudget"/> on the result; the chapter trains 500 epochs.
+            /// </summary>
+            public static Options DiveIntoDeepLearning() => new()
+            {
+                Cell = RecurrentCell.Lstm,
+                HiddenSize = 256,
+                Layers = 1,
+                InputEncoding = TokenInputEncoding.OneHot,
+                Optimizer = Optimizer.Sgd,
+                LearningRate = 1.0,
+                LearningRateSchedule = LearningRateSchedule.Constant,
+                GradientClippingNorm = 1.0,
+                SequenceLength = 35,
+                BatchSize = 32,
+                BatchSampling = BatchSampling.Sequential,
+            };
+
+            /// <summary>Time steps per batch: the truncation length of back-propagation through time. Default 32 (docs/recipe.md; Dive into Deep Learning's RNN chapter uses 35); at least 1.</summary>
+            public int SequenceLength { get; set; } = 32;
 
             /// <summary>Sequential partitioning with carried state, or random windows. Default sequential.</summary>
             public BatchSampling BatchSampling { get; set; } = BatchSampling.Sequential;
@@ -52,6 +86,13 @@ namespace MlnetLstm.Trainers
 
             /// <summary>How the fitted model generates; changeable later without retraining. Default greedy, 100 tokens.</summary>
             public GenerationOptions Generation { get; set; } = new();
+
+            internal override void AddSettings(IDictionary<string, string> settings)
+            {
+                base.AddSettings(settings);
+                settings[nameof(SequenceLength)] = TrainingSettings.Text(SequenceLength);
+                settings[nameof(BatchSampling)] = BatchSampling.ToString();
+            }
 
             internal override void Validate()
             {

@@ -96,7 +96,8 @@ namespace MlnetLstm.Trainers
         {
             var keys = options.Names.Keys(architecture, nameof(options.Names));
             var entries = StateDictFile.Read(options.WeightsPath);
-            return new TrainedNetwork(Match(options.WeightsPath, entries, keys, architecture), RecurrentImplementation.Fused, OneHotProjection.Auto, Array.Empty<EpochMetrics>());
+            return new TrainedNetwork(Match(options.WeightsPath, entries, keys, architecture), RecurrentImplementation.Fused, OneHotProjection.Auto, Array.Empty<EpochMetrics>(),
+                new Dictionary<string, string>());
         }
 
         /// <summary>The network's weights from the file's entries, or one exception naming every key that does not fit.</summary>

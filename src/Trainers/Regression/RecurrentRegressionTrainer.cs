@@ -17,13 +17,12 @@ namespace MlnetLstm.Trainers
     /// </summary>
     public sealed class RecurrentRegressionTrainer : IEstimator<RecurrentRegressionTransformer>
     {
-        /// <summary>Options of <see cref="RecurrentRegressionTrainer"/>. Defaults differ from the language model's: Adam, 32 hidden units, 100 epochs.</summary>
+        /// <summary>Options of <see cref="RecurrentRegressionTrainer"/>. Defaults: Adam, 32 hidden units, 100 epochs, constant learning rate.</summary>
         public sealed class Options : RecurrentTrainingOptions
         {
             /// <summary>Creates options with the regression defaults.</summary>
             public Options()
             {
-                Optimizer = Optimizer.Adam;
                 HiddenSize = 32;
                 Epochs = 100;
             }

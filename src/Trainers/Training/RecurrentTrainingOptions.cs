@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Microsoft.ML;
 
 using MlnetLstm.Transforms;
@@ -23,8 +24,11 @@ namespace MlnetLstm.Trainers
         /// <summary>Fused TorchSharp kernels or gate-level cells; the parameters and results are the same. Default fused.</summary>
         public RecurrentImplementation Implementation { get; set; } = RecurrentImplementation.Fused;
 
-        /// <summary>Passes over the training data. Default 10; at least 1. Training also stops at <see cref="TimeBudget"/>.</summary>
-        public int Epochs { get; set; } = 10;
+        /// <summary>
+        /// Passes over the training data, at least 1; null for as many as <see cref="TimeBudget"/> allows, or 10 without
+        /// a time budget. Default null. Training stops at whichever of the two ends first.
+        /// </summary>
+        public int? Epochs { get; set; }
 
         /// <summary>Wall-clock limit for training, checked after every batch; null for none. Default null.</summary>
         public TimeSpan? TimeBudget { get; set; }
@@ -32,13 +36,13 @@ namespace MlnetLstm.Trainers
         /// <summary>Sequences per mini-batch. Default 32; at least 1.</summary>
         public int BatchSize { get; set; } = 32;
 
-        /// <summary>The optimizer. Default SGD, as in Dive into Deep Learning's RNN chapter.</summary>
-        public Optimizer Optimizer { get; set; } = Optimizer.Sgd;
+        /// <summary>The optimizer. Default Adam (docs/recipe.md measures it against Dive into Deep Learning's SGD at learning rate 1).</summary>
+        public Optimizer Optimizer { get; set; } = Optimizer.Adam;
 
-        /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in Dive into Deep Learning's RNN chapter; Adam and AdamW 0.002). Must be positive.</summary>
+        /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in Dive into Deep Learning's RNN chapter; Adam and AdamW 0.002, and 0.003 for the language model: see docs/recipe.md). Must be positive.</summary>
         public double? LearningRate { get; set; }
 
-        /// <summary>How the learning rate changes over the run. Default constant.</summary>
+        /// <summary>How the learning rate changes over the run. Default constant; cosine for the language model.</summary>
         public LearningRateSchedule LearningRateSchedule { get; set; } = LearningRateSchedule.Constant;
 
         /// <summary>Gradients are clipped to this global norm (θ of <c>grad_clipping</c> in Dive into Deep Learning's RNN chapter); 0 turns clipping off. Default 1.0, as there.</summary>
@@ -112,8 +116,19 @@ namespace MlnetLstm.Trainers
         /// <summary>Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>.</summary>
         public Action<EpochMetrics>? EpochCompleted { get; set; }
 
+        /// <summary>The epoch limit in effect: <see cref="Epochs"/>, or none under a time budget, or 10.</summary>
+        internal int EffectiveEpochs => Epochs ?? (TimeBudget is null ? 10 : int.MaxValue);
+
         /// <summary>The learning rate in effect: <see cref="LearningRate"/> or the optimizer's default.</summary>
-        internal double EffectiveLearningRate => LearningRate ?? (Optimizer == Optimizer.Sgd ? 1.0 : 0.002);
+        internal double EffectiveLearningRate => LearningRate ?? DefaultLearningRate;
+
+        /// <summary>The optimizer's default learning rate for this trainer.</summary>
+        private protected virtual double DefaultLearningRate => Optimizer == Optimizer.Sgd ? 1.0 : 0.002;
+
+        /// <summary>Adds the settings of a trainer's own options to those <see cref="TrainingSettings"/> resolves for every trainer.</summary>
+        internal virtual void AddSettings(IDictionary<string, string> settings)
+        {
+        }
 
         /// <summary>Checks every option, throwing an exception that names the option, its value and the valid range.</summary>
         internal virtual void Validate()
@@ -123,7 +138,7 @@ namespace MlnetLstm.Trainers
             Require(Layers >= 1 && Layers <= RecurrentArchitecture.MaximumLayers, nameof(Layers), Layers, $"1 to {RecurrentArchitecture.MaximumLayers}");
             Require(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "at least 0 and below 1");
             Require(Enum.IsDefined(Implementation), nameof(Implementation), Implementation, "Fused or GateLevel");
-            Require(Epochs >= 1, nameof(Epochs), Epochs, "at least 1");
+            Require(Epochs is null || Epochs >= 1, nameof(Epochs), Epochs, "at least 1, or null for as many as TimeBudget allows (10 without one)");
             Require(TimeBudget is null || TimeBudget > TimeSpan.Zero, nameof(TimeBudget), TimeBudget, "positive, or null for none");
             Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
             Require(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "Sgd, Adam or AdamW");

@@ -20,6 +20,12 @@ namespace MlnetLstm.Trainers
         /// <summary>The network input these options describe.</summary>
         internal NetworkInput NetworkInput => InputEncoding == TokenInputEncoding.Embedding ? NetworkInput.TokensEmbedding : NetworkInput.TokensOneHot;
 
+        internal override void AddSettings(System.Collections.Generic.IDictionary<string, string> settings)
+        {
+            base.AddSettings(settings);
+            settings["InputEncoding"] = InputEncoding == TokenInputEncoding.Embedding ? $"Embedding of {EmbeddingSize}" : "OneHot";
+        }
+
         internal override void Validate()
         {
             base.Validate();

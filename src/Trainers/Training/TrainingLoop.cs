@@ -34,11 +34,14 @@ namespace MlnetLstm.Trainers
                 InitialWeights.Check(initial, architecture);
             int seed = options.Seed ?? host.Rand.Next();
             RecurrentNetwork network;
+            Dictionary<string, string> settings;
             using (var channel = host.Start("Training"))
             {
                 var device = TorchDevice.Choose(host, channel);
                 channel.Info($"Training {description}: {architecture.Layers}-layer {(architecture.Bidirectional ? "bidirectional " : "")}{architecture.Cell}, " +
                     $"hidden size {architecture.HiddenSize}, {architecture.ParameterCount:N0} parameters, on {device}.");
+                settings = TrainingSettings.Resolve(options, architecture, seed);
+                channel.Info(TrainingSettings.Describe(settings));
                 network = new RecurrentNetwork(architecture, seed, device) { Implementation = options.Implementation, OneHotProjection = projection };
                 if (options.InitialModel is { } initialModel)
                 {
@@ -52,7 +55,7 @@ namespace MlnetLstm.Trainers
             using (var task = createTask(network))
             {
                 var history = Run(host, network, task, options, seed);
-                return new TrainedNetwork(network.ToWeights(), network.Implementation, network.OneHotProjection, history);
+                return new TrainedNetwork(network.ToWeights(), network.Implementation, network.OneHotProjection, history, settings);
             }
         }
 
@@ -103,7 +106,7 @@ namespace MlnetLstm.Trainers
                 using var progress = _host.StartProgressChannel("Recurrent training");
                 progress.SetHeader(new ProgressHeader(new[] { "loss" }, new[] { "epoch", "batch" }), entry =>
                 {
-                    entry.SetProgress(0, _epoch, _options.Epochs);
+                    entry.SetProgress(0, _epoch, _options.EffectiveEpochs == int.MaxValue ? double.NaN : _options.EffectiveEpochs);
                     entry.SetProgress(1, _batch, _batches);
                     entry.SetMetric(0, _lastLoss);
                 });
@@ -111,7 +114,7 @@ namespace MlnetLstm.Trainers
                 try
                 {
                     bool stop = false;
-                    for (_epoch = _history.Count + 1; _epoch <= _options.Epochs && !stop; _epoch++)
+                    for (_epoch = _history.Count + 1; _epoch <= _options.EffectiveEpochs && !stop; _epoch++)
                     {
                         var (lossSum, items, itemsPerSecond, outOfTime) = TrainEpoch();
                         if (items == 0)
@@ -183,7 +186,7 @@ namespace MlnetLstm.Trainers
             private long TrainBatch()
             {
                 using var scope = NewDisposeScope();
-                _rate = ScheduledRate(_options, _options.EffectiveLearningRate, (double)_step++ / ((double)_options.Epochs * _batches), Elapsed);
+                _rate = ScheduledRate(_options, _options.EffectiveLearningRate, (double)_step++ / ((double)_options.EffectiveEpochs * _batches), Elapsed);
                 foreach (var group in _optimizer.ParamGroups)
                     group.LearningRate = _rate;
                 _optimizer.zero_grad();
@@ -245,8 +248,9 @@ namespace MlnetLstm.Trainers
             string reason = options.ValidationData is not null ? "ValidationData holds nothing to validate on"
                 : options.ValidationFraction == 0 ? "ValidationData is null and ValidationFraction is 0"
                 : $"ValidationFraction {options.ValidationFraction} of the training data leaves nothing to validate on";
+            string runs = options.EffectiveEpochs == int.MaxValue ? "until the time budget ends" : $"all {options.EffectiveEpochs} epochs";
             return $"EarlyStoppingPatience is {options.EarlyStoppingPatience}, but there is no validation data ({reason}): early stopping is off, training runs " +
-                $"all {options.Epochs} epochs and keeps the last one's weights. Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.";
+                $"{runs} and keeps the last one's weights. Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.";
         }
 
         private static (double? Loss, double? StreamLoss) Validate(RecurrentNetwork network, RecurrentTask task)

@@ -12,8 +12,13 @@ namespace MlnetLstm.Transforms
     /// <param name="Implementation">How training computed the layers (saved so that a re-saved model is the same file; scoring does not depend on it).</param>
     /// <param name="OneHotProjection">How training projected one-hot input (likewise).</param>
     /// <param name="History">The per-epoch metrics of the training run.</param>
-    internal sealed record TrainedNetwork(NetworkWeights Weights, RecurrentImplementation Implementation, OneHotProjection OneHotProjection, IReadOnlyList<EpochMetrics> History)
+    /// <param name="Settings">The settings of the training run by option name, automatic choices resolved (empty when unknown: imported or older models).</param>
+    internal sealed record TrainedNetwork(NetworkWeights Weights, RecurrentImplementation Implementation, OneHotProjection OneHotProjection, IReadOnlyList<EpochMetrics> History,
+        IReadOnlyDictionary<string, string> Settings)
     {
+        /// <summary>The most settings a model file may list: a bound for reading untrusted files.</summary>
+        private const int MaximumSettings = 256;
+
         private const string WeightsEntry = "Weights";
 
         public RecurrentArchitecture Architecture => Weights.Architecture;
@@ -25,6 +30,7 @@ namespace MlnetLstm.Transforms
         // <architecture: see RecurrentArchitecture.Save>
         // int: implementation (0 fused, 1 gate-level); int: one-hot projection (0 auto, 1 gather, 2 dense)
         // <training history: see EpochMetrics.SaveHistory>
+        // int: number of training settings S (from format 0x00010004; see ModelFormat); S × (string: option name, string: value), in the string table
         // binary stream entry "Weights": see NetworkWeights.Save; then 32 bytes: SHA-256 of the bytes before
         // (from format 0x00010002 of the component; see ModelFormat)
         public void Save(ModelSaveContext ctx)
@@ -33,6 +39,12 @@ namespace MlnetLstm.Transforms
             ctx.Writer.Write((int)Implementation);
             ctx.Writer.Write((int)OneHotProjection);
             EpochMetrics.SaveHistory(ctx.Writer, History);
+            ctx.Writer.Write(Settings.Count);
+            foreach (var (name, value) in Settings)
+            {
+                ctx.SaveNonEmptyString(name);
+                ctx.SaveString(value);
+            }
             ctx.SaveBinaryStream(WeightsEntry, writer =>
             {
                 long start = writer.BaseStream.Position;
@@ -64,6 +76,19 @@ namespace MlnetLstm.Transforms
             if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
                 throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
             var history = EpochMetrics.LoadHistory(ctx.Reader, source, ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion);
+            var settings = new Dictionary<string, string>();
+            if (ctx.Header.ModelVerWritten >= ModelFormat.TrainingSettingsVersion)
+            {
+                int count = ctx.Reader.ReadInt32();
+                if (count < 0 || count > MaximumSettings)
+                    throw new FormatException($"{source}: {count} training settings, outside 0 to {MaximumSettings}; the model file is corrupt.");
+                for (int i = 0; i < count; i++)
+                {
+                    string name = ctx.LoadNonEmptyString();
+                    if (!settings.TryAdd(name, ctx.LoadString()))
+                        throw new FormatException($"{source}: training setting '{name}' is listed twice; the model file is corrupt.");
+                }
+            }
             NetworkWeights? weights = null;
             bool checksummed = ModelFormat.HasChecksum(ctx);
             if (!ctx.TryLoadBinaryStream(WeightsEntry, reader =>
@@ -82,7 +107,7 @@ namespace MlnetLstm.Transforms
                 weights = NetworkWeights.Load(reader, architecture, source, end);
             }))
                 throw new FormatException($"{source}: the '{WeightsEntry}' entry is missing from the model zip.");
-            return new TrainedNetwork(weights!, implementation, projection, history);
+            return new TrainedNetwork(weights!, implementation, projection, history, settings);
         }
     }
 }
