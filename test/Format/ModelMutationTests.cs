@@ -772,6 +772,8 @@ namespace MlnetLstm.Tests
             int history = Position();
             int epochs = reader.ReadInt32(); // History.
             reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8 + 1 + 8);
+            int settings = reader.ReadInt32(); // Training settings: name and value ids in the string table.
+            reader.BaseStream.Position += settings * 2 * 4;
             Assert.AreEqual(fields.Length, reader.BaseStream.Position, "The test's reader of the language model format does not end at the checksum.");
             return new LanguageModelFields(vocabularySize, ids, greedy, stop + 1, inputKind, hidden, repetitionPenalty, history);
         }

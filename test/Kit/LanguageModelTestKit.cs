@@ -35,6 +35,7 @@ namespace MlnetLstm.Tests
             SequenceLength = 10,
             Optimizer = Optimizer.Adam,
             LearningRate = 0.03,
+            LearningRateSchedule = LearningRateSchedule.Constant,
             Seed = seed,
             NumberOfThreads = 1,
             Generation = new GenerationOptions { MaximumNewTokens = 20 },

@@ -18,15 +18,13 @@ namespace MlnetLstm.Tests
     [TestClass]
     public sealed class LanguageModelDefaultsTests
     {
-        private static readonly string Text = PeriodicText(40);
+        // Enough for one default batch (32 sequences of 32 steps) besides the validation tenth.
+        private static readonly string Text = PeriodicText(200);
 
-        /// <summary>Only a time budget (and a small network, so the test is quick): what the defaults do with it.</summary>
+        /// <summary>Only a time budget (one thread, and short generation, so the test is quick): what the defaults do with it.</summary>
         private static RecurrentLanguageModelTrainer.Options BudgetOnly(int? seed) => new()
         {
             TimeBudget = TimeSpan.FromSeconds(1.5),
-            HiddenSize = 8,
-            BatchSize = 4,
-            SequenceLength = 8,
             Seed = seed,
             NumberOfThreads = 1,
             Generation = new GenerationOptions { MaximumNewTokens = 5 },
@@ -41,8 +39,8 @@ namespace MlnetLstm.Tests
             Assert.IsGreaterThan(10, history.Count, $"{history.Count} epochs in {history[^1].Elapsed}");
             Assert.IsGreaterThanOrEqualTo(1.5, history[^1].Elapsed.TotalSeconds, "training used the whole budget");
             // Cosine to the end of the budget: the rate falls from the optimizer's default towards zero.
-            Assert.IsLessThan(0.003 * 0.1, history[^1].LearningRate, $"last rate {history[^1].LearningRate}");
-            Assert.IsGreaterThan(0.003 * 0.9, history[0].LearningRate, $"first rate {history[0].LearningRate}");
+            Assert.IsLessThan(0.005 * 0.1, history[^1].LearningRate, $"last rate {history[^1].LearningRate}");
+            Assert.IsGreaterThan(0.005 * 0.9, history[0].LearningRate, $"first rate {history[0].LearningRate}");
         }
 
         [TestMethod]
@@ -66,8 +64,10 @@ namespace MlnetLstm.Tests
             Assert.EndsWith(" (drawn from the MLContext)", first.TrainingSettings["Seed"]);
             Assert.AreEqual("as many as TimeBudget allows (automatic)", first.TrainingSettings["Epochs"]);
             Assert.AreEqual("Cosine to zero at the end of TimeBudget", first.TrainingSettings["LearningRateSchedule"]);
-            Assert.AreEqual("0.003 (default for Adam)", first.TrainingSettings["LearningRate"]);
+            Assert.AreEqual("0.005 (default for Adam)", first.TrainingSettings["LearningRate"]);
             Assert.AreEqual("00:00:01.5000000", first.TrainingSettings["TimeBudget"]);
+            Assert.AreEqual("256 (automatic)", first.TrainingSettings["HiddenSize"], "a budget under 4 minutes keeps the smaller model");
+            Assert.AreEqual("32", first.TrainingSettings["SequenceLength"]);
 
             var line = log.Single(m => m.Contains("Settings: ", StringComparison.Ordinal));
             foreach (var (name, value) in first.TrainingSettings)
@@ -85,6 +85,23 @@ namespace MlnetLstm.Tests
             {
                 File.Delete(path);
             }
+        }
+
+        [TestMethod]
+        [DataRow(null, null, 256)]
+        [DataRow(239.0, null, 256)]
+        [DataRow(240.0, null, 512)]
+        [DataRow(3600.0, null, 512)]
+        [DataRow(3600.0, 100, 100)]
+        [DataRow(null, 700, 700)]
+        public void HiddenSizeIsChosenFromTheTimeBudgetUnlessSet(double? budgetSeconds, int? hiddenSize, int expected)
+        {
+            var options = new RecurrentLanguageModelTrainer.Options
+            {
+                TimeBudget = budgetSeconds is double seconds ? TimeSpan.FromSeconds(seconds) : null,
+                HiddenSize = hiddenSize,
+            };
+            Assert.AreEqual(expected, options.EffectiveHiddenSize);
         }
 
         [TestMethod]
@@ -106,7 +123,7 @@ namespace MlnetLstm.Tests
             // d2l.ai, chapter 9 (RNNs from scratch, concise RNNs, LSTM): batch_size, num_steps = 32, 35; num_hiddens = 256;
             // lr = 1 with torch.optim.SGD; grad_clipping(net, 1); one-hot input; sequential partitioning.
             var preset = RecurrentLanguageModelTrainer.Options.DiveIntoDeepLearning();
-            Assert.AreEqual((RecurrentCell.Lstm, 256, 1, TokenInputEncoding.OneHot), (preset.Cell, preset.HiddenSize, preset.Layers, preset.InputEncoding));
+            Assert.AreEqual((RecurrentCell.Lstm, (int?)256, 1, TokenInputEncoding.OneHot), (preset.Cell, preset.HiddenSize, preset.Layers, preset.InputEncoding));
             Assert.AreEqual((Optimizer.Sgd, (double?)1.0, LearningRateSchedule.Constant, 1.0), (preset.Optimizer, preset.LearningRate, preset.LearningRateSchedule, preset.GradientClippingNorm));
             Assert.AreEqual((32, 35, BatchSampling.Sequential), (preset.BatchSize, preset.SequenceLength, preset.BatchSampling));
             Assert.AreNotSame(preset, RecurrentLanguageModelTrainer.Options.DiveIntoDeepLearning(), "each call makes options of its own to change");

@@ -60,6 +60,7 @@ namespace MlnetLstm.ModelRunner
                 SequenceLength = 8,
                 Optimizer = Optimizer.Adam,
                 LearningRate = 0.01,
+                LearningRateSchedule = LearningRateSchedule.Constant,
                 Seed = 1,
                 // A model this small gains nothing from a thread pool, and a pool of two loses badly when the machine is shared.
                 NumberOfThreads = 1,

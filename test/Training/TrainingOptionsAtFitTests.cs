@@ -275,7 +275,7 @@ namespace MlnetLstm.Tests
 
         private static void AssertWarnedOnce(List<LoggingEventArgs> log, string reason)
         {
-            var warnings = log.Where(e => e.RawMessage.Contains("EarlyStoppingPatience")).ToList();
+            var warnings = log.Where(e => e.RawMessage.Contains("EarlyStoppingPatience is")).ToList();
             Assert.HasCount(1, warnings, string.Join("\n", log.Select(e => e.Message)));
             Assert.AreEqual(ChannelMessageKind.Warning, warnings[0].Kind);
             Assert.Contains($"EarlyStoppingPatience is 2, but there is no validation data ({reason}): early stopping is off", warnings[0].RawMessage);

@@ -44,6 +44,13 @@ namespace MlnetLstm.Trainers
             /// <summary>The output column of the most probable class, a key like the label. Default "PredictedLabel".</summary>
             public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
+            internal override void AddSettings(IDictionary<string, string> settings)
+            {
+                base.AddSettings(settings);
+                settings[nameof(Bidirectional)] = Bidirectional ? "true" : "false";
+                settings[nameof(Pooling)] = Pooling.ToString();
+            }
+
             internal override void Validate()
             {
                 base.Validate();
@@ -97,7 +104,7 @@ namespace MlnetLstm.Trainers
                 validationLabels = labels.Where((_, i) => held[i]).ToList();
             }
 
-            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, tokens.Tokens.Length, _options.EmbeddingSize, _options.HiddenSize, _options.Layers, _options.Dropout, classes.Count, _options.Bidirectional);
+            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, tokens.Tokens.Length, _options.EmbeddingSize, _options.EffectiveHiddenSize, _options.Layers, _options.Dropout, classes.Count, _options.Bidirectional);
             var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
                 network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     _options.BatchSize, _options.Pooling),

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -44,6 +45,13 @@ namespace MlnetLstm.Trainers
 
             /// <summary>The output column: a Single prediction (or a vector, for a vector label). Default "Score".</summary>
             public string ScoreColumnName { get; set; } = "Score";
+
+            internal override void AddSettings(IDictionary<string, string> settings)
+            {
+                base.AddSettings(settings);
+                settings[nameof(FeaturesPerStep)] = TrainingSettings.Text(FeaturesPerStep);
+                settings[nameof(Loss)] = Loss == RegressionLoss.Huber ? $"Huber (delta {TrainingSettings.Text(HuberDelta)})" : Loss.ToString();
+            }
 
             internal override void Validate()
             {
@@ -95,7 +103,7 @@ namespace MlnetLstm.Trainers
                 Standardization.Learn(features.Take(trainRows).ToArray(), _options.FeaturesPerStep),
                 Standardization.Learn(labels.Take(trainRows).ToArray(), shape.Horizon));
             var architecture = new RecurrentArchitecture(_options.Cell, NetworkInput.Features, _options.FeaturesPerStep, 0,
-                _options.HiddenSize, _options.Layers, _options.Dropout, shape.Horizon);
+                _options.EffectiveHiddenSize, _options.Layers, _options.Dropout, shape.Horizon);
             var trained = TrainingLoop.Train(_host, _options, architecture, OneHotProjection.Auto, network =>
             {
                 Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);

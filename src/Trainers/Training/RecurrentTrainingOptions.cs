@@ -12,8 +12,13 @@ namespace MlnetLstm.Trainers
         /// <summary>The recurrent cell. Default LSTM.</summary>
         public RecurrentCell Cell { get; set; } = RecurrentCell.Lstm;
 
-        /// <summary>Hidden units per layer. Default 256, as in Dive into Deep Learning's RNN chapter; 1 to 65,536.</summary>
-        public int HiddenSize { get; set; } = 256;
+        /// <summary>
+        /// Hidden units per layer, 1 to 65,536; null for the trainer's default: for the language model, chosen from
+        /// <see cref="TimeBudget"/> (512 for a budget of 4 minutes or more, which trains a larger model well on 2
+        /// cores; otherwise 256, as in Dive into Deep Learning's RNN chapter; see docs/recipe.md); 32 for the regressor
+        /// and 64 for the classifier. Default null.
+        /// </summary>
+        public int? HiddenSize { get; set; }
 
         /// <summary>Recurrent layers (a deep RNN for more than 1). Default 1; 1 to 64.</summary>
         public int Layers { get; set; } = 1;
@@ -39,7 +44,7 @@ namespace MlnetLstm.Trainers
         /// <summary>The optimizer. Default Adam (docs/recipe.md measures it against Dive into Deep Learning's SGD at learning rate 1).</summary>
         public Optimizer Optimizer { get; set; } = Optimizer.Adam;
 
-        /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in Dive into Deep Learning's RNN chapter; Adam and AdamW 0.002, and 0.003 for the language model: see docs/recipe.md). Must be positive.</summary>
+        /// <summary>Initial learning rate; null for the optimizer's default (SGD 1.0, as in Dive into Deep Learning's RNN chapter; Adam and AdamW 0.002, and 0.005 for the language model: see docs/recipe.md). Must be positive.</summary>
         public double? LearningRate { get; set; }
 
         /// <summary>How the learning rate changes over the run. Default constant; cosine for the language model.</summary>
@@ -116,6 +121,12 @@ namespace MlnetLstm.Trainers
         /// <summary>Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>.</summary>
         public Action<EpochMetrics>? EpochCompleted { get; set; }
 
+        /// <summary>The hidden size in effect: <see cref="HiddenSize"/> or the trainer's default.</summary>
+        internal int EffectiveHiddenSize => HiddenSize ?? DefaultHiddenSize;
+
+        /// <summary>The trainer's hidden size when <see cref="HiddenSize"/> is null; may depend on the other options, never on the machine.</summary>
+        private protected virtual int DefaultHiddenSize => 256;
+
         /// <summary>The epoch limit in effect: <see cref="Epochs"/>, or none under a time budget, or 10.</summary>
         internal int EffectiveEpochs => Epochs ?? (TimeBudget is null ? 10 : int.MaxValue);
 
@@ -134,7 +145,8 @@ namespace MlnetLstm.Trainers
         internal virtual void Validate()
         {
             Require(Enum.IsDefined(Cell), nameof(Cell), Cell, "Lstm, Gru, RnnTanh or RnnRelu");
-            Require(HiddenSize >= 1 && HiddenSize <= RecurrentArchitecture.MaximumWidth, nameof(HiddenSize), HiddenSize, $"1 to {RecurrentArchitecture.MaximumWidth}");
+            Require(HiddenSize is null || (HiddenSize >= 1 && HiddenSize <= RecurrentArchitecture.MaximumWidth), nameof(HiddenSize), HiddenSize,
+                $"1 to {RecurrentArchitecture.MaximumWidth}, or null for the trainer's default");
             Require(Layers >= 1 && Layers <= RecurrentArchitecture.MaximumLayers, nameof(Layers), Layers, $"1 to {RecurrentArchitecture.MaximumLayers}");
             Require(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "at least 0 and below 1");
             Require(Enum.IsDefined(Implementation), nameof(Implementation), Implementation, "Fused or GateLevel");

@@ -22,7 +22,7 @@ namespace MlnetLstm.Trainers
             var settings = new Dictionary<string, string>
             {
                 ["Cell"] = architecture.Cell.ToString(),
-                ["HiddenSize"] = Text(architecture.HiddenSize),
+                ["HiddenSize"] = Text(architecture.HiddenSize) + (options.HiddenSize is null ? Automatic : ""),
                 ["Layers"] = Text(architecture.Layers),
                 ["Dropout"] = Text(architecture.Dropout),
                 ["Optimizer"] = options.Optimizer.ToString(),
@@ -54,6 +54,8 @@ namespace MlnetLstm.Trainers
         }
 
         public static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+        public static string Text(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 
         public static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
     }
