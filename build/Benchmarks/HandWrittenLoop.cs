@@ -9,9 +9,9 @@ using static TorchSharp.torch;
 namespace MlnetLstm.Benchmarks
 {
     /// <summary>
-    /// The seeds' recipe translated literally to TorchSharp, as a user would write it by hand: nn.LSTM/GRU over a dense
-    /// one_hot of the ids, a linear head, cross-entropy, SGD, clip_grad_norm_, sequential batches with the state carried
-    /// (detached). The baseline every MlnetLstm measurement is compared with.
+    /// A training loop as a user would write it by hand in TorchSharp: nn.LSTM/GRU over a dense one_hot of the ids, a
+    /// linear head, cross-entropy, SGD (the seeds' recipe) or Adam, clip_grad_norm_ 1, sequential batches with the
+    /// state carried (detached). The baseline every MlnetLstm measurement is compared with.
     /// </summary>
     internal sealed class HandWrittenLoop : IDisposable
     {
@@ -22,7 +22,7 @@ namespace MlnetLstm.Benchmarks
         private readonly int _vocabulary;
         private readonly bool _lstm;
 
-        public HandWrittenLoop(int vocabulary, int hidden, int layers, bool lstm, double learningRate, int seed)
+        public HandWrittenLoop(int vocabulary, int hidden, int layers, bool lstm, double learningRate, int seed, bool adam = false)
         {
             manual_seed(seed);
             _vocabulary = vocabulary;
@@ -30,7 +30,7 @@ namespace MlnetLstm.Benchmarks
             _rnn = lstm ? nn.LSTM(vocabulary, hidden, layers) : nn.GRU(vocabulary, hidden, layers);
             _head = nn.Linear(hidden, vocabulary);
             _parameters = _rnn.parameters().Concat(_head.parameters()).ToList();
-            _optimizer = optim.SGD(_parameters, learningRate);
+            _optimizer = adam ? optim.Adam(_parameters, learningRate) : optim.SGD(_parameters, learningRate);
         }
 
         /// <summary>
@@ -109,6 +109,32 @@ namespace MlnetLstm.Benchmarks
                 }
                 sum += nn.functional.cross_entropy(_head.call(output).reshape(-1, _vocabulary), y, reduction: nn.Reduction.Sum).item<float>();
                 count += length;
+            }
+            return sum / count;
+        }
+
+        /// <summary>
+        /// Mean cross-entropy (nats per token) of each document read on its own from the zero state, as a
+        /// PredictionEngine scores a row: the first token is predicted from <paramref name="start"/> (the end-of-text
+        /// id), the document's own tokens are counted.
+        /// </summary>
+        public double EvaluateDocuments(System.Collections.Generic.IEnumerable<long[]> documents, long start)
+        {
+            using var noGrad = no_grad();
+            double sum = 0;
+            long count = 0;
+            foreach (var document in documents)
+            {
+                if (document.Length == 0)
+                    continue;
+                using var scope = NewDisposeScope();
+                var ids = tensor(new[] { start }.Concat(document).ToArray());
+                var x = ids.narrow(0, 0, document.Length).view(document.Length, 1);
+                var y = ids.narrow(0, 1, document.Length);
+                var input = nn.functional.one_hot(x, _vocabulary).to(ScalarType.Float32);
+                var output = _lstm ? ((LSTM)_rnn).call(input).Item1 : ((GRU)_rnn).call(input).Item1;
+                sum += nn.functional.cross_entropy(_head.call(output).reshape(-1, _vocabulary), y, reduction: nn.Reduction.Sum).item<float>();
+                count += document.Length;
             }
             return sum / count;
         }

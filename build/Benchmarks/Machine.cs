@@ -20,6 +20,36 @@ namespace MlnetLstm.Benchmarks
         /// <summary>The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.</summary>
         public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
+        /// <summary>
+        /// What the machine was doing at one moment: the 1-minute load average, and the CPU time (in clock ticks) of
+        /// all cores by kind and of this process. Two samples tell what else ran between them.
+        /// </summary>
+        public sealed record Sample(double Load1, long Total, long Busy, long Steal, long Own)
+        {
+            public static Sample Take()
+            {
+                double load = File.Exists("/proc/loadavg") ? double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) : double.NaN;
+                if (!File.Exists("/proc/stat"))
+                    return new Sample(load, 0, 0, 0, 0);
+                // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user)
+                var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
+                long total = cpu.Sum(), idle = cpu[3] + cpu[4], steal = cpu[7];
+                // utime and stime are fields 14 and 15 of /proc/self/stat, counted after the parenthesised command name.
+                var own = File.ReadAllText("/proc/self/stat");
+                var fields = own[(own.LastIndexOf(')') + 2)..].Split(' ');
+                return new Sample(load, total, total - idle - steal, steal, long.Parse(fields[11]) + long.Parse(fields[12]));
+            }
+
+            /// <summary>Share of all cores' time, from this sample to <paramref name="later"/>, that other processes used.</summary>
+            public double OthersShare(Sample later) => later.Total == Total ? 0 : Math.Max(0, (double)(later.Busy - Busy - (later.Own - Own)) / (later.Total - Total));
+
+            /// <summary>Share of all cores' time, from this sample to <paramref name="later"/>, that the hypervisor took (steal).</summary>
+            public double StealShare(Sample later) => later.Total == Total ? 0 : (double)(later.Steal - Steal) / (later.Total - Total);
+        }
+
+        /// <summary>Whether other processes or the hypervisor took more than 5% of the cores between two samples: a measurement to repeat, not to publish.</summary>
+        public static bool Noisy(Sample before, Sample after) => before.OthersShare(after) + before.StealShare(after) > 0.05;
+
         /// <summary>Starts <c>yes &gt; /dev/null</c>, one CPU-bound process, until the result is disposed.</summary>
         public static IDisposable BusyProcess()
         {
