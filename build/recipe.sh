@@ -7,9 +7,11 @@
 # the load average and the other processes' share of the cores, and a busy row is repeated once, then marked.
 #   --budgets 60,300        the budgets in seconds (the table has a column pair for each)
 #   --corpora moby-dick,songci
-#   --only TEXT             only the candidates whose name contains TEXT, printed, no report
+#   --only TEXT             only the candidate named TEXT (or else those whose name contains it), printed, no report
 #   --output FILE           instead of docs/recipe.md (the measurements go beside it, as .json)
 #   --report                only write the report again from the saved measurements
+#   --update                with --only: re-measure those rows and keep the other saved ones (each row keeps its
+#                           own load figures)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

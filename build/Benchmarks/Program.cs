@@ -7,6 +7,7 @@
 //                                                          the language model's recipe study (build/recipe.sh); its
 //                                                          measurements go to docs/recipe.json
 //   recipe --report                                        docs/recipe.md again from docs/recipe.json
+//   recipe --only TEXT --update [--budgets ...]            re-measure those rows, keep the others of docs/recipe.json
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -51,9 +52,11 @@ switch (command)
         var corpora = (Option("--corpora") ?? "moby-dick,songci").Split(',');
         string? only = Option("--only");
         var heldOut = RecipeStudy.Paragraphs(File.ReadAllText(Path.Combine(Corpora.CacheDirectory, "fdr-state-of-the-union.txt")));
-        var results = new List<RecipeStudy.Result>();
         string output = Option("--output") ?? "docs/recipe.md";
         string measurements = Path.ChangeExtension(output, ".json");
+        // --update re-measures the --only rows and keeps every other row of the saved measurements.
+        bool update = args.Contains("--update");
+        var results = update ? System.Text.Json.JsonSerializer.Deserialize<List<RecipeStudy.Result>>(File.ReadAllText(measurements))! : new List<RecipeStudy.Result>();
         if (args.Contains("--report"))
         {
             // The report again from the saved measurements (after a change to its text), without training anything.
@@ -61,7 +64,10 @@ switch (command)
             Write(output, RecipeReport.Write(saved, saved.Select(r => r.Budget).Distinct().OrderBy(b => b).ToList(), commandLine.Replace(" --report", "")));
             break;
         }
-        foreach (var (corpus, candidate) in RecipeStudy.Plan(corpora).Where(p => only is null || p.Candidate.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
+        // --only names one candidate exactly, or else every candidate whose name contains it.
+        bool exact = only is not null && RecipeStudy.Candidates.Any(c => c.Name.Equals(only, StringComparison.OrdinalIgnoreCase));
+        foreach (var (corpus, candidate) in RecipeStudy.Plan(corpora).Where(p => only is null
+            || (exact ? p.Candidate.Name.Equals(only, StringComparison.OrdinalIgnoreCase) : p.Candidate.Name.Contains(only, StringComparison.OrdinalIgnoreCase))))
         {
             foreach (var budget in budgets.Where(candidate.MeasuredAt))
             {
@@ -77,17 +83,21 @@ switch (command)
                     if (!Machine.Noisy(result.Before, result.After))
                         break;
                 }
-                results.Add(result);
+                int saved = results.FindIndex(r => r.Corpus == result.Corpus && r.Candidate == result.Candidate && r.Budget == result.Budget);
+                if (saved >= 0)
+                    results[saved] = result;
+                else
+                    results.Add(result);
             }
             // After every candidate, so that an interrupted study keeps what it measured.
-            if (only is null)
+            if (only is null || update)
             {
                 File.WriteAllText(output, RecipeReport.Write(results, budgets, commandLine));
                 File.WriteAllText(measurements, System.Text.Json.JsonSerializer.Serialize(results, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             }
         }
-        if (only is null)
-            Write(output, RecipeReport.Write(results, budgets, commandLine));
+        if (only is null || update)
+            Write(output, RecipeReport.Write(results, results.Select(r => r.Budget).Distinct().OrderBy(b => b).ToList(), commandLine.Split(" --only")[0]));
         break;
     }
     case "scoring":

@@ -332,6 +332,20 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
+        [DataRow(-1)]
+        [DataRow(257)]
+        [DataRow(int.MaxValue)]
+        public void CraftedTrainingSettingsCount(int count)
+        {
+            var layout = LanguageModelLayout(Entry(_languageModelEntry), null);
+            var fields = ModelZip.Fields(Entry(_languageModelEntry));
+            Assert.IsGreaterThan(10, BitConverter.ToInt32(fields, layout.Settings), "The model saved its training settings.");
+            BitConverter.GetBytes(count).CopyTo(fields, layout.Settings);
+            OurFormatException(Replace(_languageModelEntry, ModelZip.WithSignedFields(Entry(_languageModelEntry), fields)), _languageModelEntry,
+                $"{count} training settings, outside 0 to 256; the model file is corrupt");
+        }
+
+        [TestMethod]
         public void CraftedStopTokenOutsideTheVocabulary()
         {
             var layout = LanguageModelLayout(Entry(_languageModelEntry), null);
@@ -686,7 +700,7 @@ namespace MlnetLstm.Tests
         private const int HeaderSize = 0x100;
 
         /// <summary>Offsets, in the language model's fields (its blob without the checksum), of the fields the named cases change.</summary>
-        private sealed record LanguageModelFields(int VocabularySize, int Ids, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty, int History);
+        private sealed record LanguageModelFields(int VocabularySize, int Ids, int Greedy, int StopToken, int InputKind, int HiddenSize, int RepetitionPenalty, int History, int Settings);
 
         /// <summary>Offsets, in the tokenizer's fields, of the fields the named cases change.</summary>
         private sealed record TokenizerFields(int ColumnCount, int CaseFolding, int VocabularySize, int ReservedCount);
@@ -772,10 +786,11 @@ namespace MlnetLstm.Tests
             int history = Position();
             int epochs = reader.ReadInt32(); // History.
             reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8 + 1 + 8);
+            int settingsStart = Position();
             int settings = reader.ReadInt32(); // Training settings: name and value ids in the string table.
             reader.BaseStream.Position += settings * 2 * 4;
             Assert.AreEqual(fields.Length, reader.BaseStream.Position, "The test's reader of the language model format does not end at the checksum.");
-            return new LanguageModelFields(vocabularySize, ids, greedy, stop + 1, inputKind, hidden, repetitionPenalty, history);
+            return new LanguageModelFields(vocabularySize, ids, greedy, stop + 1, inputKind, hidden, repetitionPenalty, history, settingsStart);
         }
 
         /// <summary>ML.NET's column pairs (count, then string ids), then the vocabulary: level, case folding, count, unknown id, tokens.</summary>
