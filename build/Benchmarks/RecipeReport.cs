@@ -124,8 +124,10 @@ namespace MlnetLstm.Benchmarks
               the worst row at both budgets.
             - **The size follows the budget.** A 1×512 LSTM makes 8 to 9 passes over Moby-Dick in 300 s on 2 cores and
               beats 1×256 there (2.025 against 2.121 per document), but makes only 2 in 60 s and loses (2.320 against
-              2.155). So the defaults use 256 units below a budget of 4 minutes and 512 from 4 minutes on. The budget
-              decides, not a measured speed, so the same options give the same model on every machine (a faster
+              2.155). So the defaults use 256 units below a budget of 4 minutes and 512 from 4 minutes on, unless the
+              vocabulary has more than 1,000 tokens: on Song ci (4,000 characters and more) the output layer costs as
+              much per token as the recurrence, and 1×512 made only 4 passes in 300 s at 3,678 tokens/s (6.476 bits per
+              document in the first run of this study). The options and the data decide, not a measured speed, so the same options give the same model on every machine (a faster
               machine could afford the larger model sooner: set `HiddenSize`). The choice is on `MLContext.Log` and in
               the model's `TrainingSettings`. 1×384 showed no slow kernel here: 49,764 tokens/s, between 88,372 for
               1×256 and 29,387 for 1×512.

@@ -88,20 +88,22 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(null, null, 256)]
-        [DataRow(239.0, null, 256)]
-        [DataRow(240.0, null, 512)]
-        [DataRow(3600.0, null, 512)]
-        [DataRow(3600.0, 100, 100)]
-        [DataRow(null, 700, 700)]
-        public void HiddenSizeIsChosenFromTheTimeBudgetUnlessSet(double? budgetSeconds, int? hiddenSize, int expected)
+        [DataRow(null, null, 85, 256)]
+        [DataRow(239.0, null, 85, 256)]
+        [DataRow(240.0, null, 85, 512)]
+        [DataRow(3600.0, null, 1000, 512)]
+        [DataRow(3600.0, null, 1001, 256)]
+        [DataRow(3600.0, null, 4337, 256)]
+        [DataRow(3600.0, 100, 85, 100)]
+        [DataRow(null, 700, 4337, 700)]
+        public void HiddenSizeIsChosenFromTheTimeBudgetAndVocabularyUnlessSet(double? budgetSeconds, int? hiddenSize, int vocabularySize, int expected)
         {
             var options = new RecurrentLanguageModelTrainer.Options
             {
                 TimeBudget = budgetSeconds is double seconds ? TimeSpan.FromSeconds(seconds) : null,
                 HiddenSize = hiddenSize,
             };
-            Assert.AreEqual(expected, options.EffectiveHiddenSize);
+            Assert.AreEqual(expected, options.HiddenSizeFor(vocabularySize));
         }
 
         [TestMethod]

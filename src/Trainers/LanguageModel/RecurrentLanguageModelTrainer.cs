@@ -23,7 +23,7 @@ namespace MlnetLstm.Trainers
             /// <summary>
             /// Creates options with the language model's defaults, chosen by the recipe study of docs/recipe.md for a
             /// user who sets only a time budget or only epochs: a one-layer LSTM on one-hot input, of 512 hidden units
-            /// for a time budget of 4 minutes or more and 256 otherwise, Adam at learning rate 0.005 with cosine decay
+            /// for a time budget of 4 minutes or more and a vocabulary of at most 1,000 tokens, and 256 otherwise, Adam at learning rate 0.005 with cosine decay
             /// to zero at the end of the budget (or of the epochs), gradients clipped to norm 1, batches of 32
             /// sequences of 32 steps. <see cref="DiveIntoDeepLearning"/> gives the tutorials' recipe.
             /// </summary>
@@ -37,10 +37,22 @@ namespace MlnetLstm.Trainers
             /// <summary>The shortest time budget for which the default hidden size is 512 instead of 256.</summary>
             internal static readonly TimeSpan LargerModelBudget = TimeSpan.FromMinutes(4);
 
-            // A larger model needs more of the budget before it passes a smaller one (docs/recipe.md: 1×512 loses at
-            // 60 s on 2 cores and wins at 300 s). The budget, not a measured speed, decides, so the choice is the same
-            // on every machine and for every run of the same options.
-            private protected override int DefaultHiddenSize => TimeBudget >= LargerModelBudget ? 512 : 256;
+            /// <summary>The largest vocabulary for which the default hidden size can be 512.</summary>
+            internal const int LargerModelVocabulary = 1_000;
+
+            /// <summary>
+            /// The hidden size for a vocabulary of <paramref name="vocabularySize"/> tokens: <see cref="RecurrentTrainingOptions.HiddenSize"/>,
+            /// or else 512 for a time budget of 4 minutes or more and a vocabulary of at most 1,000 tokens, and 256 otherwise.
+            /// </summary>
+            /// <remarks>
+            /// A larger model needs more of the budget before it passes a smaller one (docs/recipe.md: on 2 cores 1×512
+            /// loses to 1×256 at 60 s and wins at 300 s on Moby-Dick). With thousands of tokens (Chinese characters,
+            /// words) the output layer costs as much per token as the recurrence, and 1×512 makes too few passes even
+            /// in 300 s. The options and the data decide, not a measured speed, so the choice is the same on every
+            /// machine and for every run.
+            /// </remarks>
+            internal int HiddenSizeFor(int vocabularySize)
+                => HiddenSize ?? (TimeBudget >= LargerModelBudget && vocabularySize <= LargerModelVocabulary ? 512 : 256);
 
             /// <summary>
             /// Options with the recipe of Dive into Deep Learning's RNN chapter (the tutorials this library grew from):
@@ -166,7 +178,7 @@ namespace MlnetLstm.Trainers
                     $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
                     $"{needed} one batch needs (BatchSize {_options.BatchSize} × SequenceLength {_options.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
 
-            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, vocabulary.Tokens.Length, _options.EmbeddingSize, _options.EffectiveHiddenSize, _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
+            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, vocabulary.Tokens.Length, _options.EmbeddingSize, _options.HiddenSizeFor(vocabulary.Tokens.Length), _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
             var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
                 network => new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling, vocabulary.EndOfText),
                 $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");

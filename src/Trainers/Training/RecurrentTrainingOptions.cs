@@ -14,9 +14,9 @@ namespace MlnetLstm.Trainers
 
         /// <summary>
         /// Hidden units per layer, 1 to 65,536; null for the trainer's default: for the language model, chosen from
-        /// <see cref="TimeBudget"/> (512 for a budget of 4 minutes or more, which trains a larger model well on 2
-        /// cores; otherwise 256, as in Dive into Deep Learning's RNN chapter; see docs/recipe.md); 32 for the regressor
-        /// and 64 for the classifier. Default null.
+        /// <see cref="TimeBudget"/> and the vocabulary (512 for a budget of 4 minutes or more and at most 1,000 tokens,
+        /// which trains a larger model well on 2 cores; otherwise 256, as in Dive into Deep Learning's RNN chapter; see
+        /// docs/recipe.md); 32 for the regressor and 64 for the classifier. Default null.
         /// </summary>
         public int? HiddenSize { get; set; }
 
@@ -121,11 +121,8 @@ namespace MlnetLstm.Trainers
         /// <summary>Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>.</summary>
         public Action<EpochMetrics>? EpochCompleted { get; set; }
 
-        /// <summary>The hidden size in effect: <see cref="HiddenSize"/> or the trainer's default.</summary>
-        internal int EffectiveHiddenSize => HiddenSize ?? DefaultHiddenSize;
-
-        /// <summary>The trainer's hidden size when <see cref="HiddenSize"/> is null; may depend on the other options, never on the machine.</summary>
-        private protected virtual int DefaultHiddenSize => 256;
+        /// <summary>The hidden size in effect for the regressor and the classifier: <see cref="HiddenSize"/> or 256 (their options set their own defaults).</summary>
+        internal int EffectiveHiddenSize => HiddenSize ?? 256;
 
         /// <summary>The epoch limit in effect: <see cref="Epochs"/>, or none under a time budget, or 10.</summary>
         internal int EffectiveEpochs => Epochs ?? (TimeBudget is null ? 10 : int.MaxValue);
