@@ -2,7 +2,7 @@
 # The language model's recipe study (not part of the tests): trains every candidate recipe of
 # build/Benchmarks/RecipeStudy.cs, the defaults and the hand-written TorchSharp loop for the same wall-clock budgets
 # on Moby-Dick and Song ci, scores each saved model through a reloaded PredictionEngine paragraph by paragraph, and
-# writes docs/recipe.md. About 85 minutes on 2 cores with the default budgets (60 s and 300 s). Run it on a quiet
+# writes docs/recipe.md. About an hour on 2 cores with the default budgets (60 s and 300 s). Run it on a quiet
 # machine: TorchSharp's threads slow down by an order of magnitude beside another CPU-bound process; every row records
 # the load average and the other processes' share of the cores, and a busy row is repeated once, then marked.
 #   --budgets 60,300        the budgets in seconds (the table has a column pair for each)

@@ -92,8 +92,8 @@ switch (command)
             // After every candidate, so that an interrupted study keeps what it measured.
             if (only is null || update)
             {
-                File.WriteAllText(output, RecipeReport.Write(results, budgets, commandLine));
                 File.WriteAllText(measurements, System.Text.Json.JsonSerializer.Serialize(results, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                File.WriteAllText(output, RecipeReport.Write(results, results.Select(r => r.Budget).Distinct().OrderBy(b => b).ToList(), commandLine.Split(" --only")[0]));
             }
         }
         if (only is null || update)

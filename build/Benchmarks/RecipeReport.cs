@@ -32,7 +32,7 @@ namespace MlnetLstm.Benchmarks
             {
                 bool heldOut = corpus.Any(r => r.HeldOutBits is not null);
                 report.AppendLine($"## {(corpus.Key == "moby-dick" ? "Moby-Dick" : "Song ci")}").AppendLine();
-                var header = new List<string> { "candidate", "what it sets", "parameters", "tokens/s" };
+                var header = new List<string> { "candidate", "what it sets", "parameters", "tokens/s (" + string.Join(" / ", budgets.Select(b => $"{b.TotalSeconds:F0} s")) + ")" };
                 foreach (var budget in budgets)
                     header.AddRange(new[] { $"{budget.TotalSeconds:F0} s: per document", $"{budget.TotalSeconds:F0} s: stream" });
                 if (heldOut)
@@ -44,7 +44,8 @@ namespace MlnetLstm.Benchmarks
                     var byBudget = budgets.Select(b => candidate.FirstOrDefault(r => r.Budget == b)).ToList();
                     var main = byBudget.Last(r => r is not null)!;
                     var cells = new List<string> { candidate.Key.Candidate == RecipeStudy.Defaults.Name ? "**defaults**" : candidate.Key.Candidate, candidate.Key.Sets,
-                        string.Join(" / ", byBudget.Where(r => r is not null).Select(r => r!.Parameters.ToString("N0")).Distinct()), main.TokensPerSecond.ToString("N0") };
+                        string.Join(" / ", byBudget.Where(r => r is not null).Select(r => r!.Parameters.ToString("N0")).Distinct()),
+                        string.Join(" / ", byBudget.Select(r => r?.TokensPerSecond.ToString("N0") ?? "–")) };
                     foreach (var r in byBudget)
                         cells.AddRange(r is null ? new[] { "", "" } : new[] { Bits(r, r.DocumentBits), Bits(r, r.StreamBits) });
                     if (heldOut)
@@ -64,13 +65,14 @@ namespace MlnetLstm.Benchmarks
                         continue;
                     var facts = new List<string>();
                     if (hand is not null)
-                        facts.Add($"the defaults are {hand.DocumentBits - defaults.DocumentBits:F3} bits/char better per document than the hand-written loop " +
-                            $"({hand.StreamBits - defaults.StreamBits:F3} as a stream)");
+                        facts.Add($"the defaults are {Compared(hand.DocumentBits, defaults.DocumentBits)} bits/char per document than the hand-written loop " +
+                            $"({Compared(hand.StreamBits, defaults.StreamBits)} as a stream" +
+                            (defaults.HeldOutBits is double dh && hand.HeldOutBits is double hh ? $", {Compared(hh, dh)} on the held-out English)" : ")"));
                     if (sample is not null)
-                        facts.Add($"{sample.DocumentBits - defaults.DocumentBits:F3} better than the former sample recipe" +
-                            (defaults.HeldOutBits is double d && sample.HeldOutBits is double s ? $", and {s - d:F3} better on the held-out English" : ""));
+                        facts.Add($"{Compared(sample.DocumentBits, defaults.DocumentBits)} than the former sample recipe" +
+                            (defaults.HeldOutBits is double d && sample.HeldOutBits is double s ? $" ({Compared(s, d)} on the held-out English)" : ""));
                     if (facts.Count > 0)
-                        report.AppendLine($"At {budget.TotalSeconds:F0} s {string.Join("; ", facts)} (negative: worse).").AppendLine();
+                        report.AppendLine($"At {budget.TotalSeconds:F0} s {string.Join("; ", facts)}.").AppendLine();
                 }
                 var settings = corpus.FirstOrDefault(r => r.Candidate == RecipeStudy.Defaults.Name && r.Budget == longest)?.Settings;
                 if (!string.IsNullOrEmpty(settings))
@@ -137,7 +139,10 @@ namespace MlnetLstm.Benchmarks
               of all rows (2.185) at 0.043 more per document on Moby-Dick: the recipe to choose for text unlike the
               training text (`Layers = 2, Dropout = 0.1f, HiddenSize = 256, LearningRate = 0.003`).
             - **Not measured:** weight decay with AdamW, a warm-up, and other clipping norms.
-                        """;
+            """;
+
+        /// <summary>How much lower (better) <paramref name="ours"/> is than <paramref name="theirs"/>, in words.</summary>
+        private static string Compared(double theirs, double ours) => theirs >= ours ? $"{theirs - ours:F3} better" : $"{ours - theirs:F3} worse";
 
         private static string Bits(RecipeStudy.Result r, double bits) => bits.ToString("F3") + (Machine.Noisy(r.Before, r.After) ? " †" : "");
     }
