@@ -142,7 +142,7 @@ namespace MlnetLstm.Benchmarks
             """;
 
         /// <summary>How much lower (better) <paramref name="ours"/> is than <paramref name="theirs"/>, in words.</summary>
-        private static string Compared(double theirs, double ours) => theirs >= ours ? $"{theirs - ours:F3} better" : $"{ours - theirs:F3} worse";
+        private static string Compared(double theirs, double ours) => theirs >= ours ? $"better by {theirs - ours:F3}" : $"worse by {ours - theirs:F3}";
 
         private static string Bits(RecipeStudy.Result r, double bits) => bits.ToString("F3") + (Machine.Noisy(r.Before, r.After) ? " †" : "");
     }
