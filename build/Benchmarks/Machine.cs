@@ -34,10 +34,11 @@ namespace MlnetLstm.Benchmarks
                 // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user)
                 var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
                 long total = cpu.Sum(), idle = cpu[3] + cpu[4], steal = cpu[7];
-                // utime and stime are fields 14 and 15 of /proc/self/stat, counted after the parenthesised command name.
+                // utime, stime, cutime and cstime are fields 14 to 17 of /proc/self/stat (counted after the parenthesised
+                // command name): this process and its finished children, such as the PyTorch contender.
                 var own = File.ReadAllText("/proc/self/stat");
                 var fields = own[(own.LastIndexOf(')') + 2)..].Split(' ');
-                return new Sample(load, total, total - idle - steal, steal, long.Parse(fields[11]) + long.Parse(fields[12]));
+                return new Sample(load, total, total - idle - steal, steal, fields[11..15].Sum(long.Parse));
             }
 
             /// <summary>Share of all cores' time, from this sample to <paramref name="later"/>, that other processes used.</summary>

@@ -57,15 +57,15 @@ namespace MlnetLstm.Benchmarks
         }
 
         /// <summary>
-        /// Per corpus: LSTM 1×256, 1×512 and 2×256, GRU 1×256 (fused), and the gate-level LSTM 1×256; --quick keeps
-        /// the 1×256 ones.
+        /// Per corpus: LSTM 1×256, 1×512 and 2×256, GRU 1×256 (fused), and the gate-level LSTM 1×256; --quick leaves
+        /// out Song ci's 1×512 and 2×256 (the slowest configurations to measure).
         /// </summary>
         public static IEnumerable<Config> Configurations(bool quick)
         {
             foreach (var corpus in new[] { "moby-dick", "songci" })
             {
                 yield return new Config(corpus, RecurrentCell.Lstm, 256, 1, RecurrentImplementation.Fused);
-                if (!quick)
+                if (!quick || corpus == "moby-dick")
                 {
                     yield return new Config(corpus, RecurrentCell.Lstm, 512, 1, RecurrentImplementation.Fused);
                     yield return new Config(corpus, RecurrentCell.Lstm, 256, 2, RecurrentImplementation.Fused);
