@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Microsoft.ML;
@@ -16,8 +17,13 @@ namespace MlnetLstm.Benchmarks
         {
             "moby-dick" => "moby-dick.txt",
             "songci" => "songci.txt",
+            "fdr-state-of-the-union" => "fdr-state-of-the-union.txt",
             _ => throw new ArgumentException($"Unknown corpus {name}."),
         })).Replace("\r\n", "\n");
+
+        /// <summary>Blank-line separated paragraphs (a Moby-Dick paragraph, a Song ci poem), as the README sample reads them.</summary>
+        public static List<string> Paragraphs(string text) => text.Replace("\r\n", "\n")
+            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
         /// <summary>The text as one document's token ids, with the vocabulary our tokenizer learns from it.</summary>
         public static (long[] Ids, Vocabulary Vocabulary) Tokenize(MLContext ml, string text)

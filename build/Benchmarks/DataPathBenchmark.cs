@@ -23,7 +23,7 @@ namespace MlnetLstm.Benchmarks
         public static Result Run(string corpus, TimeSpan budget)
         {
             var ml = new MLContext(seed: 1);
-            var rows = Corpora.Read(corpus).Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            var rows = Corpora.Paragraphs(Corpora.Read(corpus))
                 .Select(p => new Corpora.Row { Text = p }).ToArray();
             EpochMetrics? first = null;
             TimeSpan firstAt = default;

@@ -51,7 +51,7 @@ switch (command)
         var budgets = (Option("--budgets") ?? "60,300").Split(',').Select(b => TimeSpan.FromSeconds(double.Parse(b))).ToList();
         var corpora = (Option("--corpora") ?? "moby-dick,songci").Split(',');
         string? only = Option("--only");
-        var heldOut = RecipeStudy.Paragraphs(File.ReadAllText(Path.Combine(Corpora.CacheDirectory, "fdr-state-of-the-union.txt")));
+        var heldOut = Corpora.Paragraphs(Corpora.Read("fdr-state-of-the-union"));
         string output = Option("--output") ?? "docs/recipe.md";
         string measurements = Path.ChangeExtension(output, ".json");
         // --update re-measures the --only rows and keeps every other row of the saved measurements.
@@ -61,7 +61,7 @@ switch (command)
         {
             // The report again from the saved measurements (after a change to its text), without training anything.
             var saved = System.Text.Json.JsonSerializer.Deserialize<List<RecipeStudy.Result>>(File.ReadAllText(measurements))!;
-            Write(output, RecipeReport.Write(saved, saved.Select(r => r.Budget).Distinct().OrderBy(b => b).ToList(), commandLine.Replace(" --report", "")));
+            Write(output, RecipeReport.Write(saved, commandLine.Replace(" --report", "")));
             break;
         }
         // --only names one candidate exactly, or else every candidate whose name contains it.
@@ -93,11 +93,11 @@ switch (command)
             if (only is null || update)
             {
                 File.WriteAllText(measurements, System.Text.Json.JsonSerializer.Serialize(results, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-                File.WriteAllText(output, RecipeReport.Write(results, results.Select(r => r.Budget).Distinct().OrderBy(b => b).ToList(), commandLine.Split(" --only")[0]));
+                File.WriteAllText(output, RecipeReport.Write(results, commandLine.Split(" --only")[0]));
             }
         }
         if (only is null || update)
-            Write(output, RecipeReport.Write(results, results.Select(r => r.Budget).Distinct().OrderBy(b => b).ToList(), commandLine.Split(" --only")[0]));
+            Write(output, RecipeReport.Write(results, commandLine.Split(" --only")[0]));
         break;
     }
     case "scoring":

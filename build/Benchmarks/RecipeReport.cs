@@ -8,8 +8,9 @@ namespace MlnetLstm.Benchmarks
     /// <summary>docs/recipe.md from the recipe study's results.</summary>
     internal static class RecipeReport
     {
-        public static string Write(IReadOnlyList<RecipeStudy.Result> results, IReadOnlyList<TimeSpan> budgets, string commandLine)
+        public static string Write(IReadOnlyList<RecipeStudy.Result> results, string commandLine)
         {
+            var budgets = results.Select(r => r.Budget).Distinct().OrderBy(b => b).ToList();
             var report = new StringBuilder();
             var longest = budgets.Max();
             bool noisy = results.Any(r => Machine.Noisy(r.Before, r.After));

@@ -90,14 +90,10 @@ namespace MlnetLstm.Benchmarks
             return options;
         }
 
-        /// <summary>Blank-line separated paragraphs (a Moby-Dick paragraph, a Song ci poem), as the README sample reads them.</summary>
-        public static List<string> Paragraphs(string text) => text.Replace("\r\n", "\n")
-            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-
         /// <summary>Trains <paramref name="candidate"/> on the first 90% of the corpus's paragraphs for <paramref name="budget"/> and measures it.</summary>
         public static Result Run(string corpus, Candidate candidate, TimeSpan budget, IReadOnlyList<string>? heldOut)
         {
-            var documents = Paragraphs(Corpora.Read(corpus));
+            var documents = Corpora.Paragraphs(Corpora.Read(corpus));
             int split = (int)(documents.Count * 0.9);
             var train = documents.Take(split).ToList();
             var validation = documents.Skip(split).ToList();
