@@ -26,12 +26,12 @@ bash build/setup.sh
 work="$root/out/loadtest"
 rm -rf "$work"
 mkdir -p "$work"
-for project in src/Samples src/Samples/WebApi build/LoadTest; do
+for project in src/Samples/Console src/Samples/WebApi build/LoadTest; do
     dotnet build "$project" -c Release --nologo -v quiet
 done
 
 echo "[loadtest] training the model (LSTM 1x$hidden, $minutes min)"
-dotnet src/Samples/bin/Release/net10.0/MlnetLstm.Samples.dll --hidden "$hidden" --minutes "$minutes" --output "$work/train" >"$work/train.log" 2>&1
+dotnet src/Samples/Console/bin/Release/net10.0/MlnetLstm.Samples.dll --hidden "$hidden" --minutes "$minutes" --output "$work/train" >"$work/train.log" 2>&1
 cp "$work/train/moby-dick-lstm.zip" "$work/model.zip"
 dotnet build/LoadTest/bin/Release/net10.0/MlnetLstm.LoadTest.dll derive "$work/model.zip" "$work/replacement.zip"
 

@@ -39,8 +39,8 @@ if (( check_export )); then
     export_dir=$(mktemp -d)
     trap 'rm -rf "$export_dir"' EXIT
     echo "[fixture] exporting the imported fixture with MlnetLstm into $export_dir"
-    dotnet build test/MlnetLstm.Tests.csproj -c Release -v quiet -nologo
-    MLNETLSTM_PYTORCH_EXPORT_DIR="$export_dir" dotnet test test/MlnetLstm.Tests.csproj -c Release --no-build \
+    dotnet build test/MlnetLstm.Tests/MlnetLstm.Tests.csproj -c Release -v quiet -nologo
+    MLNETLSTM_PYTORCH_EXPORT_DIR="$export_dir" dotnet test test/MlnetLstm.Tests/MlnetLstm.Tests.csproj -c Release --no-build \
         --filter "FullyQualifiedName~PyTorchExportTests.ExportOfTheImportedFixture" >"$export_dir/test.log" || { cat "$export_dir/test.log"; exit 1; }
     for model in moby-lstm-1x64 moby-gru-2x16; do
         [[ -f "$export_dir/$model.pth" ]] || { echo "[fixture] the test wrote no $export_dir/$model.pth" >&2; exit 1; }

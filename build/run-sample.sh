@@ -6,5 +6,5 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash build/setup.sh
-dotnet build src/Samples -c Release -v quiet -nologo
-dotnet src/Samples/bin/Release/net10.0/MlnetLstm.Samples.dll "$@"
+dotnet build src/Samples/Console -c Release -v quiet -nologo
+dotnet src/Samples/Console/bin/Release/net10.0/MlnetLstm.Samples.dll "$@"

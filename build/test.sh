@@ -11,7 +11,7 @@ bash build/setup.sh
 results="$root/artifacts/test-results"
 rm -rf "$results"
 status=0
-dotnet test test/MlnetLstm.Tests.csproj -c Release --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
+dotnet test test/MlnetLstm.Tests/MlnetLstm.Tests.csproj -c Release --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
     --results-directory "$results" "$@" || status=$?
 trx="$results/results.trx"
 

@@ -16,7 +16,7 @@ namespace MlnetLstm.Trainers
     /// <c>mlContext.MulticlassClassification.Evaluate</c>. Enter it through
     /// <see cref="RecurrentCatalog.Recurrent(MulticlassClassificationCatalog.MulticlassClassificationTrainers, Options)"/>.
     /// </summary>
-    public sealed class RecurrentClassificationTrainer : IEstimator<RecurrentClassificationTransformer>
+    public sealed class RecurrentClassificationTrainer : RecurrentTrainerBase<RecurrentClassificationTrainer.Options, RecurrentClassificationTransformer>
     {
         /// <summary>Options of <see cref="RecurrentClassificationTrainer"/>. Defaults: Adam, 64 hidden units, embedding 32, 10 epochs, constant learning rate.</summary>
         public sealed class Options : TokenSequenceOptions
@@ -61,34 +61,27 @@ namespace MlnetLstm.Trainers
             }
         }
 
-        private readonly IHost _host;
-        private readonly Options _options;
-
         internal RecurrentClassificationTrainer(IHostEnvironment env, Options options)
+            : base(env, options, nameof(RecurrentClassificationTrainer))
         {
-            _host = MlNetVersion.Register(env, nameof(RecurrentClassificationTrainer));
-            _options = options ?? throw new ArgumentNullException(nameof(options));
-            _options.Validate();
         }
 
         /// <summary>Trains on the token and label columns of <paramref name="input"/>.</summary>
-        public RecurrentClassificationTransformer Fit(IDataView input)
+        private protected override RecurrentClassificationTransformer FitCore(IDataView input)
         {
-            _host.CheckValue(input, nameof(input));
-            _options.Validate(); // Again: the options object may have changed since the estimator was created.
-            var tokens = TokenColumn.Bind(input.Schema, _options.TokenColumnName);
-            var classes = ClassLabels.Bind(input.Schema, _options.LabelColumnName);
-            InitialWeights.CheckTokens(_options.InitialModel, (_options.InitialModel as RecurrentClassificationTransformer)?.Tokens, tokens.Tokens, tokens.Name);
+            var tokens = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
+            var classes = ClassLabels.Bind(input.Schema, TrainerOptions.LabelColumnName);
+            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentClassificationTransformer)?.Vocabulary, tokens.Tokens, tokens.Name);
             var (sequences, labels) = Read(input, tokens, classes);
             if (sequences.Count == 0)
-                throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{_options.TokenColumnName}' and labels in '{_options.LabelColumnName}'.");
+                throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{TrainerOptions.TokenColumnName}' and labels in '{TrainerOptions.LabelColumnName}'.");
 
             List<int[]> trainSequences, validationSequences;
             List<long> trainLabels, validationLabels;
-            if (_options.ValidationData is { } validationData)
+            if (TrainerOptions.ValidationData is { } validationData)
             {
-                var validationTokens = TokenColumn.Bind(validationData.Schema, _options.TokenColumnName);
-                if (!validationTokens.Carries(tokens) || ClassLabels.Bind(validationData.Schema, _options.LabelColumnName).Count != classes.Count)
+                var validationTokens = TokenColumn.Bind(validationData.Schema, TrainerOptions.TokenColumnName);
+                if (!validationTokens.Carries(tokens) || ClassLabels.Bind(validationData.Schema, TrainerOptions.LabelColumnName).Count != classes.Count)
                     throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's token vocabulary or label classes differ from the training data's. Transform both with the same fitted pipeline.");
                 (trainSequences, trainLabels) = (sequences, labels);
                 (validationSequences, validationLabels) = Read(validationData, validationTokens, classes);
@@ -96,7 +89,7 @@ namespace MlnetLstm.Trainers
             else
             {
                 // Row i is held out when ⌊(i+1)·f⌋ > ⌊i·f⌋: exactly ⌊n·f⌋ rows, spread evenly, whatever the row order.
-                double f = _options.ValidationFraction;
+                double f = TrainerOptions.ValidationFraction;
                 var held = Enumerable.Range(0, sequences.Count).Select(i => Math.Floor((i + 1) * f) > Math.Floor(i * f)).ToArray();
                 trainSequences = sequences.Where((_, i) => !held[i]).ToList();
                 trainLabels = labels.Where((_, i) => !held[i]).ToList();
@@ -104,13 +97,13 @@ namespace MlnetLstm.Trainers
                 validationLabels = labels.Where((_, i) => held[i]).ToList();
             }
 
-            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, tokens.Tokens.Length, _options.EmbeddingSize, _options.EffectiveHiddenSize, _options.Layers, _options.Dropout, classes.Count, _options.Bidirectional);
-            var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
+            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, tokens.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, classes.Count, TrainerOptions.Bidirectional);
+            var trained = TrainingLoop.Train(Host, TrainerOptions, architecture, TrainerOptions.OneHotProjection,
                 network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
-                    _options.BatchSize, _options.Pooling),
+                    TrainerOptions.BatchSize, TrainerOptions.Pooling),
                 $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");
-            return new RecurrentClassificationTransformer(_host, trained, tokens.Vocabulary, classes, _options.TokenColumnName, _options.Pooling,
-                _options.ScoreColumnName, _options.PredictedLabelColumnName);
+            return new RecurrentClassificationTransformer(Host, trained, tokens.Vocabulary, classes, TrainerOptions.TokenColumnName, TrainerOptions.Pooling,
+                TrainerOptions.ScoreColumnName, TrainerOptions.PredictedLabelColumnName);
         }
 
         private static (List<int[]> Sequences, List<long> Labels) Read(IDataView data, TokenColumn tokens, ClassLabels classes)
@@ -137,17 +130,15 @@ namespace MlnetLstm.Trainers
             return (sequences, labels);
         }
 
-        /// <summary>Checks the input schema and returns the schema after the transform.</summary>
-        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
         {
-            _host.CheckValue(inputSchema, nameof(inputSchema));
-            if (!inputSchema.TryFindColumn(_options.TokenColumnName, out var tokens) || tokens.Kind == SchemaShape.Column.VectorKind.Scalar)
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Token column '{_options.TokenColumnName}' must be in the data as a vector of token keys (TokenizeWithCharacterVocabulary).");
-            if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label) || !label.IsKey)
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' must be in the data as a key (mlContext.Transforms.Conversion.MapValueToKey).");
+            if (!inputSchema.TryFindColumn(TrainerOptions.TokenColumnName, out var tokens) || tokens.Kind == SchemaShape.Column.VectorKind.Scalar)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Token column '{TrainerOptions.TokenColumnName}' must be in the data as a vector of token keys (TokenizeWithCharacterVocabulary).");
+            if (!inputSchema.TryFindColumn(TrainerOptions.LabelColumnName, out var label) || !label.IsKey)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{TrainerOptions.LabelColumnName}' must be in the data as a key (mlContext.Transforms.Conversion.MapValueToKey).");
             var result = inputSchema.ToDictionary(c => c.Name);
-            result[_options.ScoreColumnName] = new SchemaShape.Column(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
-            result[_options.PredictedLabelColumnName] = new SchemaShape.Column(_options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, label.Annotations);
+            result[TrainerOptions.ScoreColumnName] = new SchemaShape.Column(TrainerOptions.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+            result[TrainerOptions.PredictedLabelColumnName] = new SchemaShape.Column(TrainerOptions.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, label.Annotations);
             return new SchemaShape(result.Values);
         }
     }

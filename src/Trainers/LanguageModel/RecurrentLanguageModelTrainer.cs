@@ -15,7 +15,7 @@ namespace MlnetLstm.Trainers
     /// <see cref="RecurrentLanguageModelTransformer"/> continues prefixes, gives next-token probabilities and scores
     /// text. Enter it through <see cref="RecurrentCatalog.RecurrentLanguageModel(TransformsCatalog.TextTransforms, Options)"/>.
     /// </summary>
-    public sealed class RecurrentLanguageModelTrainer : IEstimator<RecurrentLanguageModelTransformer>
+    public sealed class RecurrentLanguageModelTrainer : RecurrentTrainerBase<RecurrentLanguageModelTrainer.Options, RecurrentLanguageModelTransformer>
     {
         /// <summary>Options of <see cref="RecurrentLanguageModelTrainer"/>.</summary>
         public sealed class Options : TokenSequenceOptions
@@ -131,34 +131,27 @@ namespace MlnetLstm.Trainers
             internal LanguageModelColumns Columns => new(GeneratedColumnName, NextTokenProbabilitiesColumnName, LogLikelihoodColumnName, PerplexityColumnName, BitsPerTokenColumnName);
         }
 
-        private readonly IHost _host;
-        private readonly Options _options;
-
         internal RecurrentLanguageModelTrainer(IHostEnvironment env, Options options)
+            : base(env, options, nameof(RecurrentLanguageModelTrainer))
         {
-            _host = MlNetVersion.Register(env, nameof(RecurrentLanguageModelTrainer));
-            _options = options ?? throw new ArgumentNullException(nameof(options));
-            _options.Validate();
         }
 
         /// <summary>Trains the language model on the token column of <paramref name="input"/>.</summary>
-        public RecurrentLanguageModelTransformer Fit(IDataView input)
+        private protected override RecurrentLanguageModelTransformer FitCore(IDataView input)
         {
-            _host.CheckValue(input, nameof(input));
-            _options.Validate(); // Again: the options object may have changed since the estimator was created.
-            var column = TokenColumn.Bind(input.Schema, _options.TokenColumnName);
-            var vocabulary = LanguageModelVocabulary.From(column, _options.EndOfTextToken);
-            if (_options.Generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
+            var column = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
+            var vocabulary = LanguageModelVocabulary.From(column, TrainerOptions.EndOfTextToken);
+            if (TrainerOptions.Generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
                 throw new ArgumentOutOfRangeException(nameof(input),
                     $"Generation.StopToken '{stop}' is not in the vocabulary of token column '{column.Name}'. Use one of its reserved tokens, or null for no stop token.");
 
-            InitialWeights.CheckTokens(_options.InitialModel, (_options.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, vocabulary.Tokens, column.Name);
+            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, vocabulary.Tokens, column.Name);
 
             var stream = ReadStream(input, column, vocabulary.EndOfText, "training data");
             int[] train, validation;
-            if (_options.ValidationData is { } validationData)
+            if (TrainerOptions.ValidationData is { } validationData)
             {
-                var validationColumn = TokenColumn.Bind(validationData.Schema, _options.TokenColumnName);
+                var validationColumn = TokenColumn.Bind(validationData.Schema, TrainerOptions.TokenColumnName);
                 if (!validationColumn.Carries(vocabulary))
                     throw new ArgumentOutOfRangeException(nameof(input),
                         $"ValidationData's column '{validationColumn.Name}' has a different vocabulary than the training data's. Transform both with the same fitted tokenizer.");
@@ -167,22 +160,22 @@ namespace MlnetLstm.Trainers
             }
             else
             {
-                int split = (int)(stream.Length * (1 - _options.ValidationFraction));
+                int split = (int)(stream.Length * (1 - TrainerOptions.ValidationFraction));
                 train = stream[..split];
                 validation = stream[split..];
             }
 
-            long needed = LanguageModelTask.MinimumTokens(_options.SequenceLength, _options.BatchSize);
+            long needed = LanguageModelTask.MinimumTokens(TrainerOptions.SequenceLength, TrainerOptions.BatchSize);
             if (train.Length < needed)
                 throw new InvalidOperationException(
                     $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
-                    $"{needed} one batch needs (BatchSize {_options.BatchSize} × SequenceLength {_options.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
+                    $"{needed} one batch needs (BatchSize {TrainerOptions.BatchSize} × SequenceLength {TrainerOptions.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
 
-            var architecture = new RecurrentArchitecture(_options.Cell, _options.NetworkInput, vocabulary.Tokens.Length, _options.EmbeddingSize, _options.HiddenSizeFor(vocabulary.Tokens.Length), _options.Layers, _options.Dropout, vocabulary.Tokens.Length);
-            var trained = TrainingLoop.Train(_host, _options, architecture, _options.OneHotProjection,
-                network => new LanguageModelTask(network, train, validation, _options.SequenceLength, _options.BatchSize, _options.BatchSampling, vocabulary.EndOfText),
+            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, vocabulary.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.HiddenSizeFor(vocabulary.Tokens.Length), TrainerOptions.Layers, TrainerOptions.Dropout, vocabulary.Tokens.Length);
+            var trained = TrainingLoop.Train(Host, TrainerOptions, architecture, TrainerOptions.OneHotProjection,
+                network => new LanguageModelTask(network, train, validation, TrainerOptions.SequenceLength, TrainerOptions.BatchSize, TrainerOptions.BatchSampling, vocabulary.EndOfText),
                 $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
-            return new RecurrentLanguageModelTransformer(_host, trained, vocabulary, column.Name, _options.Columns, _options.Generation);
+            return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, TrainerOptions.Columns, TrainerOptions.Generation);
         }
 
         private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)
@@ -204,16 +197,14 @@ namespace MlnetLstm.Trainers
             return stream.ToArray();
         }
 
-        /// <summary>Checks the input schema and returns the schema after the transform.</summary>
-        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
         {
-            _host.CheckValue(inputSchema, nameof(inputSchema));
-            if (!inputSchema.TryFindColumn(_options.TokenColumnName, out var column))
+            if (!inputSchema.TryFindColumn(TrainerOptions.TokenColumnName, out var column))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                    $"Token column '{_options.TokenColumnName}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeWithCharacterVocabulary) or set TokenColumnName.");
+                    $"Token column '{TrainerOptions.TokenColumnName}' is not in the data. Tokenize the text first (mlContext.Transforms.Text.TokenizeWithCharacterVocabulary) or set TokenColumnName.");
             if (column.Kind == SchemaShape.Column.VectorKind.Scalar || !(column.IsKey || column.ItemType == NumberDataViewType.Single))
                 throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                    $"Token column '{_options.TokenColumnName}' must be a vector of token keys or a one-hot sequence; it is {column.ItemType}{(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
+                    $"Token column '{TrainerOptions.TokenColumnName}' must be a vector of token keys or a one-hot sequence; it is {column.ItemType}{(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
                     "Tokenize the text first (mlContext.Transforms.Text.TokenizeWithCharacterVocabulary or TokenizeWithWordVocabulary) and name its output in TokenColumnName.");
             var result = inputSchema.ToDictionary(c => c.Name);
             void Add(string? name, SchemaShape.Column.VectorKind kind, DataViewType type)
@@ -221,11 +212,11 @@ namespace MlnetLstm.Trainers
                 if (name is not null)
                     result[name] = new SchemaShape.Column(name, kind, type, false);
             }
-            Add(_options.GeneratedColumnName, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance);
-            Add(_options.NextTokenProbabilitiesColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
-            Add(_options.LogLikelihoodColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
-            Add(_options.PerplexityColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
-            Add(_options.BitsPerTokenColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
+            Add(TrainerOptions.GeneratedColumnName, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance);
+            Add(TrainerOptions.NextTokenProbabilitiesColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
+            Add(TrainerOptions.LogLikelihoodColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
+            Add(TrainerOptions.PerplexityColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
+            Add(TrainerOptions.BitsPerTokenColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Double);
             return new SchemaShape(result.Values);
         }
     }

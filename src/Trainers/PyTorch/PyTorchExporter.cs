@@ -24,7 +24,7 @@ namespace MlnetLstm.Trainers
                 throw new ArgumentNullException(nameof(options));
             if (options.Names is null)
                 throw new ArgumentException("Option Names must not be null (new PyTorchParameterNames() for the seeds' rnn/linear).", nameof(options));
-            var transformers = Flatten(model).ToList();
+            var transformers = TransformerChains.Flatten(model).ToList();
             var recurrent = transformers.OfType<RecurrentTransformerBase>().ToList();
             if (recurrent.Count != 1)
                 throw new ArgumentException($"The model holds {recurrent.Count} recurrent models (language model, classifier or regressor); export takes a model, or a pipeline, with exactly one.", nameof(model));
@@ -52,8 +52,5 @@ namespace MlnetLstm.Trainers
             written.Add(path + ".json");
             return written;
         }
-
-        private static IEnumerable<ITransformer> Flatten(ITransformer transformer)
-            => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
     }
 }

@@ -96,7 +96,7 @@ namespace MlnetLstm.Trainers
         {
             var keys = options.Names.Keys(architecture, nameof(options.Names));
             var entries = StateDictFile.Read(options.WeightsPath);
-            return new TrainedNetwork(Match(options.WeightsPath, entries, keys, architecture), RecurrentImplementation.Fused, OneHotProjection.Auto, Array.Empty<EpochMetrics>(),
+            return new TrainedNetwork(Match(options.WeightsPath, entries, keys, architecture), (int)RecurrentImplementation.Fused, (int)OneHotProjection.Auto, Array.Empty<EpochMetrics>(),
                 new Dictionary<string, string>());
         }
 

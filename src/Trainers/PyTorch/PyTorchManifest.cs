@@ -73,14 +73,14 @@ namespace MlnetLstm.Trainers
             {
                 case RecurrentLanguageModelTransformer lm:
                     {
-                        var v = lm.TokenVocabulary;
+                        var v = lm.LanguageModelVocabulary;
                         Vocabulary(json, v.Tokens, v.Separator, v.Unknown is int u ? v.Tokens[u] : null, tokenizer);
                         json.WriteString("end_of_text", v.Tokens[v.EndOfText]);
                         json.WriteEndObject();
                         break;
                     }
                 case RecurrentClassificationTransformer classifier:
-                    Vocabulary(json, classifier.Tokens, classifier.Separator, tokenizer?.Vocabulary.UnknownToken, tokenizer);
+                    Vocabulary(json, classifier.Vocabulary, classifier.Separator, tokenizer?.Vocabulary.UnknownToken, tokenizer);
                     json.WriteEndObject();
                     json.WriteStartArray("classes");
                     for (int i = 0; i < classifier.Classes.Count; i++)

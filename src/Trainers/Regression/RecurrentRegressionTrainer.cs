@@ -16,7 +16,7 @@ namespace MlnetLstm.Trainers
     /// at Fit and saved with the model. The output Score column works with <c>mlContext.Regression.Evaluate</c> (for a
     /// one-step label). Enter it through <see cref="RecurrentCatalog.Recurrent(RegressionCatalog.RegressionTrainers, Options)"/>.
     /// </summary>
-    public sealed class RecurrentRegressionTrainer : IEstimator<RecurrentRegressionTransformer>
+    public sealed class RecurrentRegressionTrainer : RecurrentTrainerBase<RecurrentRegressionTrainer.Options, RecurrentRegressionTransformer>
     {
         /// <summary>Options of <see cref="RecurrentRegressionTrainer"/>. Defaults: Adam, 32 hidden units, 100 epochs, constant learning rate.</summary>
         public sealed class Options : RecurrentTrainingOptions
@@ -65,54 +65,47 @@ namespace MlnetLstm.Trainers
             }
         }
 
-        private readonly IHost _host;
-        private readonly Options _options;
-
         internal RecurrentRegressionTrainer(IHostEnvironment env, Options options)
+            : base(env, options, nameof(RecurrentRegressionTrainer))
         {
-            _host = MlNetVersion.Register(env, nameof(RecurrentRegressionTrainer));
-            _options = options ?? throw new ArgumentNullException(nameof(options));
-            _options.Validate();
         }
 
         /// <summary>Trains on the feature and label columns of <paramref name="input"/>.</summary>
-        public RecurrentRegressionTransformer Fit(IDataView input)
+        private protected override RecurrentRegressionTransformer FitCore(IDataView input)
         {
-            _host.CheckValue(input, nameof(input));
-            _options.Validate(); // Again: the options object may have changed since the estimator was created.
             var shape = CheckColumns(input.Schema);
-            var (features, labels) = NumericColumns.ReadAll(input, _options.FeatureColumnName, _options.LabelColumnName);
+            var (features, labels) = NumericColumns.ReadAll(input, TrainerOptions.FeatureColumnName, TrainerOptions.LabelColumnName);
             if (features.Count == 0)
-                throw new InvalidOperationException($"The training data has no rows. Fit on windows in columns '{_options.FeatureColumnName}' and '{_options.LabelColumnName}'.");
+                throw new InvalidOperationException($"The training data has no rows. Fit on windows in columns '{TrainerOptions.FeatureColumnName}' and '{TrainerOptions.LabelColumnName}'.");
             int trainRows = features.Count;
             System.Collections.Generic.List<float[]> validationFeatures, validationLabels;
-            if (_options.ValidationData is { } validationData)
+            if (TrainerOptions.ValidationData is { } validationData)
             {
                 if (CheckColumns(validationData.Schema) != shape)
                     throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's feature or label column has a different size than the training data's.");
-                (validationFeatures, validationLabels) = NumericColumns.ReadAll(validationData, _options.FeatureColumnName, _options.LabelColumnName);
+                (validationFeatures, validationLabels) = NumericColumns.ReadAll(validationData, TrainerOptions.FeatureColumnName, TrainerOptions.LabelColumnName);
             }
             else
             {
-                trainRows = Math.Max(1, (int)(features.Count * (1 - _options.ValidationFraction)));
+                trainRows = Math.Max(1, (int)(features.Count * (1 - TrainerOptions.ValidationFraction)));
                 validationFeatures = features.Skip(trainRows).ToList();
                 validationLabels = labels.Skip(trainRows).ToList();
             }
 
             var scaling = new RegressionScaling(
-                Standardization.Learn(features.Take(trainRows).ToArray(), _options.FeaturesPerStep),
+                Standardization.Learn(features.Take(trainRows).ToArray(), TrainerOptions.FeaturesPerStep),
                 Standardization.Learn(labels.Take(trainRows).ToArray(), shape.Horizon));
-            var architecture = new RecurrentArchitecture(_options.Cell, NetworkInput.Features, _options.FeaturesPerStep, 0,
-                _options.EffectiveHiddenSize, _options.Layers, _options.Dropout, shape.Horizon);
-            var trained = TrainingLoop.Train(_host, _options, architecture, OneHotProjection.Auto, network =>
+            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, NetworkInput.Features, TrainerOptions.FeaturesPerStep, 0,
+                TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, shape.Horizon);
+            var trained = TrainingLoop.Train(Host, TrainerOptions, architecture, OneHotProjection.Auto, network =>
             {
                 Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);
                 Tensor Labels(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Targets, null, network.Device);
                 return new RegressionTask(network, Windows(features.Take(trainRows)), Labels(labels.Take(trainRows)),
                     validationFeatures.Count > 0 ? Windows(validationFeatures) : null, validationLabels.Count > 0 ? Labels(validationLabels) : null,
-                    _options.BatchSize, _options.Loss, _options.HuberDelta);
-            }, $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {_options.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
-            return new RecurrentRegressionTransformer(_host, trained, scaling, _options.FeatureColumnName, shape.Steps, _options.ScoreColumnName);
+                    TrainerOptions.BatchSize, TrainerOptions.Loss, TrainerOptions.HuberDelta);
+            }, $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {TrainerOptions.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
+            return new RecurrentRegressionTransformer(Host, trained, scaling, TrainerOptions.FeatureColumnName, shape.Steps, TrainerOptions.ScoreColumnName);
         }
 
         /// <summary>Standardized rows as a [rows, steps, features] tensor, or [rows, width] without <paramref name="steps"/>.</summary>
@@ -125,23 +118,21 @@ namespace MlnetLstm.Trainers
 
         private (int Steps, int Horizon) CheckColumns(DataViewSchema schema)
         {
-            int size = NumericColumns.Width(schema, _options.FeatureColumnName, "Feature", allowScalar: false);
-            if (size % _options.FeaturesPerStep != 0)
+            int size = NumericColumns.Width(schema, TrainerOptions.FeatureColumnName, "Feature", allowScalar: false);
+            if (size % TrainerOptions.FeaturesPerStep != 0)
                 throw new ArgumentOutOfRangeException(nameof(schema),
-                    $"Feature column '{_options.FeatureColumnName}' has {size} values, not a whole number of steps of FeaturesPerStep = {_options.FeaturesPerStep}. " +
+                    $"Feature column '{TrainerOptions.FeatureColumnName}' has {size} values, not a whole number of steps of FeaturesPerStep = {TrainerOptions.FeaturesPerStep}. " +
                     "Lay the window out step-major and set FeaturesPerStep to the number of features per step (SequenceWindows.FromSeries does both).");
-            return (size / _options.FeaturesPerStep, NumericColumns.Width(schema, _options.LabelColumnName, "Label", allowScalar: true));
+            return (size / TrainerOptions.FeaturesPerStep, NumericColumns.Width(schema, TrainerOptions.LabelColumnName, "Label", allowScalar: true));
         }
 
-        /// <summary>Checks the input schema and returns the schema after the transform.</summary>
-        public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
         {
-            _host.CheckValue(inputSchema, nameof(inputSchema));
-            if (!inputSchema.TryFindColumn(_options.FeatureColumnName, out var features) || features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{_options.FeatureColumnName}' must be in the data as a known-size vector of Single.");
-            bool vectorLabel = inputSchema.TryFindColumn(_options.LabelColumnName, out var label) && label.Kind == SchemaShape.Column.VectorKind.Vector;
+            if (!inputSchema.TryFindColumn(TrainerOptions.FeatureColumnName, out var features) || features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{TrainerOptions.FeatureColumnName}' must be in the data as a known-size vector of Single.");
+            bool vectorLabel = inputSchema.TryFindColumn(TrainerOptions.LabelColumnName, out var label) && label.Kind == SchemaShape.Column.VectorKind.Vector;
             var result = inputSchema.ToDictionary(c => c.Name);
-            result[_options.ScoreColumnName] = new SchemaShape.Column(_options.ScoreColumnName,
+            result[TrainerOptions.ScoreColumnName] = new SchemaShape.Column(TrainerOptions.ScoreColumnName,
                 vectorLabel ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false);
             return new SchemaShape(result.Values);
         }

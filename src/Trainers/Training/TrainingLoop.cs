@@ -55,7 +55,7 @@ namespace MlnetLstm.Trainers
             using (var task = createTask(network))
             {
                 var history = Run(host, network, task, options, seed);
-                return new TrainedNetwork(network.ToWeights(), network.Implementation, network.OneHotProjection, history, settings);
+                return new TrainedNetwork(network.ToWeights(), (int)network.Implementation, (int)network.OneHotProjection, history, settings);
             }
         }
 

@@ -49,8 +49,8 @@ namespace MlnetLstm.Transforms
 
         private protected override VersionInfo Version => GetVersionInfo();
 
-        /// <summary>The tokens the classifier reads, by id (for export and for initial weights).</summary>
-        internal IReadOnlyList<string> Tokens => _vocabulary.Tokens;
+        /// <summary>The tokens the classifier reads, indexed by token id.</summary>
+        public IReadOnlyList<string> Vocabulary => _vocabulary.Tokens;
 
         /// <summary>What joins decoded tokens: "" for characters, " " for words (for export).</summary>
         internal string Separator => _vocabulary.Separator;

@@ -14,7 +14,7 @@ namespace MlnetLstm.Transforms
         /// <returns>The last language model of the pipeline.</returns>
         /// <exception cref="ArgumentException">The pipeline has no language model.</exception>
         public static RecurrentLanguageModelTransformer GetLanguageModel(this ITransformer pipeline)
-            => Flatten(pipeline).OfType<RecurrentLanguageModelTransformer>().LastOrDefault()
+            => TransformerChains.Flatten(pipeline).OfType<RecurrentLanguageModelTransformer>().LastOrDefault()
                 ?? throw new ArgumentException("The pipeline contains no RecurrentLanguageModelTransformer; load or fit a pipeline that ends with RecurrentLanguageModel.", nameof(pipeline));
 
         /// <summary>
@@ -27,8 +27,7 @@ namespace MlnetLstm.Transforms
             if (change is null)
                 throw new ArgumentNullException(nameof(change));
             var model = pipeline.GetLanguageModel();
-            var replaced = model.WithGeneration(change(model.Generation));
-            return new TransformerChain<ITransformer>(Flatten(pipeline).Select(t => ReferenceEquals(t, model) ? replaced : t).ToArray());
+            return TransformerChains.Replace(pipeline, model, model.WithGeneration(change(model.Generation)));
         }
 
         /// <summary>
@@ -51,7 +50,7 @@ namespace MlnetLstm.Transforms
             if (input is null)
                 throw new ArgumentNullException(nameof(input));
             var model = pipeline.GetLanguageModel();
-            var before = Flatten(pipeline).TakeWhile(t => !ReferenceEquals(t, model)).ToArray();
+            var before = TransformerChains.Flatten(pipeline).TakeWhile(t => !ReferenceEquals(t, model)).ToArray();
             IDataView row = DataViewConstructionUtils.CreateFromEnumerable(model.Environment, new[] { input });
             foreach (var transformer in before)
                 row = transformer.Transform(row);
@@ -66,9 +65,5 @@ namespace MlnetLstm.Transforms
             }
             return model.GenerateTokens(ids, generation, cancellationToken);
         }
-
-        private static IEnumerable<ITransformer> Flatten(ITransformer transformer) => transformer is IEnumerable<ITransformer> chain
-            ? chain.SelectMany(Flatten)
-            : new[] { transformer };
     }
 }

@@ -52,13 +52,10 @@ namespace MlnetLstm.Transforms
         /// <summary>The input token column.</summary>
         public string TokenColumnName => _tokenColumnName;
 
-        /// <summary>The vocabulary with its separator, end-of-text and unknown tokens (for export).</summary>
-        internal LanguageModelVocabulary TokenVocabulary => _vocabulary;
+        /// <summary>The vocabulary with its separator, end-of-text and unknown tokens, as the model reads it (for export).</summary>
+        internal LanguageModelVocabulary LanguageModelVocabulary => _vocabulary;
 
         private protected override VersionInfo Version => GetVersionInfo();
-
-        /// <summary>The vocabulary as the model reads it (end-of-text and unknown tokens located).</summary>
-        internal LanguageModelVocabulary LanguageVocabulary => _vocabulary;
 
         /// <summary>
         /// The same model without its Generated column (no retraining; the weights are shared), for ONNX export, which
@@ -268,26 +265,22 @@ namespace MlnetLstm.Transforms
                 var ids = new List<int>();
                 var probabilities = kinds.Contains(LanguageModelColumn.NextTokenProbabilities) ? new float[parent._vocabulary.Tokens.Length] : null;
                 var continuation = new List<int>();
-                long position = -1;
-                double logLikelihood = 0;
                 string? generated = null;
                 string columnName = _column.Name;
-
-                void Score()
+                // The row's log-likelihood; reading it leaves the row's ids, probabilities and scorer state in place.
+                var logLikelihood = new RowCache<double>(input, () =>
                 {
-                    if (input.Position == position)
-                        return;
                     read(ids);
-                    position = input.Position;
                     generated = null;
-                    logLikelihood = scorer.Read(ids, likelihood);
+                    double result = scorer.Read(ids, likelihood);
                     if (probabilities is not null)
                         scorer.NextTokenProbabilities(probabilities);
-                }
+                    return result;
+                });
 
                 string Generate()
                 {
-                    Score();
+                    _ = logLikelihood.Value;
                     if (generated is null)
                     {
                         parent.CheckPrefix(ids, parent.Generation, $"Token column '{columnName}'");
@@ -306,26 +299,14 @@ namespace MlnetLstm.Transforms
                         LanguageModelColumn.Generated => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> dst) => dst = Generate().AsMemory()),
                         LanguageModelColumn.NextTokenProbabilities => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                         {
-                            Score();
+                            _ = logLikelihood.Value;
                             var editor = VBufferEditor.Create(ref dst, probabilities!.Length);
                             probabilities.CopyTo(editor.Values);
                             dst = editor.Commit();
                         }),
-                        LanguageModelColumn.LogLikelihood => (ValueGetter<double>)((ref double dst) =>
-                        {
-                            Score();
-                            dst = logLikelihood;
-                        }),
-                        LanguageModelColumn.Perplexity => (ValueGetter<double>)((ref double dst) =>
-                        {
-                            Score();
-                            dst = Math.Exp(-logLikelihood / ids.Count);
-                        }),
-                        _ => (ValueGetter<double>)((ref double dst) =>
-                        {
-                            Score();
-                            dst = -logLikelihood / ids.Count / Math.Log(2);
-                        }),
+                        LanguageModelColumn.LogLikelihood => (ValueGetter<double>)((ref double dst) => dst = logLikelihood.Value),
+                        LanguageModelColumn.Perplexity => (ValueGetter<double>)((ref double dst) => dst = Math.Exp(-logLikelihood.Value / ids.Count)),
+                        _ => (ValueGetter<double>)((ref double dst) => dst = -logLikelihood.Value / ids.Count / Math.Log(2)),
                     };
                 }
                 return getters;

@@ -9,11 +9,11 @@ namespace MlnetLstm.Transforms
     /// managed engine that scores with its weights. The weights go into their own binary entry of the model zip.
     /// </summary>
     /// <param name="Weights">The parameters, in PyTorch's layout.</param>
-    /// <param name="Implementation">How training computed the layers (saved so that a re-saved model is the same file; scoring does not depend on it).</param>
-    /// <param name="OneHotProjection">How training projected one-hot input (likewise).</param>
+    /// <param name="Implementation">The trainers' code of how training computed the layers (0 fused, 1 gate-level): saved so that a re-saved model is the same file; scoring does not depend on it.</param>
+    /// <param name="OneHotProjection">The trainers' code of how training projected one-hot input (0 auto, 1 gather, 2 dense), likewise.</param>
     /// <param name="History">The per-epoch metrics of the training run.</param>
     /// <param name="Settings">The settings of the training run by option name, automatic choices resolved (empty when unknown: imported or older models).</param>
-    internal sealed record TrainedNetwork(NetworkWeights Weights, RecurrentImplementation Implementation, OneHotProjection OneHotProjection, IReadOnlyList<EpochMetrics> History,
+    internal sealed record TrainedNetwork(NetworkWeights Weights, int Implementation, int OneHotProjection, IReadOnlyList<EpochMetrics> History,
         IReadOnlyDictionary<string, string> Settings)
     {
         /// <summary>The most settings a model file may list: a bound for reading untrusted files.</summary>
@@ -36,8 +36,8 @@ namespace MlnetLstm.Transforms
         public void Save(ModelSaveContext ctx)
         {
             Architecture.Save(ctx.Writer);
-            ctx.Writer.Write((int)Implementation);
-            ctx.Writer.Write((int)OneHotProjection);
+            ctx.Writer.Write(Implementation);
+            ctx.Writer.Write(OneHotProjection);
             EpochMetrics.SaveHistory(ctx.Writer, History);
             ctx.Writer.Write(Settings.Count);
             foreach (var (name, value) in Settings)
@@ -71,10 +71,10 @@ namespace MlnetLstm.Transforms
                 throw new FormatException($"{source}: {e.Message} The file is corrupt; re-save the model, or retrain it.", e);
             }
             check(architecture);
-            var implementation = (RecurrentImplementation)ctx.Reader.ReadInt32();
-            var projection = (OneHotProjection)ctx.Reader.ReadInt32();
-            if (!Enum.IsDefined(implementation) || !Enum.IsDefined(projection))
-                throw new FormatException($"{source}: unknown implementation {(int)implementation} or one-hot projection {(int)projection}.");
+            int implementation = ctx.Reader.ReadInt32();
+            int projection = ctx.Reader.ReadInt32();
+            if (implementation is < 0 or > 1 || projection is < 0 or > 2)
+                throw new FormatException($"{source}: unknown implementation {implementation} or one-hot projection {projection}.");
             var history = EpochMetrics.LoadHistory(ctx.Reader, source, ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion);
             var settings = new Dictionary<string, string>();
             if (ctx.Header.ModelVerWritten >= ModelFormat.TrainingSettingsVersion)

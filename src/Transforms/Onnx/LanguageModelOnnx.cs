@@ -17,7 +17,7 @@ namespace MlnetLstm.Transforms
             LogProbabilities = "log_probabilities", NextTokenLogits = "next_token_logits", NextTokenProbabilities = "next_token_probabilities",
             FinalHidden = "Y_h", FinalCell = "Y_c";
 
-        /// <summary>The metadata key of the generator graph that holds the vocabulary (<see cref="OnnxVocabulary"/>).</summary>
+        /// <summary>The metadata key of the generator graph that holds the vocabulary (<see cref="VocabularyJson"/>).</summary>
         public const string VocabularyMetadataKey = "mlnetlstm.vocabulary";
 
         /// <summary>

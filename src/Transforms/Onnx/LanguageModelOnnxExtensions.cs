@@ -35,7 +35,7 @@ namespace MlnetLstm.Transforms
                 throw new ArgumentNullException(nameof(stream));
             var model = pipeline.GetLanguageModel();
             string version = typeof(LanguageModelOnnxExtensions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
-            LanguageModelOnnx.WriteGenerator(stream, model.Trained.Weights, VocabularyJson(pipeline, model), version.Split('+')[0]);
+            LanguageModelOnnx.WriteGenerator(stream, model.Trained.Weights, VocabularyJsonOf(pipeline, model), version.Split('+')[0]);
         }
 
         /// <summary>
@@ -50,7 +50,7 @@ namespace MlnetLstm.Transforms
         {
             if (stream is null)
                 throw new ArgumentNullException(nameof(stream));
-            var bytes = Encoding.UTF8.GetBytes(VocabularyJson(pipeline, pipeline.GetLanguageModel()));
+            var bytes = Encoding.UTF8.GetBytes(VocabularyJsonOf(pipeline, pipeline.GetLanguageModel()));
             stream.Write(bytes);
         }
 
@@ -62,23 +62,16 @@ namespace MlnetLstm.Transforms
         public static ITransformer WithoutGeneratedColumn(this ITransformer pipeline)
         {
             var model = pipeline.GetLanguageModel();
-            var replaced = model.WithoutGeneratedColumn();
-            if (ReferenceEquals(pipeline, model))
-                return replaced;
-            return new TransformerChain<ITransformer>(Flatten(pipeline).Select(t => ReferenceEquals(t, model) ? replaced : t).ToArray());
+            return TransformerChains.Replace(pipeline, model, model.WithoutGeneratedColumn());
         }
 
-        private static string VocabularyJson(ITransformer pipeline, RecurrentLanguageModelTransformer model)
+        private static string VocabularyJsonOf(ITransformer pipeline, RecurrentLanguageModelTransformer model)
         {
-            var vocabulary = model.LanguageVocabulary;
+            var vocabulary = model.LanguageModelVocabulary;
             // The tokenizer that made the model's tokens, for the rules that split text (absent when the pipeline starts at tokens).
-            var tokenizer = Flatten(pipeline).OfType<VocabularyTokenizingTransformer>()
+            var tokenizer = TransformerChains.Flatten(pipeline).OfType<VocabularyTokenizingTransformer>()
                 .LastOrDefault(t => t.Vocabulary.Tokens.SequenceEqual(vocabulary.Tokens) && t.Vocabulary.Separator == vocabulary.Separator);
-            return OnnxVocabulary.Json(vocabulary, tokenizer?.Vocabulary);
+            return VocabularyJson.Write(vocabulary, tokenizer?.Vocabulary);
         }
-
-        private static IEnumerable<ITransformer> Flatten(ITransformer transformer) => transformer is IEnumerable<ITransformer> chain
-            ? chain.SelectMany(Flatten)
-            : new[] { transformer };
     }
 }

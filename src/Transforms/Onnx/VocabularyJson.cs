@@ -20,12 +20,12 @@ namespace MlnetLstm.Transforms
     /// }
     /// </code>
     /// </summary>
-    internal static class OnnxVocabulary
+    internal static class VocabularyJson
     {
         public const string Format = "mlnetlstm-vocabulary/1";
 
         /// <summary>The JSON of <paramref name="vocabulary"/>; <paramref name="tokenizer"/> (when the pipeline has it) gives the tokenizing rules.</summary>
-        public static string Json(LanguageModelVocabulary vocabulary, Vocabulary? tokenizer)
+        public static string Write(LanguageModelVocabulary vocabulary, Vocabulary? tokenizer)
         {
             using var buffer = new MemoryStream();
             using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))

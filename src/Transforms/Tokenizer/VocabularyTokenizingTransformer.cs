@@ -128,22 +128,20 @@ namespace MlnetLstm.Transforms
                 disposer = null;
                 var textGetter = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[ColMapNewToOld[iinfo]]);
                 var vocabulary = _parent.Vocabulary;
-                var ids = new List<int>();
+                var buffer = new List<int>();
                 ReadOnlyMemory<char> text = default;
-                long encodedPosition = -1;
+                var encoded = new RowCache<List<int>>(input, () =>
+                {
+                    textGetter(ref text);
+                    buffer.Clear();
+                    // At most one token per character: no growth by doubling (and its transient copies) for long texts.
+                    buffer.EnsureCapacity(text.Length);
+                    vocabulary.Encode(text.Span, buffer);
+                    return buffer;
+                });
                 ValueGetter<VBuffer<uint>> getter = (ref VBuffer<uint> dst) =>
                 {
-                    // A row's value may be asked for more than once (by the output and by a transform that reads
-                    // this column); encode it only once per row.
-                    if (input.Position != encodedPosition || input.Position < 0)
-                    {
-                        textGetter(ref text);
-                        ids.Clear();
-                        // At most one token per character: no growth by doubling (and its transient copies) for long texts.
-                        ids.EnsureCapacity(text.Length);
-                        vocabulary.Encode(text.Span, ids);
-                        encodedPosition = input.Position;
-                    }
+                    var ids = encoded.Value;
                     var editor = VBufferEditor.Create(ref dst, ids.Count);
                     for (int i = 0; i < ids.Count; i++)
                         editor.Values[i] = (uint)ids[i] + 1;

@@ -1,4 +1,4 @@
-namespace MlnetLstm.Transforms
+namespace MlnetLstm.Trainers
 {
     /// <summary>
     /// How a recurrent layer is computed. Both use the same parameters (PyTorch layout: weight_ih, weight_hh,

@@ -51,15 +51,11 @@ namespace MlnetLstm.Tests
 
         /// <summary>The language model of a fitted or loaded pipeline.</summary>
         public static RecurrentLanguageModelTransformer LanguageModel(ITransformer pipeline)
-            => Flatten(pipeline).OfType<RecurrentLanguageModelTransformer>().Single();
+            => TransformerChains.Flatten(pipeline).OfType<RecurrentLanguageModelTransformer>().Single();
 
         /// <summary>The pipeline with its language model's generation options replaced (no retraining).</summary>
         public static ITransformer WithGeneration(ITransformer pipeline, GenerationOptions generation)
-        {
-            var model = LanguageModel(pipeline);
-            var replaced = model.WithGeneration(generation);
-            return new TransformerChain<ITransformer>(Flatten(pipeline).Select(t => ReferenceEquals(t, model) ? replaced : t).ToArray());
-        }
+            => pipeline.WithGeneration(_ => generation);
 
         /// <summary>Every output of the model for one text, through a PredictionEngine.</summary>
         public static LanguageModelOutput Predict(MLContext ml, ITransformer model, string text)
@@ -124,9 +120,5 @@ namespace MlnetLstm.Tests
                 ?? throw new MissingMethodException(nameof(MLContext), "CancelExecution");
             cancel.Invoke(ml, null);
         }
-
-        private static IEnumerable<ITransformer> Flatten(ITransformer transformer) => transformer is IEnumerable<ITransformer> chain
-            ? chain.SelectMany(Flatten)
-            : new[] { transformer };
     }
 }

@@ -93,10 +93,7 @@ namespace MlnetLstm.Tests
 
         /// <summary>The weights of the recurrent model inside a pipeline.</summary>
         public static IReadOnlyList<WeightTensor> Weights(ITransformer pipeline)
-            => Flatten(pipeline).OfType<RecurrentTransformerBase>().Single().Trained.Weights.Tensors;
-
-        public static IEnumerable<ITransformer> Flatten(ITransformer transformer)
-            => transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : new[] { transformer };
+            => TransformerChains.Flatten(pipeline).OfType<RecurrentTransformerBase>().Single().Trained.Weights.Tensors;
 
         /// <summary>Asserts that two networks' weights are the same names, shapes and bits.</summary>
         public static void AssertIdentical(IReadOnlyList<WeightTensor> expected, IReadOnlyList<WeightTensor> actual)

@@ -1,4 +1,4 @@
-namespace MlnetLstm.Transforms
+namespace MlnetLstm.Trainers
 {
     /// <summary>
     /// How the first layer computes W_ih · one_hot(x) for one-hot token input. Both give the
