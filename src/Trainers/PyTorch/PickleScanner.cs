@@ -60,6 +60,9 @@ namespace MlnetLstm.Trainers
         /// <summary>The most bytes of pickle read: a state_dict's pickle is a few kilobytes per hundred tensors.</summary>
         public const int MaximumPickleBytes = 64 << 20;
 
+        /// <summary>pickle.HIGHEST_PROTOCOL: a PROTO above it is damage, not a format this scan could know.</summary>
+        private const int HighestProtocol = 5;
+
         private const int MaximumStackDepth = 1 << 16;
         private const int MaximumMemo = 1 << 20;
 
@@ -100,7 +103,9 @@ namespace MlnetLstm.Trainers
 
         private sealed class Dict
         {
-            public readonly List<(object Key, object Value)> Items = new();
+            public Dict(params (object Key, object Value)[] items) => Items = new(items);
+
+            public readonly List<(object Key, object Value)> Items;
 
             /// <summary>Made by collections.OrderedDict (which has a state, and a __setstate__ in PyBridge), not by EMPTY_DICT or DICT.</summary>
             public bool Ordered { get; init; }
@@ -108,7 +113,9 @@ namespace MlnetLstm.Trainers
 
         private sealed class ListValue
         {
-            public readonly List<object> Items = new();
+            public ListValue(params object[] items) => Items = new(items);
+
+            public readonly List<object> Items;
         }
 
         private sealed record Opaque(string What);
@@ -123,6 +130,7 @@ namespace MlnetLstm.Trainers
         /// <exception cref="FormatException">The pickle holds anything but a dict of tensors, names a callable outside the allowlist, or is damaged; the message names what and where.</exception>
         public static IReadOnlyList<PickledTensor> ScanStateDict(byte[] data, string source) => new PickleScanner(data, source).Run();
 
+        /// <summary>The unpickler's loop: one opcode after another until STOP, whose value must be a state_dict.</summary>
         private IReadOnlyList<PickledTensor> Run()
         {
             while (true)
@@ -130,274 +138,193 @@ namespace MlnetLstm.Trainers
                 if (_position >= _data.Length)
                     throw Damaged("it ends before its STOP opcode (the file is truncated)");
                 int at = _position;
-                byte opcode = _data[_position++];
-                switch (opcode)
-                {
-                    case 0x2E: // STOP
-                        return Result(at);
-                    case 0x80: // PROTO
-                        {
-                            int protocol = ReadByte();
-                            if (protocol > 5)
-                                throw Damaged($"it is pickle protocol {protocol}; protocols 0 to 5 exist");
-                            break;
-                        }
-                    case 0x95: // FRAME
-                        ReadBytes(8);
-                        break;
-                    case 0x28: // MARK
-                        if (_marks.Count >= MaximumStackDepth)
-                            throw Damaged("its marks nest too deep");
-                        _marks.Add(_stack.Count);
-                        break;
-                    case 0x30: // POP
-                        Pop(at);
-                        break;
-                    case 0x31: // POP_MARK
-                        PopMark(at);
-                        break;
-                    case 0x32: // DUP
-                        Push(Peek(at));
-                        break;
-                    case 0x4E: // NONE
-                        Push(None);
-                        break;
-                    case 0x88: // NEWTRUE
-                        Push(true);
-                        break;
-                    case 0x89: // NEWFALSE
-                        Push(false);
-                        break;
-                    case 0x49: // INT (text; "01"/"00" are True/False in protocol 0)
-                        {
-                            string line = ReadLine();
-                            Push(line switch
-                            {
-                                "01" => true,
-                                "00" => false,
-                                _ => long.TryParse(line, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) ? v : new Opaque("int"),
-                            });
-                            break;
-                        }
-                    case 0x4C: // LONG (text)
-                        {
-                            string line = ReadLine().TrimEnd('L');
-                            Push(long.TryParse(line, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) ? v : new Opaque("int"));
-                            break;
-                        }
-                    case 0x4A: // BININT
-                        Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
-                        break;
-                    case 0x4B: // BININT1
-                        Push((long)ReadByte());
-                        break;
-                    case 0x4D: // BININT2
-                        Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)));
-                        break;
-                    case 0x8A: // LONG1
-                        Push(Long(ReadBytes(ReadByte())));
-                        break;
-                    case 0x8B: // LONG4
-                        Push(Long(ReadBytes(ReadLength(4, at))));
-                        break;
-                    case 0x46: // FLOAT (text)
-                        ReadLine();
-                        Push(new Opaque("float"));
-                        break;
-                    case 0x47: // BINFLOAT
-                        ReadBytes(8);
-                        Push(new Opaque("float"));
-                        break;
-                    case 0x53: // STRING (text, quoted)
-                        Push(Unquote(ReadLine()));
-                        break;
-                    case 0x54: // BINSTRING
-                        Push(Encoding.Latin1.GetString(ReadBytes(ReadLength(4, at))));
-                        break;
-                    case 0x55: // SHORT_BINSTRING
-                        Push(Encoding.Latin1.GetString(ReadBytes(ReadByte())));
-                        break;
-                    case 0x56: // UNICODE (raw-unicode-escape text)
-                        Push(ReadLine());
-                        break;
-                    case 0x58: // BINUNICODE
-                        Push(Utf8(ReadBytes(ReadLength(4, at)), at));
-                        break;
-                    case 0x8C: // SHORT_BINUNICODE
-                        Push(Utf8(ReadBytes(ReadByte()), at));
-                        break;
-                    case 0x8D: // BINUNICODE8
-                        Push(Utf8(ReadBytes(ReadLength(8, at)), at));
-                        break;
-                    case 0x42: // BINBYTES
-                        ReadBytes(ReadLength(4, at));
-                        Push(new Opaque("bytes"));
-                        break;
-                    case 0x43: // SHORT_BINBYTES
-                        ReadBytes(ReadByte());
-                        Push(new Opaque("bytes"));
-                        break;
-                    case 0x8E: // BINBYTES8
-                        ReadBytes(ReadLength(8, at));
-                        Push(new Opaque("bytes"));
-                        break;
-                    case 0x96: // BYTEARRAY8
-                        ReadBytes(ReadLength(8, at));
-                        Push(new Opaque("bytearray"));
-                        break;
-                    case 0x29: // EMPTY_TUPLE
-                        Push(new Tuple(Array.Empty<object>()));
-                        break;
-                    case 0x85: // TUPLE1
-                        Push(new Tuple(PopN(1, at)));
-                        break;
-                    case 0x86: // TUPLE2
-                        Push(new Tuple(PopN(2, at)));
-                        break;
-                    case 0x87: // TUPLE3
-                        Push(new Tuple(PopN(3, at)));
-                        break;
-                    case 0x74: // TUPLE
-                        Push(new Tuple(PopMark(at)));
-                        break;
-                    case 0x5D: // EMPTY_LIST
-                        Push(new ListValue());
-                        break;
-                    case 0x6C: // LIST
-                        {
-                            var list = new ListValue();
-                            list.Items.AddRange(PopMark(at));
-                            Push(list);
-                            break;
-                        }
-                    case 0x61: // APPEND
-                        {
-                            var value = Pop(at);
-                            AsList(Peek(at), at).Items.Add(value);
-                            break;
-                        }
-                    case 0x65: // APPENDS
-                        {
-                            var values = PopMark(at);
-                            AsList(Peek(at), at).Items.AddRange(values);
-                            break;
-                        }
-                    case 0x7D: // EMPTY_DICT
-                        Push(new Dict());
-                        break;
-                    case 0x64: // DICT
-                        {
-                            var items = PopMark(at);
-                            if (items.Length % 2 != 0)
-                                throw Damaged($"its DICT at byte {at} has an odd number of items");
-                            var dict = new Dict();
-                            for (int i = 0; i < items.Length; i += 2)
-                                dict.Items.Add((items[i], items[i + 1]));
-                            Push(dict);
-                            break;
-                        }
-                    case 0x73: // SETITEM
-                        {
-                            var value = Pop(at);
-                            var key = Pop(at);
-                            AsDict(Peek(at), at).Items.Add((key, value));
-                            break;
-                        }
-                    case 0x75: // SETITEMS
-                        {
-                            var items = PopMark(at);
-                            if (items.Length % 2 != 0)
-                                throw Damaged($"its SETITEMS at byte {at} has an odd number of items");
-                            var dict = AsDict(Peek(at), at);
-                            for (int i = 0; i < items.Length; i += 2)
-                                dict.Items.Add((items[i], items[i + 1]));
-                            break;
-                        }
-                    case 0x8F: // EMPTY_SET
-                        Push(new Opaque("set"));
-                        break;
-                    case 0x90: // ADDITEMS
-                        PopMark(at);
-                        if (Peek(at) is not Opaque { What: "set" })
-                            throw Damaged($"its ADDITEMS at byte {at} adds to something that is not a set");
-                        break;
-                    case 0x91: // FROZENSET
-                        PopMark(at);
-                        Push(new Opaque("frozenset"));
-                        break;
-                    case 0x70: // PUT
-                        Memoize(ParseIndex(ReadLine(), at), at);
-                        break;
-                    case 0x71: // BINPUT
-                        Memoize(ReadByte(), at);
-                        break;
-                    case 0x72: // LONG_BINPUT
-                        Memoize(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)), at);
-                        break;
-                    case 0x94: // MEMOIZE
-                        Memoize(_memo.Count, at);
-                        break;
-                    case 0x67: // GET
-                        Push(Recall(ParseIndex(ReadLine(), at), at));
-                        break;
-                    case 0x68: // BINGET
-                        Push(Recall(ReadByte(), at));
-                        break;
-                    case 0x6A: // LONG_BINGET
-                        Push(Recall(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)), at));
-                        break;
-                    case 0x63: // GLOBAL: "module\nname\n"
-                        {
-                            string module = ReadLine(), name = ReadLine();
-                            Push(CheckGlobal(module, name, "GLOBAL", at));
-                            break;
-                        }
-                    case 0x93: // STACK_GLOBAL
-                        {
-                            var name = Pop(at);
-                            var module = Pop(at);
-                            if (module is not string m || name is not string n)
-                                throw Refused($"its STACK_GLOBAL at byte {at} takes its module and name from values that are not strings");
-                            Push(CheckGlobal(m, n, "STACK_GLOBAL", at));
-                            break;
-                        }
-                    case 0x51: // BINPERSID
-                        Push(new Persistent(Pop(at)));
-                        break;
-                    case 0x50: // PERSID (text): torch.save never writes it
-                        throw Refused($"its PERSID at byte {at} names a persistent object by text, which torch.save never writes");
-                    case 0x52: // REDUCE
-                        {
-                            var args = Pop(at);
-                            var callable = Pop(at);
-                            Push(Reduce(callable, args, at));
-                            break;
-                        }
-                    case 0x62: // BUILD
-                        {
-                            var state = Pop(at);
-                            var target = Peek(at);
-                            // An OrderedDict's state is its instance dict: state_dict() keeps _metadata (module versions) there.
-                            if (target is not Dict { Ordered: true } || state is not (Dict or Opaque { What: "None" }))
-                                throw Refused($"its BUILD at byte {at} sets the state of {Describe(target)}; only a state_dict's own OrderedDict may have state");
-                            break;
-                        }
-                    case 0x69: // INST
-                    case 0x6F: // OBJ
-                    case 0x81: // NEWOBJ
-                    case 0x92: // NEWOBJ_EX
-                        throw Refused($"its {OpcodeName(opcode)} at byte {at} instantiates a class, which a state_dict of tensors never does");
-                    case 0x82: // EXT1
-                    case 0x83: // EXT2
-                    case 0x84: // EXT4
-                        throw Refused($"its {OpcodeName(opcode)} at byte {at} looks a callable up in Python's copyreg extension registry");
-                    case 0x97: // NEXT_BUFFER
-                    case 0x98: // READONLY_BUFFER
-                        throw Refused($"its {OpcodeName(opcode)} at byte {at} refers to out-of-band buffers, which torch.save never writes");
-                    default:
-                        throw Damaged($"byte {at} holds 0x{opcode:X2}, which is no pickle opcode");
-                }
+                var opcode = (PickleOpcode)_data[_position++];
+                if (opcode == PickleOpcode.STOP)
+                    return Result(at);
+                if (Execute(opcode, at) is { } value)
+                    Push(value);
             }
+        }
+
+        /// <summary>
+        /// Runs one opcode other than STOP, as pickle.py's unpickler would but over symbolic values, and returns the value
+        /// it pushes, or null if it pushes none. Each arm reads the opcode's argument and calls its handler (opcodes with
+        /// the same argument layout share one); the opcodes a state_dict never needs, and bytes that are no opcode, throw.
+        /// </summary>
+        private object? Execute(PickleOpcode opcode, int at) => opcode switch
+        {
+            PickleOpcode.INT => ReadText() switch { "01" => true, "00" => false, var digits => Integer(digits) },
+            PickleOpcode.BININT => (long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)),
+            PickleOpcode.BININT1 => (long)ReadByte(),
+            PickleOpcode.BININT2 => (long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)),
+            PickleOpcode.LONG => Integer(ReadText().TrimEnd('L')),
+            PickleOpcode.LONG1 => Long(ReadCounted(1, at)),
+            PickleOpcode.LONG4 => Long(ReadCounted(4, at)),
+
+            PickleOpcode.STRING => Unquote(ReadText()),
+            PickleOpcode.BINSTRING => Encoding.Latin1.GetString(ReadCounted(4, at)),
+            PickleOpcode.SHORT_BINSTRING => Encoding.Latin1.GetString(ReadCounted(1, at)),
+
+            PickleOpcode.BINBYTES => Skipped(ReadCounted(4, at), "bytes"),
+            PickleOpcode.SHORT_BINBYTES => Skipped(ReadCounted(1, at), "bytes"),
+            PickleOpcode.BINBYTES8 => Skipped(ReadCounted(8, at), "bytes"),
+            PickleOpcode.BYTEARRAY8 => Skipped(ReadCounted(8, at), "bytearray"),
+            PickleOpcode.NEXT_BUFFER or PickleOpcode.READONLY_BUFFER
+                => throw Refused($"its {opcode} at byte {at} refers to out-of-band buffers, which torch.save never writes"),
+
+            PickleOpcode.UNICODE => ReadText(),
+            PickleOpcode.SHORT_BINUNICODE => Utf8(ReadCounted(1, at), at),
+            PickleOpcode.BINUNICODE => Utf8(ReadCounted(4, at), at),
+            PickleOpcode.BINUNICODE8 => Utf8(ReadCounted(8, at), at),
+
+            PickleOpcode.FLOAT => Skipped(ReadLine(), "float"),
+            PickleOpcode.BINFLOAT => Skipped(ReadBytes(8), "float"),
+
+            PickleOpcode.NONE => None,
+            PickleOpcode.NEWTRUE => true,
+            PickleOpcode.NEWFALSE => false,
+
+            PickleOpcode.EMPTY_LIST => new ListValue(),
+            PickleOpcode.APPEND => Append(PopN(1, at), at),
+            PickleOpcode.APPENDS => Append(PopMark(at), at),
+            PickleOpcode.LIST => new ListValue(PopMark(at)),
+
+            PickleOpcode.EMPTY_TUPLE => new Tuple(Array.Empty<object>()),
+            PickleOpcode.TUPLE => new Tuple(PopMark(at)),
+            PickleOpcode.TUPLE1 => new Tuple(PopN(1, at)),
+            PickleOpcode.TUPLE2 => new Tuple(PopN(2, at)),
+            PickleOpcode.TUPLE3 => new Tuple(PopN(3, at)),
+
+            PickleOpcode.EMPTY_DICT => new Dict(),
+            PickleOpcode.DICT => new Dict(Pairs(PopMark(at), opcode, at)),
+            PickleOpcode.SETITEM => SetItems(PopN(2, at), opcode, at),
+            PickleOpcode.SETITEMS => SetItems(PopMark(at), opcode, at),
+
+            PickleOpcode.EMPTY_SET => new Opaque("set"),
+            PickleOpcode.ADDITEMS => AddItems(PopMark(at), at),
+            PickleOpcode.FROZENSET => FrozenSet(PopMark(at)),
+
+            PickleOpcode.POP => Discard(Pop(at)),
+            PickleOpcode.DUP => Peek(at),
+            PickleOpcode.MARK => Mark(),
+            PickleOpcode.POP_MARK => Discard(PopMark(at)),
+
+            PickleOpcode.GET => Recall(ParseIndex(ReadText(), at), at),
+            PickleOpcode.BINGET => Recall(ReadByte(), at),
+            PickleOpcode.LONG_BINGET => Recall(ReadUInt32(), at),
+            PickleOpcode.PUT => Memoize(ParseIndex(ReadText(), at), at),
+            PickleOpcode.BINPUT => Memoize(ReadByte(), at),
+            PickleOpcode.LONG_BINPUT => Memoize(ReadUInt32(), at),
+            PickleOpcode.MEMOIZE => Memoize(_memo.Count, at),
+
+            PickleOpcode.EXT1 or PickleOpcode.EXT2 or PickleOpcode.EXT4
+                => throw Refused($"its {opcode} at byte {at} looks a callable up in Python's copyreg extension registry"),
+
+            // GLOBAL's argument is the module's line, then the name's (C# evaluates arguments left to right).
+            PickleOpcode.GLOBAL => CheckGlobal(ReadText(), ReadText(), opcode, at),
+            PickleOpcode.STACK_GLOBAL => StackGlobal(at),
+            PickleOpcode.REDUCE => Reduce(at),
+            PickleOpcode.BUILD => Build(at),
+            PickleOpcode.INST or PickleOpcode.OBJ or PickleOpcode.NEWOBJ or PickleOpcode.NEWOBJ_EX
+                => throw Refused($"its {opcode} at byte {at} instantiates a class, which a state_dict of tensors never does"),
+
+            PickleOpcode.PROTO => Proto(),
+            PickleOpcode.FRAME => Frame(),
+
+            PickleOpcode.PERSID => throw Refused($"its PERSID at byte {at} names a persistent object by text, which torch.save never writes"),
+            PickleOpcode.BINPERSID => new Persistent(Pop(at)),
+
+            _ => throw Damaged($"byte {at} holds 0x{(byte)opcode:X2}, which is no pickle opcode"),
+        };
+
+        // *** The handlers: each returns what its opcode pushes, null if it pushes nothing ***
+
+        /// <summary>PROTO: protocols above <see cref="HighestProtocol"/> do not exist (yet), so such a file is damaged.</summary>
+        private object? Proto()
+        {
+            int protocol = ReadByte();
+            if (protocol > HighestProtocol)
+                throw Damaged($"it is pickle protocol {protocol}; protocols 0 to {HighestProtocol} exist");
+            return null;
+        }
+
+        /// <summary>FRAME: its length only helps a reader buffer; the opcodes inside are read as they come.</summary>
+        private object? Frame()
+        {
+            ReadBytes(8);
+            return null;
+        }
+
+        /// <summary>MARK, whose nesting is bounded like the stack's depth.</summary>
+        private object? Mark()
+        {
+            if (_marks.Count >= MaximumStackDepth)
+                throw Damaged("its marks nest too deep");
+            _marks.Add(_stack.Count);
+            return null;
+        }
+
+        /// <summary>POP and POP_MARK: the values the arm popped are dropped, and nothing is pushed.</summary>
+        private static object? Discard(object popped) => null;
+
+        /// <summary>The value of an opcode whose argument the arm reads past without decoding it: a float, bytes or a bytearray.</summary>
+        private static object Skipped(ReadOnlySpan<byte> argument, string what) => new Opaque(what);
+
+        /// <summary>APPEND and APPENDS: add the popped values to the list below them.</summary>
+        private object? Append(object[] values, int at)
+        {
+            AsList(Peek(at), at).Items.AddRange(values);
+            return null;
+        }
+
+        /// <summary>SETITEM and SETITEMS: add the popped key-value pairs to the dict below them.</summary>
+        private object? SetItems(object[] items, PickleOpcode opcode, int at)
+        {
+            var pairs = Pairs(items, opcode, at);
+            AsDict(Peek(at), at).Items.AddRange(pairs);
+            return null;
+        }
+
+        /// <summary>The items of DICT, SETITEM or SETITEMS (key, value, key, value, …) as pairs.</summary>
+        private (object Key, object Value)[] Pairs(object[] items, PickleOpcode opcode, int at)
+        {
+            if (items.Length % 2 != 0)
+                throw Damaged($"its {opcode} at byte {at} has an odd number of items");
+            var pairs = new (object Key, object Value)[items.Length / 2];
+            for (int i = 0; i < pairs.Length; i++)
+                pairs[i] = (items[2 * i], items[2 * i + 1]);
+            return pairs;
+        }
+
+        /// <summary>ADDITEMS: the items the arm popped do not matter to the scan, but they may only be added to a set.</summary>
+        private object? AddItems(object[] items, int at)
+        {
+            if (Peek(at) is not Opaque { What: "set" })
+                throw Damaged($"its ADDITEMS at byte {at} adds to something that is not a set");
+            return null;
+        }
+
+        /// <summary>FROZENSET: the items the arm popped do not matter to the scan.</summary>
+        private static object FrozenSet(object[] items) => new Opaque("frozenset");
+
+        /// <summary>STACK_GLOBAL: like GLOBAL, with the module and name popped, and refused unless both are strings.</summary>
+        private object StackGlobal(int at)
+        {
+            var name = Pop(at);
+            var module = Pop(at);
+            if (module is not string m || name is not string n)
+                throw Refused($"its STACK_GLOBAL at byte {at} takes its module and name from values that are not strings");
+            return CheckGlobal(m, n, PickleOpcode.STACK_GLOBAL, at);
+        }
+
+        /// <summary>BUILD: an OrderedDict's state is its instance dict, where state_dict() keeps _metadata (module versions).</summary>
+        private object? Build(int at)
+        {
+            var state = Pop(at);
+            var target = Peek(at);
+            if (target is not Dict { Ordered: true } || state is not (Dict or Opaque { What: "None" }))
+                throw Refused($"its BUILD at byte {at} sets the state of {Describe(target)}; only a state_dict's own OrderedDict may have state");
+            return null;
         }
 
         private IReadOnlyList<PickledTensor> Result(int at)
@@ -422,7 +349,7 @@ namespace MlnetLstm.Trainers
             return tensors;
         }
 
-        private object CheckGlobal(string module, string name, string opcode, int at)
+        private object CheckGlobal(string module, string name, PickleOpcode opcode, int at)
         {
             var global = new Global(module, name);
             if (!AllowedGlobals.Contains(global.FullName))
@@ -441,8 +368,11 @@ namespace MlnetLstm.Trainers
             return global;
         }
 
-        private object Reduce(object callable, object args, int at)
+        /// <summary>REDUCE: only the allowlist's callables, with the arguments torch.save gives them.</summary>
+        private object Reduce(int at)
         {
+            var args = Pop(at);
+            var callable = Pop(at);
             if (callable is not Global global)
                 throw Refused($"its REDUCE at byte {at} calls {Describe(callable)}, which is not an allowed function");
             if (args is not Tuple tuple)
@@ -530,13 +460,16 @@ namespace MlnetLstm.Trainers
             return items;
         }
 
-        private void Memoize(long index, int at)
+        /// <summary>PUT, BINPUT, LONG_BINPUT and MEMOIZE, with the memo's size bounded.</summary>
+        private object? Memoize(long index, int at)
         {
             if (_memo.Count >= MaximumMemo && !_memo.ContainsKey(index))
                 throw Damaged("its memo grows beyond what a state_dict needs");
             _memo[index] = Peek(at);
+            return null;
         }
 
+        /// <summary>GET, BINGET and LONG_BINGET.</summary>
         private object Recall(long index, int at)
             => _memo.TryGetValue(index, out var value) ? value : throw Damaged($"its opcode at byte {at} recalls memo entry {index}, which was never stored");
 
@@ -562,25 +495,34 @@ namespace MlnetLstm.Trainers
             return span;
         }
 
-        /// <summary>A little-endian length of 4 or 8 bytes, checked against the bytes left before anything is allocated.</summary>
-        private int ReadLength(int width, int at)
+        private uint ReadUInt32() => BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4));
+
+        /// <summary>
+        /// The bytes after a little-endian length of <paramref name="width"/> bytes: 1, 4 or 8 (pickletools' string1,
+        /// string4, bytes8, … arguments). A 4- or 8-byte length is checked against the bytes left before anything is allocated.
+        /// </summary>
+        private ReadOnlySpan<byte> ReadCounted(int width, int at)
         {
-            var bytes = ReadBytes(width);
-            ulong length = width == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+            if (width == 1)
+                return ReadBytes(ReadByte());
+            ulong length = width == 4 ? ReadUInt32() : BinaryPrimitives.ReadUInt64LittleEndian(ReadBytes(8));
             if (length > (ulong)(_data.Length - _position))
                 throw Damaged($"its opcode at byte {at} announces {length:N0} bytes where {_data.Length - _position:N0} are left (the file is truncated or damaged)");
-            return (int)length;
+            return ReadBytes((int)length);
         }
 
-        private string ReadLine()
+        /// <summary>The argument of a text opcode: the bytes up to the next newline, which is consumed too.</summary>
+        private ReadOnlySpan<byte> ReadLine()
         {
             int end = Array.IndexOf(_data, (byte)'\n', _position);
             if (end < 0)
                 throw Damaged("it ends inside a text opcode (the file is truncated)");
-            string line = Encoding.UTF8.GetString(_data, _position, end - _position);
+            var line = _data.AsSpan(_position, end - _position);
             _position = end + 1;
             return line;
         }
+
+        private string ReadText() => Encoding.UTF8.GetString(ReadLine());
 
         private string Utf8(ReadOnlySpan<byte> bytes, int at)
         {
@@ -594,6 +536,11 @@ namespace MlnetLstm.Trainers
             }
         }
 
+        /// <summary>The decimal integer of INT or LONG, or an opaque int if it is no 64-bit integer.</summary>
+        private static object Integer(string digits)
+            => long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value) ? value : new Opaque("int");
+
+        /// <summary>The little-endian two's complement integer of LONG1 or LONG4, or an opaque int if it is wider than 64 bits.</summary>
         private static object Long(ReadOnlySpan<byte> bytes)
         {
             if (bytes.Length == 0)
@@ -626,20 +573,6 @@ namespace MlnetLstm.Trainers
             Persistent => "a persistent object",
             Opaque o => o.What == "None" ? "None" : $"a {o.What}",
             _ => "an unknown value",
-        };
-
-        private static string OpcodeName(byte opcode) => opcode switch
-        {
-            0x69 => "INST",
-            0x6F => "OBJ",
-            0x81 => "NEWOBJ",
-            0x92 => "NEWOBJ_EX",
-            0x82 => "EXT1",
-            0x83 => "EXT2",
-            0x84 => "EXT4",
-            0x97 => "NEXT_BUFFER",
-            0x98 => "READONLY_BUFFER",
-            _ => $"0x{opcode:X2}",
         };
 
         private FormatException Refused(string problem)
