@@ -108,13 +108,7 @@ namespace MlnetLstm.ModelRunner
         private static long ManagedKiB() => GC.GetGCMemoryInfo().HeapSizeBytes / 1024;
 
         /// <summary>The resident set size of this process, from /proc/self/status (VmRSS, in KiB).</summary>
-        public static long Rss()
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            throw new InvalidOperationException("/proc/self/status has no VmRSS line; the soak run needs Linux.");
-        }
+        private static long Rss() => ProcessMemory.KiB("VmRSS");
 
         private static string Report(int epochs, int rows, string[] corpus, TimeSpan training, TimeSpan scoring, List<Sample> samples, double drift, bool passed,
             double checksum, long calibrationBefore, long calibrationAfter)

@@ -74,8 +74,8 @@ namespace MlnetLstm.ModelRunner
         /// The options of the kill-and-resume test, in the child process that is killed and in the test that resumes:
         /// a checkpoint after every epoch, and a cosine learning-rate schedule, so that a resumed run only matches an
         /// uninterrupted one if it also resumes the schedule. One TorchSharp thread (process-wide: the test restores its
-        /// own count): with one thread per core, training on this 2-core machine ran 70 times slower while another
-        /// process was busy (the test took 8.5 minutes instead of 9 s).
+        /// own count), so that the test's time does not depend on how busy the other cores are: a pool of one thread
+        /// per core slows down many times over when another process shares a small machine.
         /// </summary>
         public static RecurrentLanguageModelTrainer.Options Checkpointed(int epochs, string checkpointPath, bool resume, Action<EpochMetrics>? epochCompleted)
         {

@@ -15,7 +15,7 @@ namespace Microsoft.ML
     public static class PyTorchCatalog
     {
         /// <summary>
-        /// Builds a language model from PyTorch weights (the seeds' RNNModel by default) and its vocabulary, with a
+        /// Builds a language model from PyTorch weights (by default with the parameter names of d2l's <c>RNNModel</c> (Dive into Deep Learning, section 8.6)) and its vocabulary, with a
         /// tokenizer in front: the chain reads a text column, as a pipeline trained here does.
         /// </summary>
         /// <param name="catalog">The model operations catalog.</param>
@@ -43,8 +43,8 @@ namespace Microsoft.ML
 
         /// <summary>
         /// Writes the weights of a fitted (or loaded, or imported) recurrent model for PyTorch: <c>&lt;path&gt;.safetensors</c>
-        /// and <c>&lt;path&gt;.pth</c>, under the seeds' names by default, so that the seeds' RNNModel's
-        /// <c>load_state_dict</c> takes them, and <c>&lt;path&gt;.json</c> with the architecture and the vocabulary
+        /// and <c>&lt;path&gt;.pth</c>, by default under the rnn/linear names of Dive into Deep Learning's <c>RNNModel</c>
+        /// (d2l, section 8.6), so that its <c>load_state_dict</c> takes them, and <c>&lt;path&gt;.json</c> with the architecture and the vocabulary
         /// (classes, scaling). build/pytorch-score.py loads them and scores a text.
         /// </summary>
         /// <param name="catalog">The model operations catalog.</param>

@@ -27,7 +27,7 @@ namespace MlnetLstm.Trainers
         /// <summary>The recurrent module's <c>num_layers</c>. Default 1; 1 to 64.</summary>
         public int Layers { get; set; } = 1;
 
-        /// <summary>The state_dict keys of the network's parameters. Default the seeds' RNNModel (rnn.*, linear.*).</summary>
+        /// <summary>The state_dict keys of the network's parameters. Default those of d2l's <c>RNNModel</c> (Dive into Deep Learning, section 8.6): rnn.*, linear.*.</summary>
         public PyTorchParameterNames Names { get; set; } = new();
 
         /// <summary>Checks every option, throwing an exception that names the option, its value and what it must be.</summary>

@@ -3,8 +3,8 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>
-    /// Options of <see cref="Microsoft.ML.PyTorchCatalog.ImportPyTorchLanguageModel"/>: a next-token model such as the seeds'
-    /// RNNModel (recurrent layers, then a linear head from the hidden state to the vocabulary's logits).
+    /// Options of <see cref="Microsoft.ML.PyTorchCatalog.ImportPyTorchLanguageModel"/>: a next-token model such as d2l's
+    /// <c>RNNModel</c> (Dive into Deep Learning, section 8.6: recurrent layers, then a linear head from the hidden state to the vocabulary's logits).
     /// </summary>
     public sealed class PyTorchLanguageModelImportOptions : PyTorchTokenModelImportOptions
     {

@@ -7,7 +7,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>
-    /// The state_dict keys of a recurrent network in PyTorch. The defaults are those of the seeds' (d2l's) RNNModel:
+    /// The state_dict keys of a recurrent network in PyTorch. The defaults are those of d2l's <c>RNNModel</c> (Dive into Deep Learning, section 8.6):
     /// one multi-layer <c>nn.LSTM</c>/<c>nn.GRU</c>/<c>nn.RNN</c> named <c>rnn</c> (keys <c>rnn.weight_ih_l{k}</c>,
     /// <c>rnn.weight_hh_l{k}</c>, <c>rnn.bias_ih_l{k}</c>, <c>rnn.bias_hh_l{k}</c>, with <c>_reverse</c> for the backward
     /// direction), a head <c>nn.Linear</c> named <c>linear</c>, and, with embedded tokens, an <c>nn.Embedding</c> named
@@ -15,10 +15,10 @@ namespace MlnetLstm.Trainers
     /// </summary>
     public sealed class PyTorchParameterNames
     {
-        /// <summary>The attribute name of the recurrent module. Default "rnn" (the seeds' <c>self.rnn</c>).</summary>
+        /// <summary>The attribute name of the recurrent module. Default "rnn" (d2l's <c>self.rnn</c>).</summary>
         public string RecurrentModule { get; set; } = "rnn";
 
-        /// <summary>The attribute name of the linear head. Default "linear" (the seeds' <c>self.linear</c>).</summary>
+        /// <summary>The attribute name of the linear head. Default "linear" (d2l's <c>self.linear</c>).</summary>
         public string Head { get; set; } = "linear";
 
         /// <summary>The attribute name of the token embedding, when the network has one. Default "embedding".</summary>

@@ -39,7 +39,7 @@ namespace MlnetLstm.Trainers
         /// <summary>With <see cref="Vocabulary"/>: the token column between the tokenizer and the model. Default "Tokens".</summary>
         public string TokenColumnName { get; set; } = "Tokens";
 
-        /// <summary>How tokens enter the first layer: one-hot, as in the seeds (<c>F.one_hot</c>), or an <c>nn.Embedding</c>. Default one-hot.</summary>
+        /// <summary>How tokens enter the first layer: one-hot, as in d2l's <c>RNNModel</c> (<c>F.one_hot</c>), or an <c>nn.Embedding</c>. Default one-hot.</summary>
         public TokenInputEncoding InputEncoding { get; set; } = TokenInputEncoding.OneHot;
 
         /// <summary>The embedding's <c>embedding_dim</c> with <see cref="TokenInputEncoding.Embedding"/>; 1 to 65,536.</summary>

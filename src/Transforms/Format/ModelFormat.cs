@@ -11,6 +11,8 @@ namespace MlnetLstm.Transforms
     /// <summary>
     /// The checks every MlnetLstm component runs when it reads itself back from an ML.NET model zip, so that a model
     /// from a newer release or a damaged file fails with a message that names the component, the entry and the fix.
+    /// The format seen whole (every component's entries and fields, the versions, each loader's checks) is
+    /// docs/model-format.md; keep it in step with the binary format comments.
     /// </summary>
     /// <remarks>
     /// From format 0x00010002 on, every component's data (the model blob of its entry) and the network weights entry

@@ -11,14 +11,7 @@ namespace MlnetLstm.Tests
     [TestClass]
     public sealed class SequenceClassificationTests
     {
-        private sealed class LabeledText
-        {
-            public string Text { get; set; } = "";
-
-            public string Language { get; set; } = "";
-        }
-
-        private static double Accuracy(MLContext ml, LabeledText[] train, LabeledText[] test, RecurrentClassificationTrainer.Options options)
+        private static double Accuracy(MLContext ml, TextWithLanguage[] train, TextWithLanguage[] test, RecurrentClassificationTrainer.Options options)
         {
             var pipeline = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Language"))
@@ -31,8 +24,8 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void SeparatesEnglishFromChineseLines()
         {
-            var english = File.ReadLines(TestData.Corpus("moby-dick.txt")).Where(l => l.Length >= 10).Take(300).Select(l => new LabeledText { Text = l, Language = "en" });
-            var chinese = File.ReadLines(TestData.Corpus("songci.txt")).Where(l => l.Length >= 5).Take(300).Select(l => new LabeledText { Text = l, Language = "zh" });
+            var english = File.ReadLines(TestData.Corpus("moby-dick.txt")).Where(l => l.Length >= 10).Take(300).Select(l => new TextWithLanguage { Text = l, Language = "en" });
+            var chinese = File.ReadLines(TestData.Corpus("songci.txt")).Where(l => l.Length >= 5).Take(300).Select(l => new TextWithLanguage { Text = l, Language = "zh" });
             var all = english.Zip(chinese, (e, c) => new[] { e, c }).SelectMany(p => p).ToArray();
             var ml = new MLContext(seed: 1);
             double accuracy = Accuracy(ml, all[..400], all[400..], new RecurrentClassificationTrainer.Options { HiddenSize = 16, EmbeddingSize = 8, Epochs = 3, Seed = 1 });
@@ -46,7 +39,7 @@ namespace MlnetLstm.Tests
             // Label: does 'x' occur in the first three of 30 characters? The forward direction must carry that across
             // 27 distracting steps; the backward direction ends at the start, where the answer is.
             var random = new Random(5);
-            LabeledText Make()
+            TextWithLanguage Make()
             {
                 var chars = Enumerable.Range(0, 30).Select(_ => "abcdefgh"[random.Next(8)]).ToArray();
                 bool marked = random.Next(2) == 1;
@@ -54,7 +47,7 @@ namespace MlnetLstm.Tests
                     chars[random.Next(3)] = 'x';
                 else
                     chars[3 + random.Next(27)] = 'x';
-                return new LabeledText { Text = new string(chars), Language = marked ? "early" : "late" };
+                return new TextWithLanguage { Text = new string(chars), Language = marked ? "early" : "late" };
             }
             var train = Enumerable.Range(0, 600).Select(_ => Make()).ToArray();
             var test = Enumerable.Range(0, 200).Select(_ => Make()).ToArray();

@@ -6,6 +6,7 @@ using System.Linq;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MlnetLstm.ModelRunner;
 using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Tests
@@ -17,47 +18,10 @@ namespace MlnetLstm.Tests
     [TestClass]
     public sealed class FormatCompatibilityTests
     {
-        private sealed class TextRow
-        {
-            public string Text { get; set; } = "";
-        }
-
-        private sealed class LanguageModelOutput
-        {
-            public string Generated { get; set; } = "";
-
-            public float[] NextTokenProbabilities { get; set; } = Array.Empty<float>();
-
-            public double LogLikelihood { get; set; }
-
-            public double Perplexity { get; set; }
-
-            public double BitsPerToken { get; set; }
-        }
-
-        private sealed class LabeledText
-        {
-            public string Text { get; set; } = "";
-
-            public string Language { get; set; } = "";
-        }
-
-        private sealed class ClassifierOutput
-        {
-            public float[] Score { get; set; } = Array.Empty<float>();
-
-            public uint PredictedLabel { get; set; }
-        }
-
         private sealed class WindowRow
         {
             [VectorType(8)]
             public float[] Features { get; set; } = Array.Empty<float>();
-        }
-
-        private sealed class ScoreOutput
-        {
-            public float Score { get; set; }
         }
 
         private static double Parse(string value) => double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture);
@@ -75,7 +39,7 @@ namespace MlnetLstm.Tests
             Assert.HasCount(0, languageModel.TrainingSettings, "a model saved before format 0x00010004 has no training settings to show");
 
             // Re-saved, it is a model of today's format, which loads and scores bit for bit the same.
-            string directory = LanguageModelTestKit.NewDirectory("format1");
+            string directory = TestData.TempDirectory("format1");
             string resaved = Path.Combine(directory, "resaved.zip");
             ml.Model.Save(model, TestData.Texts(ml, "a").Schema, resaved);
             var entries = ModelZip.ReadEntries(resaved);
@@ -90,9 +54,9 @@ namespace MlnetLstm.Tests
             }
         }
 
-        private static LanguageModelOutput[] AssertScoresAsRecorded(MLContext ml, ITransformer model)
+        private static ScoredAndGeneratedText[] AssertScoresAsRecorded(MLContext ml, ITransformer model)
         {
-            using var engine = ml.Model.CreatePredictionEngine<TextRow, LanguageModelOutput>(model);
+            using var engine = ml.Model.CreatePredictionEngine<TextRow, ScoredAndGeneratedText>(model);
             return File.ReadAllLines(TestData.Fixture("Format1/language-model.expected.tsv")).Select(line =>
             {
                 var f = line.Split('\t');
@@ -117,7 +81,7 @@ namespace MlnetLstm.Tests
             var model = ml.Model.Load(TestData.Fixture("Format1/regressor.zip"), out _);
             var series = Enumerable.Range(0, 20).Select(i => (float)Math.Sin(i * 0.3) * 3 + 10).ToArray();
             var expected = File.ReadAllLines(TestData.Fixture("Format1/regressor.expected.tsv")).Select(Parse).ToArray();
-            using var engine = ml.Model.CreatePredictionEngine<WindowRow, ScoreOutput>(model);
+            using var engine = ml.Model.CreatePredictionEngine<WindowRow, RegressionOutput>(model);
             Assert.HasCount(series.Length - 8, expected);
             for (int i = 0; i < expected.Length; i++)
                 AssertClose(expected[i], engine.Predict(new WindowRow { Features = series[i..(i + 8)] }).Score, 1e-5 * Math.Abs(expected[i]), $"window {i}");
@@ -128,11 +92,11 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var model = ml.Model.Load(TestData.Fixture("Format1/classifier.zip"), out _);
-            using var engine = ml.Model.CreatePredictionEngine<LabeledText, ClassifierOutput>(model);
+            using var engine = ml.Model.CreatePredictionEngine<TextWithLanguage, ClassifierScores>(model);
             foreach (var line in File.ReadAllLines(TestData.Fixture("Format1/classifier.expected.tsv")))
             {
                 var f = line.Split('\t');
-                var output = engine.Predict(new LabeledText { Text = f[0], Language = "en" });
+                var output = engine.Predict(new TextWithLanguage { Text = f[0], Language = "en" });
                 var scores = f[1].Split(',').Select(Parse).ToArray();
                 Assert.HasCount(scores.Length, output.Score);
                 for (int i = 0; i < scores.Length; i++)

@@ -80,7 +80,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void ReplacingTheFileByAnAtomicRenameSwitchesToTheNewModel()
         {
-            string path = SaveAtomically(_a, Path.Combine(NewDirectory("pool-reload"), "model.zip"));
+            string path = SaveAtomically(_a, Path.Combine(TestData.TempDirectory("pool-reload"), "model.zip"));
             using var pool = ScoringEnginePool<TextRow, Scored>.FromFile(_ml, path, pollingInterval: Poll);
             var reloaded = new ConcurrentQueue<ModelReloadEventArgs>();
             pool.Reloaded += (_, e) => reloaded.Enqueue(e);
@@ -104,7 +104,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void CorruptFileIsRejectedAndThePreviousModelGoesOnServing()
         {
-            string path = SaveAtomically(_a, Path.Combine(NewDirectory("pool-corrupt"), "model.zip"));
+            string path = SaveAtomically(_a, Path.Combine(TestData.TempDirectory("pool-corrupt"), "model.zip"));
             using var pool = ScoringEnginePool<TextRow, Scored>.FromFile(_ml, path, pollingInterval: Poll);
             var failures = new ConcurrentQueue<ModelReloadEventArgs>();
             pool.ReloadFailed += (_, e) => failures.Enqueue(e);
@@ -134,7 +134,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void PredictionsAcrossSwapsNeverFailAndEachComesFromOneModel()
         {
-            string path = SaveAtomically(_a, Path.Combine(NewDirectory("pool-swaps"), "model.zip"));
+            string path = SaveAtomically(_a, Path.Combine(TestData.TempDirectory("pool-swaps"), "model.zip"));
             using var pool = ScoringEnginePool<TextRow, Scored>.FromFile(_ml, path, pollingInterval: Poll, maximumRetained: 2);
             var errors = new ConcurrentQueue<Exception>();
             var unexpected = new ConcurrentQueue<double>();
@@ -179,7 +179,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void BadFilesAndArgumentsAreRejectedWithTheirNames()
         {
-            string directory = NewDirectory("pool-bad");
+            string directory = TestData.TempDirectory("pool-bad");
             string missing = Path.Combine(directory, "missing.zip");
             var notFound = Assert.ThrowsExactly<FileNotFoundException>(() => ScoringEnginePool<TextRow, Scored>.FromFile(_ml, missing));
             Assert.Contains(missing, notFound.Message);

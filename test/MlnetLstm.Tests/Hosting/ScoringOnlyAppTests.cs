@@ -23,7 +23,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var model = WithGeneration(Fit(ml, SmallOptions(epochs: 3), Enumerable.Repeat(Period, 20).ToArray()), new GenerationOptions { MaximumNewTokens = 15 });
-            string directory = NewDirectory("scoring-only");
+            string directory = TestData.TempDirectory("scoring-only");
             string zip = Save(ml, model, Path.Combine(directory, "model.zip"));
             string inputs = Path.Combine(directory, "inputs.txt");
             File.WriteAllLines(inputs, Inputs);
@@ -36,7 +36,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void ZipOfFormat1NamesTheTrainersAssemblyItNeeds()
         {
-            string inputs = Path.Combine(NewDirectory("scoring-only-old"), "inputs.txt");
+            string inputs = Path.Combine(TestData.TempDirectory("scoring-only-old"), "inputs.txt");
             File.WriteAllLines(inputs, Inputs);
             var failure = Assert.ThrowsExactly<AssertFailedException>(() =>
                 ChildProcess.Run(ChildProcess.ScoringRunnerDll, TestData.Fixture("Format1/language-model.zip"), "lm", inputs));

@@ -49,7 +49,7 @@ namespace MlnetLstm.Tests
         {
             public App(ITransformer model, string name)
             {
-                Path = System.IO.Path.Combine(NewDirectory(name), "model.zip");
+                Path = System.IO.Path.Combine(TestData.TempDirectory(name), "model.zip");
                 Save(model);
             }
 

@@ -14,7 +14,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void FailingChildFailsTheTestWithItsStandardError()
         {
-            string missing = Path.Combine(LanguageModelTestKit.NewDirectory(nameof(FailingChildFailsTheTestWithItsStandardError)), "missing.zip");
+            string missing = Path.Combine(TestData.TempDirectory(nameof(FailingChildFailsTheTestWithItsStandardError)), "missing.zip");
             var failure = Assert.ThrowsExactly<AssertFailedException>(() => ChildProcess.Run(ChildProcess.ModelRunnerDll, missing, "lm", missing + ".txt"));
             foreach (var fragment in new[] { "exited with code", "FileNotFoundException", missing })
                 Assert.IsTrue(failure.Message.Contains(fragment, StringComparison.Ordinal), $"'{fragment}' should be in: {failure.Message}");
@@ -24,7 +24,7 @@ namespace MlnetLstm.Tests
         public void HangingChildIsKilledAtTheTimeout()
         {
             // A named pipe that nobody writes to: the child blocks opening it as its model file.
-            string fifo = Path.Combine(LanguageModelTestKit.NewDirectory(nameof(HangingChildIsKilledAtTheTimeout)), "model.zip");
+            string fifo = Path.Combine(TestData.TempDirectory(nameof(HangingChildIsKilledAtTheTimeout)), "model.zip");
             using (var mkfifo = Process.Start("mkfifo", new[] { fifo }))
             {
                 mkfifo.WaitForExit();

@@ -43,7 +43,7 @@ namespace MlnetLstm.Tests
 
         /// <summary>Character tokenizer (Text → Tokens) followed by the language model.</summary>
         public static EstimatorChain<RecurrentLanguageModelTransformer> Pipeline(MLContext ml, RecurrentLanguageModelTrainer.Options options)
-            => ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Append(ml.Transforms.Text.RecurrentLanguageModel(options));
+            => TinyLanguageModel.Pipeline(ml, options);
 
         /// <summary>Fits <see cref="Pipeline"/> on rows of text.</summary>
         public static TransformerChain<RecurrentLanguageModelTransformer> Fit(MLContext ml, RecurrentLanguageModelTrainer.Options options, params string[] rows)
@@ -67,14 +67,6 @@ namespace MlnetLstm.Tests
         /// <summary>The generated continuation of one text.</summary>
         public static string Generate(MLContext ml, ITransformer model, string text) => Predict(ml, model, text).Generated;
 
-        /// <summary>A fresh empty directory for one test's files.</summary>
-        public static string NewDirectory(string name)
-        {
-            string path = Path.Combine(Path.GetTempPath(), "mlnetlstm-tests", $"{name}-{Guid.NewGuid():N}");
-            Directory.CreateDirectory(path);
-            return path;
-        }
-
         /// <summary>Saves a fitted pipeline (with the schema of a text column) to a zip and returns its path.</summary>
         public static string Save(MLContext ml, ITransformer model, string path)
         {
@@ -85,17 +77,13 @@ namespace MlnetLstm.Tests
         /// <summary>The bytes of the single zip entry whose name ends with <paramref name="suffix"/>, and its full name.</summary>
         public static (string Name, byte[] Bytes) ReadEntry(string zip, string suffix)
         {
-            using var archive = ZipFile.OpenRead(zip);
-            var entry = archive.Entries.Where(e => e.FullName.EndsWith(suffix, StringComparison.Ordinal)).ToList() switch
+            var entries = ModelZip.ReadEntries(zip);
+            return entries.Where(e => e.Name.EndsWith(suffix, StringComparison.Ordinal)).ToList() switch
             {
                 { Count: 1 } one => one[0],
                 var found => throw new InvalidOperationException(
-                    $"Expected one entry ending with '{suffix}' in {zip}; found {found.Count} among: {string.Join(", ", archive.Entries.Select(e => e.FullName))}."),
+                    $"Expected one entry ending with '{suffix}' in {zip}; found {found.Count} among: {string.Join(", ", entries.Select(e => e.Name))}."),
             };
-            using var stream = entry.Open();
-            using var bytes = new MemoryStream();
-            stream.CopyTo(bytes);
-            return (entry.FullName, bytes.ToArray());
         }
 
         /// <summary>The bytes of the language model's weights entry.</summary>

@@ -62,30 +62,12 @@ namespace MlnetLstm.Tests
         /// </summary>
         public static (double[] PerToken, double LogLikelihood) Score(MLContext ml, ITransformer pipeline, string text, int[] ids)
         {
-            var engine = ml.Model.CreatePredictionEngine<TextRow, Scores>(pipeline);
+            var engine = ml.Model.CreatePredictionEngine<TextRow, NextTokenScores>(pipeline);
             var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
             var perToken = new double[runes.Length];
             for (int i = 0; i < runes.Length; i++)
                 perToken[i] = Math.Log(engine.Predict(new TextRow { Text = string.Concat(runes.Take(i)) }).NextTokenProbabilities![ids[i]]);
             return (perToken, engine.Predict(new TextRow { Text = text }).LogLikelihood);
-        }
-
-        /// <summary>The output columns the scoring tests read.</summary>
-        public sealed class Scores
-        {
-            public float[]? NextTokenProbabilities { get; set; }
-
-            public double LogLikelihood { get; set; }
-        }
-
-        /// <summary>The scores and the generated continuation (which needs a non-empty text).</summary>
-        public sealed class Prediction
-        {
-            public string Generated { get; set; } = "";
-
-            public float[]? NextTokenProbabilities { get; set; }
-
-            public double LogLikelihood { get; set; }
         }
 
         /// <summary>An ML.NET schema with the Text column the imported pipelines read, for saving them.</summary>

@@ -13,11 +13,10 @@ namespace MlnetLstm.Tests
     internal static class TestData
     {
         /// <summary>An IDataView with one text column named Text.</summary>
-        public static IDataView Texts(MLContext ml, params string[] texts)
-            => ml.Data.LoadFromEnumerable(texts.Select(t => new TextRow { Text = t }).ToList());
+        public static IDataView Texts(MLContext ml, params string[] texts) => TinyLanguageModel.Data(ml, texts);
 
         /// <summary>An IDataView with one text column named Text.</summary>
-        public static IDataView Texts(MLContext ml, IEnumerable<string> texts) => Texts(ml, texts.ToArray());
+        public static IDataView Texts(MLContext ml, IEnumerable<string> texts) => TinyLanguageModel.Data(ml, texts);
 
         /// <summary>A corpus file fetched by build/setup.sh into .cache/corpora (the README test command runs setup first).</summary>
         public static string Corpus(string file)
@@ -120,10 +119,10 @@ namespace MlnetLstm.Tests
             return result;
         }
 
-        /// <summary>A fresh directory under the temp folder, for one test's files.</summary>
-        public static string TempDirectory()
+        /// <summary>A fresh empty directory under the temp folder, for one test's files; <paramref name="name"/> starts its name.</summary>
+        public static string TempDirectory(string name = "test")
         {
-            var path = Path.Combine(Path.GetTempPath(), "mlnetlstm-tests", Guid.NewGuid().ToString("N"));
+            var path = Path.Combine(Path.GetTempPath(), "mlnetlstm-tests", $"{name}-{Guid.NewGuid():N}");
             Directory.CreateDirectory(path);
             return path;
         }

@@ -26,7 +26,7 @@ namespace MlnetLstm.Tests
         {
             _ml = new MLContext(seed: 1);
             _model = Fit(_ml, SmallOptions(epochs: 1), PeriodicText(20));
-            _directory = NewDirectory(nameof(LanguageModelBadInputTests));
+            _directory = TestData.TempDirectory(nameof(LanguageModelBadInputTests));
         }
 
         private static void AssertMentions(Exception exception, params string[] fragments)

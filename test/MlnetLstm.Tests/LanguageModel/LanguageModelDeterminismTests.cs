@@ -43,7 +43,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void SameSeedAndDataGiveIdenticalWeightsAndOutputs()
         {
-            string directory = NewDirectory(nameof(SameSeedAndDataGiveIdenticalWeightsAndOutputs));
+            string directory = TestData.TempDirectory(nameof(SameSeedAndDataGiveIdenticalWeightsAndOutputs));
             // Different MLContext seeds: with Options.Seed set, nothing may come from the context's random source.
             var first = Train(optionSeed: 11, contextSeed: 1, directory, "first");
             var second = Train(optionSeed: 11, contextSeed: 2, directory, "second");
@@ -60,7 +60,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void DifferentSeedGivesDifferentWeights()
         {
-            string directory = NewDirectory(nameof(DifferentSeedGivesDifferentWeights));
+            string directory = TestData.TempDirectory(nameof(DifferentSeedGivesDifferentWeights));
             var first = Train(optionSeed: 11, contextSeed: 1, directory, "first");
             var second = Train(optionSeed: 12, contextSeed: 1, directory, "second");
 
@@ -74,7 +74,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void WithoutOptionSeedTheContextSeedMakesTrainingReproducible()
         {
-            string directory = NewDirectory(nameof(WithoutOptionSeedTheContextSeedMakesTrainingReproducible));
+            string directory = TestData.TempDirectory(nameof(WithoutOptionSeedTheContextSeedMakesTrainingReproducible));
             var first = Train(optionSeed: null, contextSeed: 7, directory, "first");
             var second = Train(optionSeed: null, contextSeed: 7, directory, "second");
             var other = Train(optionSeed: null, contextSeed: 8, directory, "other");

@@ -135,7 +135,7 @@ namespace MlnetLstm.Tests
         public void RepetitionPenaltyIsSavedWithTheModel()
         {
             var model = WithGeneration(_periodic, new GenerationOptions { RepetitionPenalty = 1.25f });
-            string zip = Save(_ml, model, Path.Combine(NewDirectory("penalty"), "model.zip"));
+            string zip = Save(_ml, model, Path.Combine(TestData.TempDirectory("penalty"), "model.zip"));
             Assert.AreEqual(1.25f, _ml.Model.Load(zip, out _).GetLanguageModel().Generation.RepetitionPenalty);
             var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new GenerationOptions { RepetitionPenalty = 0 }.Validated());
             Assert.Contains("RepetitionPenalty", error.Message);

@@ -33,7 +33,7 @@ namespace MlnetLstm.Tests
             var options = SmallOptions(epochs: 6);
             options.Generation = new GenerationOptions { MaximumNewTokens = 12 };
             _model = Fit(_ml, options, PeriodicText(30));
-            _directory = NewDirectory(nameof(LanguageModelPersistenceTests));
+            _directory = TestData.TempDirectory(nameof(LanguageModelPersistenceTests));
         }
 
         private static string[] InOtherProcess(string zip)

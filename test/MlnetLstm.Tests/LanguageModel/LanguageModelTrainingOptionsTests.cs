@@ -89,7 +89,7 @@ namespace MlnetLstm.Tests
             // The kept weights are the best epoch's: the same as training exactly that many epochs (training is deterministic).
             var reference = ml.Transforms.Text.RecurrentLanguageModel(makeOptions(best.Epoch, 0)).Fit(training);
             Assert.AreEqual(best.ValidationLoss, reference.TrainingHistory[^1].ValidationLoss, "the reference run ends where the best epoch was");
-            string directory = NewDirectory(nameof(EarlyStoppingStopsWhenValidationStopsImprovingAndKeepsTheBestWeights));
+            string directory = TestData.TempDirectory(nameof(EarlyStoppingStopsWhenValidationStopsImprovingAndKeepsTheBestWeights));
             var stoppedWeights = Weights(Save(ml, tokenizer.Append(stopped), Path.Combine(directory, "stopped.zip")));
             var referenceWeights = Weights(Save(ml, tokenizer.Append(reference), Path.Combine(directory, "reference.zip")));
             CollectionAssert.AreEqual(referenceWeights, stoppedWeights, $"early stopping must restore the weights of epoch {best.Epoch}, not keep those of epoch {history.Count}");
@@ -98,7 +98,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void ResumingFromACheckpointContinuesAtTheNextEpoch()
         {
-            string directory = NewDirectory(nameof(ResumingFromACheckpointContinuesAtTheNextEpoch));
+            string directory = TestData.TempDirectory(nameof(ResumingFromACheckpointContinuesAtTheNextEpoch));
             string checkpoint = Path.Combine(directory, "training.ckpt");
             var ml = new MLContext(seed: 1);
             var messages = new ConcurrentQueue<string>();
@@ -134,7 +134,7 @@ namespace MlnetLstm.Tests
         [DataRow(LearningRateSchedule.Cosine)]
         public void ResumingAnInterruptedRunEqualsAnUninterruptedRun(LearningRateSchedule schedule)
         {
-            string directory = NewDirectory(nameof(ResumingAnInterruptedRunEqualsAnUninterruptedRun));
+            string directory = TestData.TempDirectory(nameof(ResumingAnInterruptedRunEqualsAnUninterruptedRun));
             string checkpoint = Path.Combine(directory, "training.ckpt");
             RecurrentLanguageModelTrainer.Options Options()
             {
@@ -170,7 +170,7 @@ namespace MlnetLstm.Tests
         [DataRow(0)]
         public void ResumingAnInterruptedEarlyStoppingRunEqualsAnUninterruptedRun(int resumedPatience)
         {
-            string directory = NewDirectory(nameof(ResumingAnInterruptedEarlyStoppingRunEqualsAnUninterruptedRun));
+            string directory = TestData.TempDirectory(nameof(ResumingAnInterruptedEarlyStoppingRunEqualsAnUninterruptedRun));
             string checkpoint = Path.Combine(directory, "training.ckpt");
 
             // A run with early stopping stopped after epoch 5: one epoch after the best one, so the best weights are

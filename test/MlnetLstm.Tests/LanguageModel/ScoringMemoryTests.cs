@@ -69,7 +69,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void LoadingAModelTwoHundredTimesDoesNotAccumulateMemory()
         {
-            string zip = Save(_ml, _model, Path.Combine(NewDirectory("reload"), "model.zip"));
+            string zip = Save(_ml, _model, Path.Combine(TestData.TempDirectory("reload"), "model.zip"));
             long afterTenth = 0;
             for (int i = 1; i <= 200; i++)
             {

@@ -75,11 +75,7 @@ namespace MlnetLstm.Tests
             var initial = RandomState(cell, layers, Batch, HiddenSize, generator);
             foreach (var implementation in Implementations)
             {
-                network.Implementation = implementation;
-                network.train();
-                var training = Scores(network, input, initial);
-                network.eval();
-                var evaluation = Scores(network, input, initial);
+                var (training, evaluation) = TrainingAndEvaluationScores(network, implementation, input, initial);
                 Assert.AreEqual(0, MaxAbsDiff(training.Scores, evaluation.Scores), $"{implementation}: dropout 0 must make the modes identical");
                 foreach (var (t, e) in Tensors(training.State).Zip(Tensors(evaluation.State)))
                     Assert.AreEqual(0, MaxAbsDiff(t, e), $"{implementation}: final states");
@@ -98,11 +94,7 @@ namespace MlnetLstm.Tests
             var initial = RandomState(cell, 1, Batch, HiddenSize, generator);
             foreach (var implementation in Implementations)
             {
-                network.Implementation = implementation;
-                network.train();
-                var training = Scores(network, input, initial);
-                network.eval();
-                var evaluation = Scores(network, input, initial);
+                var (training, evaluation) = TrainingAndEvaluationScores(network, implementation, input, initial);
                 Assert.AreEqual(0, MaxAbsDiff(training.Scores, evaluation.Scores), $"{implementation}: dropout is only between layers");
             }
         }
@@ -154,6 +146,16 @@ namespace MlnetLstm.Tests
             using var noGrad = no_grad();
             var (output, state) = network.Encode(input, initial);
             return new Result(output, state, network.Head(output));
+        }
+
+        /// <summary>The scores of one implementation in training mode, then in evaluation mode (which it is left in).</summary>
+        private static (Result Training, Result Evaluation) TrainingAndEvaluationScores(RecurrentNetwork network, RecurrentImplementation implementation, Tensor input, RecurrentState initial)
+        {
+            network.Implementation = implementation;
+            network.train();
+            var training = Scores(network, input, initial);
+            network.eval();
+            return (training, Scores(network, input, initial));
         }
     }
 }

@@ -21,36 +21,6 @@ namespace MlnetLstm.Tests
         /// <summary>Texts to score: in the alphabet, with unknown characters, a single character, repeats, empty (NaN perplexity in both).</summary>
         private static readonly string[] Probes = { "abcdefgabc", "gfedcba", "a", "xbcz defa", "ggggggggggggggggggggabcdefg", "" };
 
-        private sealed class ScoredText
-        {
-            public float[] NextTokenProbabilities { get; set; } = Array.Empty<float>();
-
-            public double LogLikelihood { get; set; }
-
-            public double Perplexity { get; set; }
-
-            public double BitsPerToken { get; set; }
-        }
-
-        private sealed class LabeledText
-        {
-            public string Text { get; set; } = "";
-
-            public string Language { get; set; } = "";
-        }
-
-        private sealed class ClassifiedText
-        {
-            public float[] Score { get; set; } = Array.Empty<float>();
-
-            public uint PredictedLabel { get; set; }
-        }
-
-        private sealed class Forecast
-        {
-            public float Score { get; set; }
-        }
-
         private static RecurrentLanguageModelTrainer.Options LanguageModelOptions(RecurrentCell cell, int layers, TokenInputEncoding encoding) => new()
         {
             Cell = cell,
@@ -154,7 +124,7 @@ namespace MlnetLstm.Tests
                     var score = OnnxTestKit.Run(session, new Dictionary<string, OrtValue> { ["Features"] = x, ["Label"] = y })["Score.output"].Values;
                     delta = Math.Max(delta, OnnxTestKit.MaxAbsDiff(new[] { expected[row] }, score, $"Score of row {row}"));
                 }
-            var applied = OnnxTestKit.ApplyOnnxModel(ml, onnx, data, LanguageModelTestKit.NewDirectory("onnx-regressor"), "Score.output")["Score.output"];
+            var applied = OnnxTestKit.ApplyOnnxModel(ml, onnx, data, TestData.TempDirectory("onnx-regressor"), "Score.output")["Score.output"];
             delta = Math.Max(delta, OnnxTestKit.MaxAbsDiff(expected, applied.Select(r => r[0]).ToArray(), "ApplyOnnxModel Score"));
             Console.WriteLine($"regressor (LSTM 2 layers): max |Δ| {delta:E2}");
             Assert.IsTrue(delta < OnnxTestKit.Tolerance, $"max |Δ| {delta}");
@@ -168,7 +138,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var rows = new[] { "abcabc", "cbacba", "aabbcc", "ccbbaa", "abcab", "cbac" }
-                .Select((t, i) => new LabeledText { Text = t, Language = i % 2 == 0 ? "up" : "down" }).ToArray();
+                .Select((t, i) => new TextWithLanguage { Text = t, Language = i % 2 == 0 ? "up" : "down" }).ToArray();
             var data = ml.Data.LoadFromEnumerable(rows);
             var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Language"))
@@ -178,22 +148,22 @@ namespace MlnetLstm.Tests
                     InputEncoding = TokenInputEncoding.Embedding, Epochs = 2, Seed = 2, NumberOfThreads = 1, ValidationFraction = 0,
                 })).Fit(data);
             var onnx = OnnxTestKit.Convert(ml, model, data);
-            using var engine = ml.Model.CreatePredictionEngine<LabeledText, ClassifiedText>(model);
+            using var engine = ml.Model.CreatePredictionEngine<TextWithLanguage, ClassifierScores>(model);
             var probes = new[] { "abc", "cba", "a", "bxb", "abcabcabcabcacb", "" };
             double delta = 0;
             using (var session = OnnxTestKit.Session(onnx))
                 foreach (var text in probes)
                 {
-                    var expected = engine.Predict(new LabeledText { Text = text, Language = "up" });
+                    var expected = engine.Predict(new TextWithLanguage { Text = text, Language = "up" });
                     using var input = OnnxTestKit.Text(text);
                     using var language = OnnxTestKit.Text("up");
                     var outputs = OnnxTestKit.Run(session, new Dictionary<string, OrtValue> { ["Text"] = input, ["Language"] = language });
                     delta = Math.Max(delta, OnnxTestKit.MaxAbsDiff(expected.Score.Select(v => (double)v).ToArray(), outputs["Score.output"].Values, $"Score of '{text}'"));
                     Assert.AreEqual((double)expected.PredictedLabel, outputs["PredictedLabel.output"].Values.Single(), $"PredictedLabel of '{text}'");
                 }
-            var probeData = ml.Data.LoadFromEnumerable(probes.Select(t => new LabeledText { Text = t, Language = "up" }));
-            var applied = OnnxTestKit.ApplyOnnxModel(ml, onnx, probeData, LanguageModelTestKit.NewDirectory("onnx-classifier"), "Score.output", "PredictedLabel.output");
-            var predicted = ml.Data.CreateEnumerable<ClassifiedText>(model.Transform(probeData), reuseRowObject: false).ToArray();
+            var probeData = ml.Data.LoadFromEnumerable(probes.Select(t => new TextWithLanguage { Text = t, Language = "up" }));
+            var applied = OnnxTestKit.ApplyOnnxModel(ml, onnx, probeData, TestData.TempDirectory("onnx-classifier"), "Score.output", "PredictedLabel.output");
+            var predicted = ml.Data.CreateEnumerable<ClassifierScores>(model.Transform(probeData), reuseRowObject: false).ToArray();
             for (int i = 0; i < probes.Length; i++)
             {
                 delta = Math.Max(delta, OnnxTestKit.MaxAbsDiff(predicted[i].Score.Select(v => (double)v).ToArray(), applied["Score.output"][i], $"ApplyOnnxModel Score of '{probes[i]}'"));
@@ -223,7 +193,7 @@ namespace MlnetLstm.Tests
                         .Concat(outputs["Perplexity.output"].Values).Concat(outputs["BitsPerToken.output"].Values).ToArray();
                     delta = Math.Max(delta, OnnxTestKit.MaxAbsDiff(Columns(expected[i]), actual, $"ONNX Runtime on '{probes[i]}'"));
                 }
-            var applied = OnnxTestKit.ApplyOnnxModel(ml, onnx, TestData.Texts(ml, probes), LanguageModelTestKit.NewDirectory("onnx-language-model"),
+            var applied = OnnxTestKit.ApplyOnnxModel(ml, onnx, TestData.Texts(ml, probes), TestData.TempDirectory("onnx-language-model"),
                 "NextTokenProbabilities.output", "LogLikelihood.output", "Perplexity.output", "BitsPerToken.output");
             for (int i = 0; i < probes.Length; i++)
             {

@@ -19,13 +19,6 @@ namespace MlnetLstm.Tests
     [TestClass]
     public sealed class OnnxGeneratorTests
     {
-        private sealed class ScoredText
-        {
-            public float[] NextTokenProbabilities { get; set; } = Array.Empty<float>();
-
-            public double LogLikelihood { get; set; }
-        }
-
         private static ITransformer Fit(MLContext ml, RecurrentCell cell, int layers, TokenInputEncoding encoding, bool caseFolding = false)
         {
             var options = LanguageModelTestKit.SmallOptions(seed: 4, epochs: 3);
@@ -60,7 +53,7 @@ namespace MlnetLstm.Tests
             bool lstm = cell == RecurrentCell.Lstm;
 
             var greedy = new GenerationOptions { Greedy = true, StopToken = null, MaximumNewTokens = 25 };
-            using var engine = ml.Model.CreatePredictionEngine<TextRow, ScoredText>(pipeline);
+            using var engine = ml.Model.CreatePredictionEngine<TextRow, NextTokenScores>(pipeline);
             double delta = 0;
             foreach (var prefix in new[] { "abc", "gfe", "a", "dcbagfedcba" })
             {

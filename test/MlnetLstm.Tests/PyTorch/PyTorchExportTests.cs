@@ -14,7 +14,7 @@ using static MlnetLstm.Tests.PyTorchTestKit;
 namespace MlnetLstm.Tests
 {
     /// <summary>
-    /// ml.Model.ExportToPyTorch writes weights under the seeds' names, in the order and shapes PyTorch's own
+    /// ml.Model.ExportToPyTorch writes weights under the names of d2l's RNNModel (rnn.*, linear.*), in the order and shapes PyTorch's own
     /// state_dict() has, and import(export(model)) gives the very same weights (bit for bit) and scores. That PyTorch
     /// loads the export (torch.load(weights_only=True), load_state_dict) and scores it as the original is checked by
     /// build/make-pytorch-fixture.sh with real PyTorch, on what <see cref="ExportOfTheImportedFixture"/> writes.
@@ -29,25 +29,6 @@ namespace MlnetLstm.Tests
 
         [TestCleanup]
         public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
-
-        private sealed class LabeledText
-        {
-            public string Text { get; set; } = "";
-
-            public string Language { get; set; } = "";
-        }
-
-        private sealed class ClassifierOutput
-        {
-            public float[] Score { get; set; } = Array.Empty<float>();
-
-            public uint PredictedLabel { get; set; }
-        }
-
-        private sealed class ScoreOutput
-        {
-            public float Score { get; set; }
-        }
 
         private static JsonElement ReadJson(string path) => JsonDocument.Parse(System.IO.File.ReadAllText(path)).RootElement;
 
@@ -135,7 +116,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             var rows = new[] { "abab", "baba", "abba", "cdcd", "dcdc", "cddc", "aabb", "ccdd" }
-                .Select(t => new LabeledText { Text = t, Language = t.Contains('a') ? "ab" : "cd" }).ToArray();
+                .Select(t => new TextWithLanguage { Text = t, Language = t.Contains('a') ? "ab" : "cd" }).ToArray();
             var data = ml.Data.LoadFromEnumerable(rows);
             var trained = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Language"))
@@ -164,10 +145,10 @@ namespace MlnetLstm.Tests
                 Pooling = SequencePooling.Mean,
             });
             AssertIdentical(Weights(trained), Weights(imported));
-            var expected = ml.Model.CreatePredictionEngine<LabeledText, ClassifierOutput>(trained);
-            var actual = ml.Model.CreatePredictionEngine<TextRow, ClassifierOutput>(imported);
+            var expected = ml.Model.CreatePredictionEngine<TextWithLanguage, ClassifierScores>(trained);
+            var actual = ml.Model.CreatePredictionEngine<TextRow, ClassifierScores>(imported);
             foreach (var text in new[] { "abab", "dcdd", "acbd" })
-                CollectionAssert.AreEqual(expected.Predict(new LabeledText { Text = text }).Score, actual.Predict(new TextRow { Text = text }).Score, text);
+                CollectionAssert.AreEqual(expected.Predict(new TextWithLanguage { Text = text }).Score, actual.Predict(new TextRow { Text = text }).Score, text);
         }
 
         [TestMethod]
@@ -195,8 +176,8 @@ namespace MlnetLstm.Tests
                 LabelStandardDeviation = Floats("label_std"),
             });
             AssertIdentical(Weights(trained), Weights(imported));
-            var expected = ml.Data.CreateEnumerable<ScoreOutput>(trained.Transform(windows), reuseRowObject: false).Select(s => s.Score).ToArray();
-            var actual = ml.Data.CreateEnumerable<ScoreOutput>(imported.Transform(windows), reuseRowObject: false).Select(s => s.Score).ToArray();
+            var expected = ml.Data.CreateEnumerable<RegressionOutput>(trained.Transform(windows), reuseRowObject: false).Select(s => s.Score).ToArray();
+            var actual = ml.Data.CreateEnumerable<RegressionOutput>(imported.Transform(windows), reuseRowObject: false).Select(s => s.Score).ToArray();
             CollectionAssert.AreEqual(expected, actual);
             Assert.IsTrue(Math.Abs(expected.Average() - 5) < 2, "the scaling is applied: predictions are in the series' units");
         }

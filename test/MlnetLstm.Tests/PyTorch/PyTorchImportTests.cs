@@ -12,7 +12,7 @@ using static MlnetLstm.Tests.PyTorchTestKit;
 namespace MlnetLstm.Tests
 {
     /// <summary>
-    /// Models trained by PyTorch itself (the seeds' RNNModel, test/Fixtures/PyTorch from build/make-pytorch-fixture.sh)
+    /// Models trained by PyTorch itself (d2l's RNNModel, test/Fixtures/PyTorch from build/make-pytorch-fixture.sh)
     /// imported with ml.Model.ImportPyTorchLanguageModel score what PyTorch scored, within 1e-5 per token, from the
     /// .pth and from the .safetensors; and the imported model is an ordinary one: it saves, loads and scores the same.
     /// </summary>
@@ -69,8 +69,8 @@ namespace MlnetLstm.Tests
             {
                 ml.Model.Save(pipeline, TextSchema(ml), path);
                 var loaded = new MLContext(seed: 2).Model.Load(path, out _);
-                var before = ml.Model.CreatePredictionEngine<TextRow, Prediction>(pipeline).Predict(new TextRow { Text = "Call me " });
-                var after = new MLContext().Model.CreatePredictionEngine<TextRow, Prediction>(loaded).Predict(new TextRow { Text = "Call me " });
+                var before = ml.Model.CreatePredictionEngine<TextRow, GeneratedAndNextTokenScores>(pipeline).Predict(new TextRow { Text = "Call me " });
+                var after = new MLContext().Model.CreatePredictionEngine<TextRow, GeneratedAndNextTokenScores>(loaded).Predict(new TextRow { Text = "Call me " });
                 Assert.AreEqual(before.LogLikelihood, after.LogLikelihood);
                 Assert.AreEqual(before.Generated, after.Generated);
                 CollectionAssert.AreEqual(before.NextTokenProbabilities, after.NextTokenProbabilities);

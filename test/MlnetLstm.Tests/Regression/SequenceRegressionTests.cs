@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MlnetLstm.ModelRunner;
 using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
 
@@ -10,11 +11,6 @@ namespace MlnetLstm.Tests
     [TestClass]
     public sealed class SequenceRegressionTests
     {
-        private sealed class Prediction
-        {
-            public float Score { get; set; }
-        }
-
         [TestMethod]
         public void SineNextValueMseBelowOneThousandth()
         {
@@ -56,7 +52,7 @@ namespace MlnetLstm.Tests
                 ValidationFraction = 0,
                 Seed = 2,
             }).Fit(train);
-            var predictions = ml.Data.CreateEnumerable<Prediction>(model.Transform(test), reuseRowObject: false).Select(p => p.Score).ToArray();
+            var predictions = ml.Data.CreateEnumerable<RegressionOutput>(model.Transform(test), reuseRowObject: false).Select(p => p.Score).ToArray();
             Assert.AreEqual(testYears, predictions.Length);
 
             double modelMae = Enumerable.Range(0, testYears).Average(i => Math.Abs(predictions[i] - values[testStart + i]));

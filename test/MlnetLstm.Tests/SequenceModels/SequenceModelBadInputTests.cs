@@ -7,6 +7,7 @@ using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MlnetLstm.ModelRunner;
 using MlnetLstm.Trainers;
 using MlnetLstm.Transforms;
 
@@ -47,13 +48,6 @@ namespace MlnetLstm.Tests
             public float Label { get; set; }
         }
 
-        private sealed class TextRow
-        {
-            public string Text { get; set; } = "";
-
-            public string Label { get; set; } = "";
-        }
-
         private sealed class ClassRow
         {
             public string Label { get; set; } = "";
@@ -80,7 +74,7 @@ namespace MlnetLstm.Tests
         });
 
         private static IDataView Texts(MLContext ml, params string[] classes)
-            => ml.Data.LoadFromEnumerable(Enumerable.Range(0, 24).Select(i => new TextRow { Text = new string("abcde"[i % 5], 1 + i % 4), Label = classes[i % classes.Length] }).ToList());
+            => ml.Data.LoadFromEnumerable(Enumerable.Range(0, 24).Select(i => new TextWithLabel { Text = new string("abcde"[i % 5], 1 + i % 4), Label = classes[i % classes.Length] }).ToList());
 
         private static RecurrentClassificationTrainer.Options SmallClassifier() => new() { HiddenSize = 4, EmbeddingSize = 2, Epochs = 1, Seed = 1, Bidirectional = true };
 
@@ -160,16 +154,11 @@ namespace MlnetLstm.Tests
         public void RegressionRowOfAnotherLengthThanItsDeclaredWindowAtScoring(int length)
         {
             var (ml, model) = Regressor.Value;
-            using var engine = ml.Model.CreatePredictionEngine<WindowRow, ScoreRow>(model, inputSchemaDefinition: WindowDefinition(10));
+            using var engine = ml.Model.CreatePredictionEngine<WindowRow, RegressionOutput>(model, inputSchemaDefinition: WindowDefinition(10));
             Assert.IsTrue(float.IsFinite(engine.Predict(new WindowRow { Features = Window(10, 0) }).Score));
             var e = Assert.ThrowsExactly<InvalidOperationException>(() => engine.Predict(new WindowRow { Features = Window(length, 0) }));
             Assert.Contains($"Feature column 'Features' holds {length} values in this row, but the model reads windows of exactly 10", e.Message);
             Assert.Contains("Give every row a window of that length", e.Message);
-        }
-
-        private sealed class ScoreRow
-        {
-            public float Score { get; set; }
         }
 
         private static SchemaDefinition WindowDefinition(int size)
@@ -353,7 +342,7 @@ namespace MlnetLstm.Tests
         {
             var ml = new MLContext(seed: 1);
             // Labels mapped to the keys of a fixed class list: a label outside it becomes key 0, the missing key.
-            var rows = Enumerable.Range(0, 9).Select(i => new TextRow { Text = new string("abc"[i % 3], 2), Label = "xyz"[i % 3].ToString() }).ToArray();
+            var rows = Enumerable.Range(0, 9).Select(i => new TextWithLabel { Text = new string("abc"[i % 3], 2), Label = "xyz"[i % 3].ToString() }).ToArray();
             rows[4].Label = "w";
             var raw = ml.Data.LoadFromEnumerable(rows);
             var classes = ml.Data.LoadFromEnumerable(new[] { "x", "y", "z" }.Select(c => new ClassRow { Label = c }).ToList());

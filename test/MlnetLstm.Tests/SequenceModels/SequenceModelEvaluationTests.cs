@@ -16,13 +16,6 @@ namespace MlnetLstm.Tests
     [TestClass]
     public sealed class SequenceModelEvaluationTests
     {
-        private sealed class LabeledText
-        {
-            public string Text { get; set; } = "";
-
-            public string Class { get; set; } = "";
-        }
-
         private sealed class ClassName
         {
             public string Class { get; set; } = "";
@@ -83,7 +76,7 @@ namespace MlnetLstm.Tests
             ["symbols"] = "!?#%&",
         };
 
-        private static LabeledText[] Texts(int count, int seed, string[] classes)
+        private static TextWithClass[] Texts(int count, int seed, string[] classes)
         {
             var random = new Random(seed);
             return Enumerable.Range(0, count).Select(i =>
@@ -94,7 +87,7 @@ namespace MlnetLstm.Tests
                 var chars = Enumerable.Range(0, 2 + random.Next(9)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray();
                 if (random.Next(3) == 0)
                     chars[random.Next(chars.Length)] = "aeiou0123bcd"[random.Next(12)];
-                return new LabeledText { Class = name, Text = new string(chars) };
+                return new TextWithClass { Class = name, Text = new string(chars) };
             }).ToArray();
         }
 
@@ -108,7 +101,7 @@ namespace MlnetLstm.Tests
             var train = ml.Data.LoadFromEnumerable(Texts(240, seed: 1, Classes[..3]));
             var test = ml.Data.LoadFromEnumerable(Texts(80, seed: 2, Classes));
             var keyData = ml.Data.LoadFromEnumerable(Classes.Select(c => new ClassName { Class = c }).ToList());
-            var model = ml.Transforms.Conversion.MapValueToKey("Label", nameof(LabeledText.Class), keyData: keyData)
+            var model = ml.Transforms.Conversion.MapValueToKey("Label", nameof(TextWithClass.Class), keyData: keyData)
                 .Append(ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text"))
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(new RecurrentClassificationTrainer.Options
                 {
@@ -207,7 +200,7 @@ namespace MlnetLstm.Tests
             var named = ml.Transforms.Conversion.MapKeyToValue("PredictedClass", "PredictedLabel").Fit(scored).Transform(scored);
             var names = named.GetColumn<ReadOnlyMemory<char>>("PredictedClass").Select(v => v.ToString()).ToArray();
             var scores = TestData.Vectors<float>(scored, "Score").Select(v => v.DenseValues().ToArray()).ToArray();
-            var truth = named.GetColumn<string>(nameof(LabeledText.Class)).ToArray();
+            var truth = named.GetColumn<string>(nameof(TextWithClass.Class)).ToArray();
             Assert.HasCount(scores.Length, names);
             for (int i = 0; i < names.Length; i++)
                 Assert.AreEqual(Classes[ArgMax(scores[i]) - 1], names[i], $"row {i}");

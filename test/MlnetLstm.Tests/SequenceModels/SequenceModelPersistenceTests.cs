@@ -33,13 +33,6 @@ namespace MlnetLstm.Tests
                 Directory.Delete(_directory, recursive: true);
         }
 
-        private sealed class LabeledText
-        {
-            public string Text { get; set; } = "";
-
-            public string Class { get; set; } = "";
-        }
-
         /// <summary>A saved model, the in-process outputs of the inputs, and what the child process needs.</summary>
         private sealed record SavedModel(string Zip, string Kind, string Signature, string[] Inputs, List<string> Expected);
 
@@ -78,7 +71,7 @@ namespace MlnetLstm.Tests
             return new SavedModel(zip, kind, "RNNREGRS", inputs, Runner.Predict(ml, model, kind, inputs, train.Schema).ToList());
         }
 
-        private static LabeledText[] Texts(int count, int seed)
+        private static TextWithClass[] Texts(int count, int seed)
         {
             // Three classes told apart by their alphabets; lengths 1 to 12.
             var alphabets = new Dictionary<string, string> { ["vowels"] = "aeiou", ["consonants"] = "bcdfghk", ["digits"] = "0123456789" };
@@ -88,7 +81,7 @@ namespace MlnetLstm.Tests
             {
                 var name = names[i % names.Length];
                 var alphabet = alphabets[name];
-                return new LabeledText { Class = name, Text = new string(Enumerable.Range(0, 1 + random.Next(12)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray()) };
+                return new TextWithClass { Class = name, Text = new string(Enumerable.Range(0, 1 + random.Next(12)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray()) };
             }).ToArray();
         }
 
@@ -97,7 +90,7 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1);
             var data = ml.Data.LoadFromEnumerable(Texts(150, seed: 2));
             // The label is mapped outside the saved pipeline, so the loaded model scores rows with only a Text column.
-            var keyed = ml.Transforms.Conversion.MapValueToKey("Label", nameof(LabeledText.Class)).Fit(data).Transform(data);
+            var keyed = ml.Transforms.Conversion.MapValueToKey("Label", nameof(TextWithClass.Class)).Fit(data).Transform(data);
             var model = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text")
                 .Append(ml.MulticlassClassification.Trainers.Recurrent(new RecurrentClassificationTrainer.Options
                 {

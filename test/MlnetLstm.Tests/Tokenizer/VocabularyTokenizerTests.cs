@@ -90,7 +90,7 @@ namespace MlnetLstm.Tests
             // A one-character reserved token in a character vocabulary, and after a save and a load.
             var options = new VocabularyTokenizingEstimator.Options { OutputColumnName = "Tokens", InputColumnName = "Text", ReservedTokens = new[] { "<unk>", "§" } };
             var characters = ml.Transforms.Text.TokenizeWithVocabulary(options).Fit(TestData.Texts(ml, "ab§"));
-            string zip = System.IO.Path.Combine(LanguageModelTestKit.NewDirectory("reserved"), "tokenizer.zip");
+            string zip = System.IO.Path.Combine(TestData.TempDirectory("reserved"), "tokenizer.zip");
             ml.Model.Save(characters, TestData.Texts(ml, "a").Schema, zip);
             var loaded = ml.Model.Load(zip, out _);
             Assert.AreSequenceEqual(new uint[] { 3, 1, 4 }, TestData.Keys(loaded.Transform(TestData.Texts(ml, "a§b"))).Single());

@@ -143,9 +143,9 @@ namespace MlnetLstm.Tests
         }
 
         /// <summary>
-        /// A character device (root replaced /dev/null with a regular file before the fix). As root the test uses a
-        /// copy of /dev/null made with mknod, so that a regression cannot break the machine's; otherwise /dev/null
-        /// itself, which only root could replace.
+        /// A character device is refused as a checkpoint path and left as it is: a save must not replace it with a
+        /// regular file (as root, that would replace /dev/null). As root the test uses a copy of /dev/null made with
+        /// mknod, so that a failure cannot break the machine's; otherwise /dev/null itself, which only root could replace.
         /// </summary>
         [TestMethod]
         public void CharacterDeviceIsRefusedAndLeftAlone()
@@ -256,7 +256,7 @@ namespace MlnetLstm.Tests
 
         /// <summary>
         /// Two trainings given one checkpoint path, at the same time: each save writes a temporary file of its own, so
-        /// neither renames (or truncates) the other's; before the fix both used path + ".tmp" and one crashed.
+        /// neither renames (or truncates) the other's (one shared path + ".tmp" would make one of them crash).
         /// </summary>
         [TestMethod]
         public void TwoTrainingsSharingACheckpointPathBothFinish()
@@ -397,8 +397,8 @@ namespace MlnetLstm.Tests
         /// <summary>
         /// A checkpoint written without early stopping (patience 0) after epoch 5 of a run whose validation loss is
         /// best at epoch 4; resumed with patience 1. The checkpoint holds no weights of epoch 4, so the resumed run must
-        /// not claim to keep it (before the fix it logged "keeping epoch 4" and returned its last epoch's weights):
-        /// the epoch the log names is the one whose weights come back, the same as training exactly that many epochs.
+        /// not claim to keep it (logging "keeping epoch 4" while returning its last epoch's weights): the epoch the log
+        /// names is the one whose weights come back, the same as training exactly that many epochs.
         /// </summary>
         [TestMethod]
         public void EarlyStoppingResumedFromACheckpointWithoutBestWeightsReturnsTheEpochItNames()

@@ -103,17 +103,10 @@ namespace MlnetLstm.Tests
 
         private static RecurrentClassificationTrainer.Options SmallClassifier() => new() { HiddenSize = 4, EmbeddingSize = 2, Epochs = 2, Seed = 1, NumberOfThreads = 1 };
 
-        private sealed class LabeledText
-        {
-            public string Text { get; set; } = "";
-
-            public string Label { get; set; } = "";
-        }
-
         /// <summary><paramref name="rows"/> tokenized texts with a keyed label of two classes.</summary>
         private static IDataView Classes(MLContext ml, int rows)
         {
-            var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new LabeledText { Text = i % 2 == 0 ? "abab" : "cdcd", Label = i % 2 == 0 ? "x" : "y" }).ToList());
+            var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new TextWithLabel { Text = i % 2 == 0 ? "abab" : "cdcd", Label = i % 2 == 0 ? "x" : "y" }).ToList());
             var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
             return ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(keyed).Transform(keyed);
         }

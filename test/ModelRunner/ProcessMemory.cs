@@ -1,18 +1,19 @@
 using System;
 using System.Globalization;
 using System.IO;
-using System.Linq;
 
-namespace MlnetLstm.Tests
+namespace MlnetLstm.ModelRunner
 {
-    /// <summary>The process's resident memory, from /proc/self/status, for the tests that bound what an operation costs.</summary>
-    internal static class ProcessMemory
+    /// <summary>The process's resident memory, from /proc/self/status: for the tests that bound what an operation costs, and the soak run.</summary>
+    public static class ProcessMemory
     {
         /// <summary>A field of /proc/self/status in KiB (VmRSS: resident now; VmHWM: the peak).</summary>
         public static long KiB(string field)
         {
-            var line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-            return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                    return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            throw new InvalidOperationException($"/proc/self/status has no {field} line; reading the process's memory needs Linux.");
         }
 
         /// <summary>Resets the peak (VmHWM) to the resident set through /proc/self/clear_refs, where the kernel allows it.</summary>
