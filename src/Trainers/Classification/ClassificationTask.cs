@@ -47,19 +47,25 @@ namespace MlnetLstm.Trainers
             return (nn.functional.cross_entropy(logits, labels), rows.Length);
         }
 
-        public override (double LossSum, long Count, double? StreamLoss)? Validate()
+        public override long ValidationItems => _validationSequences.Length;
+
+        public override ValidationResult? Validate(Func<bool> outOfTime)
         {
             if (_validationSequences.Length == 0)
                 return null;
             double sum = 0;
-            for (int start = 0; start < _validationSequences.Length; start += _batchSize)
+            int start = 0;
+            for (; start < _validationSequences.Length; start += _batchSize)
             {
+                if (start > 0 && outOfTime())
+                    break;
                 int count = Math.Min(_batchSize, _validationSequences.Length - start);
                 var logits = Logits(_network, _validationSequences.AsSpan(start, count).ToArray(), _pooling);
                 var labels = tensor(_validationLabels.AsSpan(start, count).ToArray(), device: _network.Device);
                 sum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
             }
-            return (sum, _validationSequences.Length, null);
+            int scored = Math.Min(start, _validationSequences.Length);
+            return new ValidationResult(sum, scored, null, (double)scored / _validationSequences.Length);
         }
 
         /// <summary>Class logits [B, classes] of a batch of token sequences, padded to the longest (at least one step).</summary>

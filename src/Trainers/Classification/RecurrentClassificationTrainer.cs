@@ -67,7 +67,7 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Trains on the token and label columns of <paramref name="input"/>.</summary>
-        private protected override RecurrentClassificationTransformer FitCore(IDataView input)
+        private protected override RecurrentClassificationTransformer FitCore(IDataView input, TrainingClock clock)
         {
             var tokens = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
             var classes = ClassLabels.Bind(input.Schema, TrainerOptions.LabelColumnName);
@@ -98,7 +98,7 @@ namespace MlnetLstm.Trainers
             }
 
             var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, tokens.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, classes.Count, TrainerOptions.Bidirectional);
-            var trained = TrainingLoop.Train(Host, TrainerOptions, architecture, TrainerOptions.OneHotProjection,
+            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainSequences.Count, TrainerOptions.OneHotProjection,
                 network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     TrainerOptions.BatchSize, TrainerOptions.Pooling),
                 $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");

@@ -185,34 +185,50 @@ namespace MlnetLstm.Trainers
             return (tensor(inputs, shape, device: device), tensor(targets, shape, device: device), tensor(counted, shape, device: device));
         }
 
+        public override long ValidationItems => _validation is null ? 0 : 2 * _validation.shape[0];
+
         /// <summary>
         /// The validation loss twice: every document from the zero state, as a PredictionEngine scores it (what early
-        /// stopping uses), and the stream loss: the validation text in up to BatchSize contiguous rows with the state
-        /// carried across documents, every token but the first of each row predicted.
+        /// stopping uses), and then the stream loss: the validation text in up to BatchSize contiguous rows with the
+        /// state carried across documents, every token but the first of each row predicted. When time runs out, the
+        /// per-document loss covers the first time steps of the documents' rows, and the stream loss is left out.
         /// </summary>
-        public override (double LossSum, long Count, double? StreamLoss)? Validate()
+        public override ValidationResult? Validate(Func<bool> outOfTime)
         {
             if (_validation is null)
                 return null;
+            var (documentSum, documentSteps) = SummedLoss(_documentInputs!, _documentTargets!, _documentCounted, documents: true, outOfTime);
+            long documentCount = _documentCounted!.narrow(0, 0, documentSteps).sum().item<long>();
+            double fraction = (double)documentSteps / _documentInputs!.shape[0];
+            if (fraction < 1 || outOfTime())
+                return documentCount > 0 ? new ValidationResult(documentSum, documentCount, null, fraction) : null;
             long length = _validation.shape[0] - 1;
             long rows = Math.Clamp(length / _steps, 1, _batchSize);
             long perRow = length / rows;
             var inputs = _validation.narrow(0, 0, rows * perRow).view(rows, perRow).t();
             var targets = _validation.narrow(0, 1, rows * perRow).view(rows, perRow).t();
-            double streamSum = SummedLoss(inputs, targets, null, documents: false);
-            double documentSum = SummedLoss(_documentInputs!, _documentTargets!, _documentCounted, documents: true);
-            long documentCount = _documentCounted!.sum().item<long>();
-            double streamLoss = streamSum / (rows * perRow);
-            return documentCount > 0 ? (documentSum, documentCount, streamLoss) : (streamSum, rows * perRow, streamLoss);
+            var (streamSum, streamSteps) = SummedLoss(inputs, targets, null, documents: false, outOfTime);
+            double? streamLoss = streamSteps == perRow ? streamSum / (rows * perRow) : null;
+            if (documentCount > 0)
+                return new ValidationResult(documentSum, documentCount, streamLoss, 1);
+            // No document has a counted target (documents of one token): the stream is the only measure.
+            return streamLoss is double stream ? new ValidationResult(streamSum, rows * perRow, stream, 1) : null;
         }
 
-        /// <summary>The summed cross-entropy of [T, B] targets, read SequenceLength steps at a time from the zero state, over the counted targets (all without a mask).</summary>
-        private double SummedLoss(Tensor inputs, Tensor targets, Tensor? counted, bool documents)
+        /// <summary>
+        /// The summed cross-entropy of [T, B] targets, read SequenceLength steps at a time from the zero state, over the
+        /// counted targets (all without a mask), and the time steps read: all, or fewer when <paramref name="outOfTime"/>
+        /// said so before a chunk (never before the first).
+        /// </summary>
+        private (double Sum, long Steps) SummedLoss(Tensor inputs, Tensor targets, Tensor? counted, bool documents, Func<bool> outOfTime)
         {
             var state = _network.ZeroState(inputs.shape[1]);
             double sum = 0;
-            for (long start = 0; start < inputs.shape[0]; start += _steps)
+            long start = 0;
+            for (; start < inputs.shape[0]; start += _steps)
             {
+                if (start > 0 && outOfTime())
+                    break;
                 // A scope per chunk: validation memory stays that of one chunk (plus a carried state per chunk), however long the text.
                 using var scope = NewDisposeScope();
                 long steps = Math.Min(_steps, inputs.shape[0] - start);
@@ -225,7 +241,7 @@ namespace MlnetLstm.Trainers
                 sum += losses.sum().to(ScalarType.Float64).item<double>();
                 state = next.DetachToOuterScope();
             }
-            return sum;
+            return (sum, Math.Min(start, inputs.shape[0]));
         }
 
         public override void Dispose()

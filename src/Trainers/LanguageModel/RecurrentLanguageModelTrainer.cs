@@ -22,8 +22,8 @@ namespace MlnetLstm.Trainers
         {
             /// <summary>
             /// Creates options with the language model's defaults, chosen by the recipe study of docs/recipe.md for a
-            /// user who sets only a time budget or only epochs: a one-layer LSTM on one-hot input, of 512 hidden units
-            /// for a time budget of 4 minutes or more and a vocabulary of at most 1,000 tokens, and 256 otherwise, Adam at learning rate 0.005 with cosine decay
+            /// user who sets only a time budget or only epochs: a one-layer LSTM on one-hot input, of 256 or 512 hidden
+            /// units, whichever the budget buys enough training for on this machine (see <see cref="RecurrentTrainingOptions.HiddenSize"/>), Adam at learning rate 0.005 with cosine decay
             /// to zero at the end of the budget (or of the epochs), gradients clipped to norm 1, batches of 32
             /// sequences of 32 steps. <see cref="DiveIntoDeepLearning"/> gives the tutorials' recipe.
             /// </summary>
@@ -34,25 +34,14 @@ namespace MlnetLstm.Trainers
 
             private protected override double DefaultLearningRate => Optimizer == Optimizer.Sgd ? 1.0 : 0.005;
 
-            /// <summary>The shortest time budget for which the default hidden size is 512 instead of 256.</summary>
-            internal static readonly TimeSpan LargerModelBudget = TimeSpan.FromMinutes(4);
-
-            /// <summary>The largest vocabulary for which the default hidden size can be 512.</summary>
-            internal const int LargerModelVocabulary = 1_000;
-
             /// <summary>
-            /// The hidden size for a vocabulary of <paramref name="vocabularySize"/> tokens: <see cref="RecurrentTrainingOptions.HiddenSize"/>,
-            /// or else 512 for a time budget of 4 minutes or more and a vocabulary of at most 1,000 tokens, and 256 otherwise.
+            /// The hidden sizes to train: <see cref="RecurrentTrainingOptions.HiddenSize"/>, or else the automatic
+            /// candidates (<see cref="AutomaticHiddenSize"/>), smallest first.
             /// </summary>
-            /// <remarks>
-            /// A larger model needs more of the budget before it passes a smaller one (docs/recipe.md: on 2 cores 1×512
-            /// loses to 1×256 at 60 s and wins at 300 s on Moby-Dick). With thousands of tokens (Chinese characters,
-            /// words) the output layer costs as much per token as the recurrence, and 1×512 makes too few passes even
-            /// in 300 s. The options and the data decide, not a measured speed, so the choice is the same on every
-            /// machine and for every run.
-            /// </remarks>
-            internal int HiddenSizeFor(int vocabularySize)
-                => HiddenSize ?? (TimeBudget >= LargerModelBudget && vocabularySize <= LargerModelVocabulary ? 512 : 256);
+            internal IEnumerable<int> HiddenSizes => HiddenSize is int size ? new[] { size } : AutomaticHiddenSizes;
+
+            /// <summary>The candidates of the automatic hidden size: <see cref="AutomaticHiddenSize.Candidates"/>, or small ones in tests.</summary>
+            internal IReadOnlyList<int> AutomaticHiddenSizes { get; set; } = AutomaticHiddenSize.Candidates;
 
             /// <summary>
             /// Options with the recipe of Dive into Deep Learning's RNN chapter (the tutorials this library grew from):
@@ -137,7 +126,7 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Trains the language model on the token column of <paramref name="input"/>.</summary>
-        private protected override RecurrentLanguageModelTransformer FitCore(IDataView input)
+        private protected override RecurrentLanguageModelTransformer FitCore(IDataView input, TrainingClock clock)
         {
             var column = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
             var vocabulary = LanguageModelVocabulary.From(column, TrainerOptions.EndOfTextToken);
@@ -171,8 +160,9 @@ namespace MlnetLstm.Trainers
                     $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
                     $"{needed} one batch needs (BatchSize {TrainerOptions.BatchSize} × SequenceLength {TrainerOptions.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
 
-            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, vocabulary.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.HiddenSizeFor(vocabulary.Tokens.Length), TrainerOptions.Layers, TrainerOptions.Dropout, vocabulary.Tokens.Length);
-            var trained = TrainingLoop.Train(Host, TrainerOptions, architecture, TrainerOptions.OneHotProjection,
+            var candidates = TrainerOptions.HiddenSizes.Select(size => new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, vocabulary.Tokens.Length,
+                TrainerOptions.EmbeddingSize, size, TrainerOptions.Layers, TrainerOptions.Dropout, vocabulary.Tokens.Length)).ToList();
+            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, candidates, train.Length - 1, TrainerOptions.OneHotProjection,
                 network => new LanguageModelTask(network, train, validation, TrainerOptions.SequenceLength, TrainerOptions.BatchSize, TrainerOptions.BatchSampling, vocabulary.EndOfText),
                 $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
             return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, TrainerOptions.Columns, TrainerOptions.Generation);

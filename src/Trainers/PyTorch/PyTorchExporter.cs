@@ -23,7 +23,7 @@ namespace MlnetLstm.Trainers
             if (options is null)
                 throw new ArgumentNullException(nameof(options));
             if (options.Names is null)
-                throw new ArgumentException("Option Names must not be null (new PyTorchParameterNames() for the seeds' rnn/linear).", nameof(options));
+                throw new ArgumentException("Option Names must not be null (new PyTorchParameterNames() for d2l's RNNModel: rnn, linear).", nameof(options));
             var transformers = TransformerChains.Flatten(model).ToList();
             var recurrent = transformers.OfType<RecurrentTransformerBase>().ToList();
             if (recurrent.Count != 1)

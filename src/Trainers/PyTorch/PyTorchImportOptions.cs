@@ -40,7 +40,7 @@ namespace MlnetLstm.Trainers
             Require(HiddenSize >= 1 && HiddenSize <= RecurrentArchitecture.MaximumWidth, nameof(HiddenSize), HiddenSize,
                 $"the hidden_size of the PyTorch network, 1 to {RecurrentArchitecture.MaximumWidth}");
             Require(Layers >= 1 && Layers <= RecurrentArchitecture.MaximumLayers, nameof(Layers), Layers, $"the num_layers of the PyTorch network, 1 to {RecurrentArchitecture.MaximumLayers}");
-            Require(Names is not null, nameof(Names), Names, "the parameter names (new PyTorchParameterNames() for the seeds' rnn/linear)");
+            Require(Names is not null, nameof(Names), Names, "the parameter names (new PyTorchParameterNames() for d2l's RNNModel: rnn, linear)");
         }
 
         /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the option unless <paramref name="valid"/>.</summary>

@@ -40,7 +40,7 @@ namespace MlnetLstm.Trainers
         {
             foreach (var (value, name) in new[] { (RecurrentModule, nameof(RecurrentModule)), (Head, nameof(Head)), (Embedding, nameof(Embedding)) })
                 if (string.IsNullOrWhiteSpace(value))
-                    throw new ArgumentException($"Option {option}.{name} is empty; it must be the attribute name of that module in the PyTorch model (the seeds' RNNModel: rnn, linear).", option);
+                    throw new ArgumentException($"Option {option}.{name} is empty; it must be the attribute name of that module in the PyTorch model (d2l's RNNModel: rnn, linear).", option);
             var keys = NetworkWeights.Layout(architecture).Select(p => (p.Name, Key: DefaultKey(p.Name), p.Shape)).ToList();
             var map = KeyMap ?? new Dictionary<string, string>();
             foreach (var (from, to) in map)

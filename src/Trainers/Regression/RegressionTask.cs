@@ -57,18 +57,25 @@ namespace MlnetLstm.Trainers
             return (Loss(_features.index_select(0, selection), labels, nn.Reduction.Mean), labels.numel());
         }
 
-        public override (double LossSum, long Count, double? StreamLoss)? Validate()
+        public override long ValidationItems => _validationLabels?.numel() ?? 0;
+
+        public override ValidationResult? Validate(Func<bool> outOfTime)
         {
             if (_validationFeatures is null || _validationLabels is null)
                 return null;
             double sum = 0;
             long rows = _validationFeatures.shape[0];
-            for (long start = 0; start < rows; start += _batchSize)
+            long start = 0;
+            for (; start < rows; start += _batchSize)
             {
+                if (start > 0 && outOfTime())
+                    break;
                 long length = Math.Min(_batchSize, rows - start);
                 sum += Loss(_validationFeatures.narrow(0, start, length), _validationLabels.narrow(0, start, length), nn.Reduction.Sum).item<float>();
             }
-            return (sum, _validationLabels.numel(), null);
+            long scored = Math.Min(start, rows);
+            // A label row holds the horizon's values; the loss sums over every value.
+            return new ValidationResult(sum, scored * (_validationLabels.numel() / rows), null, (double)scored / rows);
         }
 
         private Tensor Loss(Tensor windows, Tensor labels, nn.Reduction reduction)

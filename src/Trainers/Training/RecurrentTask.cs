@@ -10,6 +10,14 @@ namespace MlnetLstm.Trainers
     /// loss. <see cref="TrainingLoop"/> does the rest (optimizer, clipping, schedule, early stopping, checkpoints,
     /// progress), the same for every task.
     /// </summary>
+    /// <summary>What a validation measured.</summary>
+    /// <param name="LossSum">The summed loss over <paramref name="Count"/> items.</param>
+    /// <param name="Count">The items scored.</param>
+    /// <param name="StreamLoss">For a language model, the mean loss with the state carried across documents (see
+    /// <see cref="Transforms.EpochMetrics.ValidationStreamLoss"/>); null for other tasks, or when time ran out before it.</param>
+    /// <param name="Fraction">The share of the validation data scored: 1, or less when time ran out.</param>
+    internal readonly record struct ValidationResult(double LossSum, long Count, double? StreamLoss, double Fraction);
+
     internal abstract class RecurrentTask : IDisposable
     {
         /// <summary>Prepares an epoch (shuffling with <paramref name="random"/>) and returns its number of batches.</summary>
@@ -22,11 +30,16 @@ namespace MlnetLstm.Trainers
         public abstract (Tensor Loss, long Count) TrainBatch(int index);
 
         /// <summary>
-        /// The summed validation loss and item count in evaluation mode, or null without validation data; for a
-        /// language model also the mean loss with the state carried across documents (see
-        /// <see cref="Transforms.EpochMetrics.ValidationStreamLoss"/>).
+        /// The validation loss in evaluation mode, or null without validation data. <paramref name="outOfTime"/> is
+        /// asked before every chunk after the first: when it says so, the result covers the prefix scored so far.
         /// </summary>
-        public abstract (double LossSum, long Count, double? StreamLoss)? Validate();
+        public abstract ValidationResult? Validate(Func<bool> outOfTime);
+
+        /// <summary>
+        /// The items a whole validation predicts (a language model predicts each validation token twice: per document
+        /// and as a stream): with the training speed, an estimate of its time before it has run once.
+        /// </summary>
+        public abstract long ValidationItems { get; }
 
         /// <summary>What one predicted item is, for the throughput on the log: "token", "value", "sequence".</summary>
         public abstract string ItemName { get; }

@@ -31,8 +31,9 @@ namespace MlnetLstm.Trainers
         public TTransformer Fit(IDataView input)
         {
             Host.CheckValue(input, nameof(input));
+            var clock = new TrainingClock(TrainerOptions.TimeProvider);
             TrainerOptions.Validate(); // Again: the options object may have changed since the estimator was created.
-            return FitCore(input);
+            return FitCore(input, clock);
         }
 
         /// <summary>Checks the input schema and returns the schema after the transform.</summary>
@@ -42,8 +43,8 @@ namespace MlnetLstm.Trainers
             return OutputSchema(inputSchema);
         }
 
-        /// <summary>Reads the data, builds the network and its training task, and trains (options already checked).</summary>
-        private protected abstract TTransformer FitCore(IDataView input);
+        /// <summary>Reads the data, builds the network and its training task, and trains (options already checked) on <paramref name="clock"/>, started when Fit began.</summary>
+        private protected abstract TTransformer FitCore(IDataView input, TrainingClock clock);
 
         /// <summary>The schema after the transform, or an exception that names the missing or wrong input column.</summary>
         private protected abstract SchemaShape OutputSchema(SchemaShape inputSchema);

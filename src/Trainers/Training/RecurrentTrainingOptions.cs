@@ -13,10 +13,14 @@ namespace MlnetLstm.Trainers
         public RecurrentCell Cell { get; set; } = RecurrentCell.Lstm;
 
         /// <summary>
-        /// Hidden units per layer, 1 to 65,536; null for the trainer's default: for the language model, chosen from
-        /// <see cref="TimeBudget"/> and the vocabulary (512 for a budget of 4 minutes or more and at most 1,000 tokens,
-        /// which trains a larger model well on 2 cores; otherwise 256, as in Dive into Deep Learning's RNN chapter; see
-        /// docs/recipe.md); 32 for the regressor and 64 for the classifier. Default null.
+        /// Hidden units per layer, 1 to 65,536; null for the trainer's default: 32 for the regressor, 64 for the
+        /// classifier, and for the language model 256 or 512, chosen at Fit from what the run's budget buys on this
+        /// machine: 512 when the budget trains it on at least 4 tokens per parameter, else 256. Under a
+        /// <see cref="TimeBudget"/>, Fit measures both sizes' tokens per second on the data, within 3% of the budget
+        /// (counted in it; a budget under 10 s is too short to measure and gets 256); with only an epoch limit, the
+        /// budget is epochs × tokens. The measurements and the reason go to <c>MLContext.Log</c> and
+        /// <see cref="RecurrentTransformerBase.TrainingSettings"/> (docs/recipe.md). An <see cref="InitialModel"/> or a
+        /// checkpoint being resumed fixes the size instead. Default null.
         /// </summary>
         public int? HiddenSize { get; set; }
 
@@ -35,7 +39,13 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public int? Epochs { get; set; }
 
-        /// <summary>Wall-clock limit for training, checked after every batch; null for none. Default null.</summary>
+        /// <summary>
+        /// Wall-clock limit for the whole Fit: reading the data, measuring automatic settings, training, validation and
+        /// checkpoints; null for none. Training stops early enough for the last epoch's validation and checkpoint
+        /// (keeping back at most a tenth of the budget); a validation that would still overrun scores a prefix of the
+        /// validation data, which <see cref="EpochMetrics.ValidationFraction"/> and the log report. Fit returns within
+        /// about one batch of the budget. Default null.
+        /// </summary>
         public TimeSpan? TimeBudget { get; set; }
 
         /// <summary>Sequences per mini-batch. Default 32; at least 1.</summary>
@@ -83,11 +93,15 @@ namespace MlnetLstm.Trainers
         public int? Seed { get; set; }
 
         /// <summary>
-        /// Threads TorchSharp uses on the CPU during training; null leaves TorchSharp's setting (by default one per
-        /// core). 1 to 256, or to 4 × <see cref="Environment.ProcessorCount"/> on machines with more than 64 logical
-        /// processors: more threads only add contention, and an absurd count aborts the process in the OpenMP runtime.
-        /// TorchSharp keeps the count per process (and per thread that has used it), so training puts back the count
-        /// it found when it ends, and scoring later runs as before.
+        /// Threads TorchSharp uses on the CPU during training; null for automatic: TorchSharp's default (one per core)
+        /// or one thread, whichever trains faster, measured on training's own batches at the start and again every
+        /// 30 seconds or when the speed halves (beside other busy processes, one thread can be many times faster than
+        /// several, which wait for one another). Each decision goes to <c>MLContext.Log</c> and the saved
+        /// <see cref="RecurrentTransformerBase.TrainingSettings"/>. Set a count for runs that must be bit-identical:
+        /// the thread count can change the rounding of sums. 1 to 256, or to 4 × <see cref="Environment.ProcessorCount"/>
+        /// on machines with more than 64 logical processors: more threads only add contention, and an absurd count
+        /// aborts the process in the OpenMP runtime. TorchSharp keeps the count per process (and per thread that has
+        /// used it), so training puts back the count it found when it ends, and scoring later runs as before.
         /// </summary>
         public int? NumberOfThreads { get; set; }
 
@@ -120,6 +134,9 @@ namespace MlnetLstm.Trainers
 
         /// <summary>Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>.</summary>
         public Action<EpochMetrics>? EpochCompleted { get; set; }
+
+        /// <summary>The clock of <see cref="TimeBudget"/> and of the speed measurements: the system's, or a fake one in tests.</summary>
+        internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
         /// <summary>The hidden size in effect for the regressor and the classifier: <see cref="HiddenSize"/> or 256 (their options set their own defaults).</summary>
         internal int EffectiveHiddenSize => HiddenSize ?? 256;

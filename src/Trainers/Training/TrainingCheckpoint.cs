@@ -20,7 +20,7 @@ namespace MlnetLstm.Trainers
     internal static class TrainingCheckpoint
     {
         private const string Magic = "MLSTCKPT";
-        private const int FormatVersion = 4;
+        private const int FormatVersion = 5;
         private const int ChecksumSize = 32;
         private const string Option = nameof(RecurrentTrainingOptions.CheckpointPath);
 
@@ -110,15 +110,35 @@ namespace MlnetLstm.Trainers
         }
 
         // *** Binary format ***
-        // 8 bytes: "MLSTCKPT"; int: format version (4; 3 is read too, its history without the stream validation loss;
-        // versions 1 and 2, without best epoch and checksum, are refused)
+        // 8 bytes: "MLSTCKPT"; int: format version (5; 3 and 4 are read too, their history without the validation
+        // fraction, and 3's without the stream validation loss; versions 1 and 2, without best epoch and checksum, are refused)
         // <architecture: see RecurrentArchitecture.Save>
-        // <history of the completed epochs: see EpochMetrics.SaveHistory (with the stream validation loss from version 4)>
+        // <history of the completed epochs: see EpochMetrics.SaveHistory (with the stream validation loss from version 4, the validation fraction from 5)>
         // <weights: see ParameterSerializer.Save>
         // <optimizer state: TorchSharp's save_state_dict>
         // byte: has best weights (early stopping's copy of the best epoch's weights)
         // if it has: int: the best epoch (1-based, within the history); <best weights: see ParameterSerializer.Save>
         // 32 bytes: SHA-256 of every byte before it, from the magic on
+        /// <summary>
+        /// The architecture a checkpoint was written for, read without checking the rest (that is <see cref="Load"/>'s
+        /// work), or null when the file does not start as a checkpoint of a format this build reads.
+        /// </summary>
+        public static RecurrentArchitecture? PeekArchitecture(string path)
+        {
+            try
+            {
+                using var stream = File.OpenRead(path);
+                using var reader = new BinaryReader(stream);
+                if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic || reader.ReadInt32() is not (3 or 4 or FormatVersion))
+                    return null;
+                return RecurrentArchitecture.Load(reader);
+            }
+            catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>
         /// Writes a checkpoint after an epoch; <paramref name="bestEpoch"/> is the epoch whose weights
         /// <paramref name="bestWeights"/> holds (ignored without them).
@@ -185,8 +205,8 @@ namespace MlnetLstm.Trainers
                 if (version is 1 or 2)
                     throw new FormatException($"{source} has format version {version}, written by an earlier version of MlnetLstm without a checksum; this build reads version {FormatVersion}. " +
                         "Resume it with the MlnetLstm version that wrote it, or delete it to start over.");
-                if (version is not (3 or FormatVersion))
-                    throw new FormatException($"{source} has format version {version}; this build reads versions 3 and {FormatVersion}. It was written by a newer version of MlnetLstm, or is damaged: " +
+                if (version is not (3 or 4 or FormatVersion))
+                    throw new FormatException($"{source} has format version {version}; this build reads versions 3 to {FormatVersion}. It was written by a newer version of MlnetLstm, or is damaged: " +
                         "resume it with the version that wrote it, or delete it to start over.");
                 long end = stream.Length - ChecksumSize;
                 VerifyChecksum(stream, end, source);
@@ -195,7 +215,7 @@ namespace MlnetLstm.Trainers
                 var architecture = RecurrentArchitecture.Load(reader);
                 if (architecture != network.Architecture)
                     throw new FormatException($"{source} was written for a different network ({architecture}) than the options describe ({network.Architecture}). Delete it or use the options it was trained with.");
-                var history = EpochMetrics.LoadHistory(reader, source, hasStreamLoss: version >= 4);
+                var history = EpochMetrics.LoadHistory(reader, source, new EpochMetrics.Layout(HasStreamLoss: version >= 4, HasValidationFraction: version >= 5));
                 ParameterSerializer.Load(reader, network, source, end);
                 optimizer.load_state_dict(reader);
                 bool hasBest = Transforms.ModelFormat.ReadFlag(reader, source, "best weights present");

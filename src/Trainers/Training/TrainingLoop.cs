@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using Microsoft.ML.Runtime;
@@ -16,54 +16,201 @@ namespace MlnetLstm.Trainers
     /// The one training loop of every recurrent trainer: per batch zero_grad → forward → backward → clip → step, with
     /// a learning-rate schedule, a time budget and cancellation through ML.NET's host; per epoch validation, early
     /// stopping, a checkpoint, and progress on <c>MLContext.Log</c> and the options' callback. Every batch runs in a
-    /// TorchSharp dispose scope, so long runs do not accumulate native memory.
+    /// TorchSharp dispose scope, so long runs do not accumulate native memory. The automatic choices that depend on
+    /// the machine are measured here: the hidden size among candidates (<see cref="AutomaticHiddenSize"/>) and the
+    /// thread count (<see cref="ThreadTuner"/>). The time budget holds for the whole Fit: training stops early enough
+    /// for the epoch's validation and checkpoint, and a validation that would still overrun scores a prefix.
     /// </summary>
     internal static class TrainingLoop
     {
+        /// <summary>The most of the time budget kept back for the last validation and checkpoint; a longer validation scores a prefix.</summary>
+        private const double MaximumReserve = 0.1;
+
+        /// <summary>A validation step costs about this share of a training step per item (forward only, no optimizer), for the estimate before the first validation.</summary>
+        private const double ValidationCostPerItem = 0.5;
+
         /// <summary>
-        /// Builds the network (seeded, on the device the environment chooses), trains it on the task
-        /// <paramref name="createTask"/> makes for it, and returns its weights with its history.
+        /// Builds the network (seeded, on the device the environment chooses) of one of <paramref name="candidates"/>
+        /// (one architecture, or the automatic hidden sizes smallest first, chosen by measuring), trains it on the task
+        /// <paramref name="createTask"/> makes for it, and returns its weights with its history. An epoch trains on
+        /// <paramref name="itemsPerEpoch"/> items (tokens for a language model): what an epoch limit buys.
         /// </summary>
-        public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, RecurrentArchitecture architecture, OneHotProjection projection,
-            Func<RecurrentNetwork, RecurrentTask> createTask, string description)
+        public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, TrainingClock clock, IReadOnlyList<RecurrentArchitecture> candidates,
+            long itemsPerEpoch, OneHotProjection projection, Func<RecurrentNetwork, RecurrentTask> createTask, string description)
         {
             // Before anything is trained: a path that cannot take checkpoints would otherwise fail after the first epoch, losing it.
             if (options.CheckpointPath is string checkpointPath)
                 TrainingCheckpoint.CheckTarget(checkpointPath, options.ResumeFromCheckpoint);
-            if (options.InitialModel is { } initial)
-                InitialWeights.Check(initial, architecture);
             int seed = options.Seed ?? host.Rand.Next();
+            int defaultThreads = options.NumberOfThreads ?? get_num_threads();
+            bool tuneThreads = options.NumberOfThreads is null && defaultThreads > 1;
             RecurrentNetwork network;
             Dictionary<string, string> settings;
+            using (var threads = ThreadCount.Use(defaultThreads))
             using (var channel = host.Start("Training"))
             {
                 var device = TorchDevice.Choose(host, channel);
+                var sizing = new SizeMeasurement(options, clock, seed, device, projection, createTask, channel);
+                var (architecture, sizeReason, startThreads) = sizing.Choose(candidates, itemsPerEpoch, tuneThreads ? defaultThreads : null);
+                if (options.InitialModel is { } initial)
+                    InitialWeights.Check(initial, architecture);
                 channel.Info($"Training {description}: {architecture.Layers}-layer {(architecture.Bidirectional ? "bidirectional " : "")}{architecture.Cell}, " +
                     $"hidden size {architecture.HiddenSize}, {architecture.ParameterCount:N0} parameters, on {device}.");
-                settings = TrainingSettings.Resolve(options, architecture, seed);
+                settings = TrainingSettings.Resolve(options, architecture, seed, sizeReason,
+                    tuneThreads ? $"{defaultThreads} or 1, whichever trains faster, measured during training" : null);
                 channel.Info(TrainingSettings.Describe(settings));
-                network = new RecurrentNetwork(architecture, seed, device) { Implementation = options.Implementation, OneHotProjection = projection };
+                network = sizing.Build(architecture);
                 if (options.InitialModel is { } initialModel)
                 {
                     network.LoadWeights(initialModel.Trained.Weights);
                     channel.Info($"Starting from the weights of InitialModel ({initialModel.GetType().Name}).");
                 }
-            }
-            // The fitted transformer scores with a managed copy of the weights, so the TorchSharp network (and its
-            // native memory) lives only as long as training.
-            using (network)
-            using (var task = createTask(network))
-            {
-                var history = Run(host, network, task, options, seed);
-                return new TrainedNetwork(network.ToWeights(), (int)network.Implementation, (int)network.OneHotProjection, history, settings);
+                // The fitted transformer scores with a managed copy of the weights, so the TorchSharp network (and its
+                // native memory) lives only as long as training.
+                using (network)
+                using (var task = createTask(network))
+                using (var run = new TrainingRun(host, network, task, options, seed, clock, tuneThreads ? (defaultThreads, startThreads) : null))
+                {
+                    var history = run.Execute();
+                    if (run.ThreadDecisions is string decisions)
+                        settings["NumberOfThreads"] = $"{defaultThreads} or 1 (automatic: {decisions})";
+                    return new TrainedNetwork(network.ToWeights(), (int)network.Implementation, (int)network.OneHotProjection, history, settings);
+                }
             }
         }
 
-        private static IReadOnlyList<EpochMetrics> Run(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed)
+        /// <summary>zero_grad → forward → backward → clip → step of one batch, in a dispose scope; returns the batch's loss and item count.</summary>
+        private static (double Loss, long Count) Step(optim.Optimizer optimizer, RecurrentTask task, IReadOnlyList<Parameter> parameters, double clippingNorm, int batch)
         {
-            using var threads = ThreadCount.Use(options.NumberOfThreads);
-            using var run = new TrainingRun(host, network, task, options, seed);
-            return run.Execute();
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var (loss, count) = task.TrainBatch(batch);
+            loss.backward();
+            if (clippingNorm > 0)
+                GradientClipping.ClipByGlobalNorm(parameters, clippingNorm);
+            optimizer.step();
+            return (loss.item<float>(), count);
+        }
+
+        private static Random EpochRandom(int seed, int epoch) => new(unchecked(seed * 7919 + epoch));
+
+        private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.0##", CultureInfo.InvariantCulture) + " s";
+
+        /// <summary>
+        /// Builds the networks of a run, and chooses its hidden size among the automatic candidates: from what the epoch
+        /// limit allows, or, under a time budget, from each candidate's training speed measured on this machine, this
+        /// data and these threads within <see cref="AutomaticHiddenSize.MeasurementShare"/> of the budget.
+        /// </summary>
+        private sealed class SizeMeasurement
+        {
+            private readonly RecurrentTrainingOptions _options;
+            private readonly TrainingClock _clock;
+            private readonly int _seed;
+            private readonly Device _device;
+            private readonly OneHotProjection _projection;
+            private readonly Func<RecurrentNetwork, RecurrentTask> _createTask;
+            private readonly IChannel _channel;
+
+            public SizeMeasurement(RecurrentTrainingOptions options, TrainingClock clock, int seed, Device device, OneHotProjection projection,
+                Func<RecurrentNetwork, RecurrentTask> createTask, IChannel channel)
+            {
+                _options = options;
+                _clock = clock;
+                _seed = seed;
+                _device = device;
+                _projection = projection;
+                _createTask = createTask;
+                _channel = channel;
+            }
+
+            /// <summary>The network of <paramref name="architecture"/>, seeded: the same weights whether its size was set or chosen.</summary>
+            public RecurrentNetwork Build(RecurrentArchitecture architecture)
+                => new(architecture, _seed, _device) { Implementation = _options.Implementation, OneHotProjection = _projection };
+
+            /// <summary>
+            /// The architecture to train, why (null when the options set it), and the thread count to start at
+            /// (<paramref name="tunedDefault"/> or 1, whichever measured faster; <paramref name="tunedDefault"/> when
+            /// nothing was measured; ignored when threads are not tuned).
+            /// </summary>
+            public (RecurrentArchitecture Architecture, string? Reason, int StartThreads) Choose(IReadOnlyList<RecurrentArchitecture> candidates, long itemsPerEpoch, int? tunedDefault)
+            {
+                int start = tunedDefault ?? 1;
+                if (candidates.Count == 1)
+                    return (candidates[0], null, start);
+                if (Given(candidates) is { } given)
+                    return (given.Architecture, given.Reason, start);
+                double? byEpochs = _options.EffectiveEpochs == int.MaxValue ? null : (double)_options.EffectiveEpochs * itemsPerEpoch;
+                var sizes = candidates.Select(c => new AutomaticHiddenSize.Candidate(c.HiddenSize, c.ParameterCount, null)).ToList();
+                if (_options.TimeBudget is not TimeSpan budget)
+                {
+                    var byEpochsOnly = AutomaticHiddenSize.Choose(sizes, byEpochs, null);
+                    return (candidates.Single(c => c.HiddenSize == byEpochsOnly.HiddenSize), byEpochsOnly.Reason, start);
+                }
+                var allowance = budget * AutomaticHiddenSize.MeasurementShare;
+                if (allowance < AutomaticHiddenSize.MinimumMeasurement)
+                    return (candidates[0], $"the smallest candidate, not measured: {AutomaticHiddenSize.MeasurementShare * 100:0}% of TimeBudget {Seconds(budget)} is {Seconds(allowance)}, " +
+                        $"less than the {Seconds(AutomaticHiddenSize.MinimumMeasurement)} measuring needs", start);
+
+                // Each measurement gets an equal slice; the smallest candidate is measured at both thread counts when they are tuned.
+                var began = _clock.Elapsed;
+                var slice = allowance / (candidates.Count + (tunedDefault is null ? 0 : 1));
+                var measured = new List<string>();
+                for (int i = 0; i < candidates.Count && _clock.Elapsed - began < allowance; i++)
+                {
+                    double speed;
+                    if (i == 0 && tunedDefault is int threads)
+                    {
+                        double atDefault = Measure(candidates[i], threads, slice), atOne = Measure(candidates[i], 1, slice);
+                        start = atOne > ThreadTuner.Margin * atDefault ? 1 : threads;
+                        speed = Math.Max(atDefault, atOne);
+                        measured.Add($"{candidates[i].HiddenSize} at {Number(atDefault)} tokens/s with {threads} threads and {Number(atOne)} with 1");
+                    }
+                    else
+                    {
+                        speed = Measure(candidates[i], tunedDefault is null ? get_num_threads() : start, slice);
+                        measured.Add($"{candidates[i].HiddenSize} at {Number(speed)} tokens/s");
+                    }
+                    sizes[i] = sizes[i] with { TokensPerSecond = speed };
+                }
+                var spent = _clock.Elapsed - began;
+                _channel.Info($"Measured hidden sizes {string.Join(", ", measured)} (in {Seconds(spent)} of the {Seconds(budget)} time budget).");
+                var choice = AutomaticHiddenSize.Choose(sizes, byEpochs, budget - _clock.Elapsed);
+                return (candidates.Single(c => c.HiddenSize == choice.HiddenSize), $"{choice.Reason} (measured in {Seconds(spent)})", start);
+            }
+
+            /// <summary>The candidate that a resumed checkpoint or an initial model already fixes, if any.</summary>
+            private (RecurrentArchitecture Architecture, string Reason)? Given(IReadOnlyList<RecurrentArchitecture> candidates)
+            {
+                if (_options.InitialModel?.Trained.Architecture is { } initial && candidates.FirstOrDefault(c => c.HiddenSize == initial.HiddenSize) is { } fromInitial)
+                    return (fromInitial, "the hidden size of InitialModel");
+                if (_options.ResumeFromCheckpoint && _options.CheckpointPath is string path && File.Exists(path)
+                    && TrainingCheckpoint.PeekArchitecture(path) is { } saved && candidates.FirstOrDefault(c => c == saved) is { } fromCheckpoint)
+                    return (fromCheckpoint, "the hidden size of the checkpoint resumed");
+                return null;
+            }
+
+            /// <summary>Training speed in items per second of a throwaway network of <paramref name="architecture"/>: a warm-up batch, then batches for <paramref name="slice"/>.</summary>
+            private double Measure(RecurrentArchitecture architecture, int threads, TimeSpan slice)
+            {
+                set_num_threads(threads);
+                using var network = Build(architecture);
+                using var task = _createTask(network);
+                using var optimizer = CreateOptimizer(network, _options);
+                var parameters = network.parameters().ToList();
+                network.train();
+                int batches = task.BeginEpoch(EpochRandom(_seed, 1));
+                // The first batch of a network pays for its kernels' set-up, which is not its speed.
+                Step(optimizer, task, parameters, _options.GradientClippingNorm, 0);
+                var began = _clock.Elapsed;
+                long items = 0;
+                int batch = 1;
+                do
+                    items += Step(optimizer, task, parameters, _options.GradientClippingNorm, batch++ % batches).Count;
+                while (_clock.Elapsed - began < slice);
+                return items / (_clock.Elapsed - began).TotalSeconds;
+            }
+
+            private static string Number(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
         }
 
         /// <summary>One run of the loop: its state, and its steps, each a method.</summary>
@@ -74,31 +221,43 @@ namespace MlnetLstm.Trainers
             private readonly RecurrentTask _task;
             private readonly RecurrentTrainingOptions _options;
             private readonly int _seed;
+            private readonly TrainingClock _clock;
+            private readonly (int Default, int Start)? _tunedThreads;
             private readonly IChannel _channel;
             private readonly optim.Optimizer _optimizer;
             private readonly List<Parameter> _parameters;
             private readonly EarlyStopping _earlyStopping;
-            private readonly Stopwatch _clock = new();
+            private ThreadTuner? _threads;
             private List<EpochMetrics> _history = new();
             private TimeSpan _elapsedBefore;
             private long _step;
             private int _epoch, _batch, _batches;
             private double _rate, _lastLoss = double.NaN;
             private bool _warnedWithoutValidation;
+            // What the end of an epoch costs, for stopping in time: a training batch, a validation (per item before the
+            // first one, then as measured, scaled to all of the validation data) and a checkpoint.
+            private TimeSpan _batchTime, _validationTime, _checkpointTime;
+            private double _secondsPerItem;
 
-            public TrainingRun(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed)
+            public TrainingRun(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed, TrainingClock clock,
+                (int Default, int Start)? tunedThreads)
             {
                 _host = host;
                 _network = network;
                 _task = task;
                 _options = options;
                 _seed = seed;
+                _clock = clock;
+                _tunedThreads = tunedThreads;
                 _channel = host.Start("Training");
                 _optimizer = CreateOptimizer(network, options);
                 _parameters = network.parameters().ToList();
                 _earlyStopping = new EarlyStopping(options.EarlyStoppingPatience);
                 _rate = options.EffectiveLearningRate;
             }
+
+            /// <summary>The thread tuner's decisions, or null when the thread count was set.</summary>
+            public string? ThreadDecisions => _threads?.Summary;
 
             public IReadOnlyList<EpochMetrics> Execute()
             {
@@ -110,7 +269,8 @@ namespace MlnetLstm.Trainers
                     entry.SetProgress(1, _batch, _batches);
                     entry.SetMetric(0, _lastLoss);
                 });
-                _clock.Start();
+                if (_tunedThreads is var (defaultCount, start))
+                    _threads = new ThreadTuner(defaultCount, start, set_num_threads, _task.ItemName, Elapsed);
                 try
                 {
                     bool stop = false;
@@ -119,13 +279,21 @@ namespace MlnetLstm.Trainers
                         var (lossSum, items, itemsPerSecond, outOfTime) = TrainEpoch();
                         if (items == 0)
                             break;
-                        stop = EndEpoch(lossSum / items, itemsPerSecond, outOfTime) || outOfTime;
+                        var endBegan = Elapsed;
+                        stop = EndEpoch(lossSum / items, itemsPerSecond, ref outOfTime) || outOfTime;
                         if (_options.CheckpointPath is not null)
+                        {
+                            var before = _clock.Elapsed;
                             TrainingCheckpoint.Save(_options.CheckpointPath, _network, (OptimizerHelper)_optimizer, _history, _earlyStopping.BestWeights, _earlyStopping.BestEpoch);
+                            _checkpointTime = _clock.Elapsed - before;
+                        }
+                        _threads?.Exclude(Elapsed - endBegan);
                     }
                     _earlyStopping.Restore(_network);
                     if (_history.Count == 0)
                         throw new InvalidOperationException("Training ran no batch: the time budget ended before the first one. Raise TimeBudget.");
+                    if (_threads is not null)
+                        _channel.Info($"Threads: {_threads.Summary}.");
                     return _history;
                 }
                 finally
@@ -147,71 +315,101 @@ namespace MlnetLstm.Trainers
                 _channel.Info($"Resumed from checkpoint '{_options.CheckpointPath}' after epoch {history.Count}.");
                 if (_earlyStopping.Resume(history, bestWeights, bestEpoch, _network) is string note)
                     _channel.Info(note);
-                _elapsedBefore = history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero;
+                // The time budget counts the runs before this one: their training time, not this Fit's time so far.
+                _elapsedBefore = (history.LastOrDefault()?.Elapsed ?? TimeSpan.Zero) - _clock.Elapsed;
                 // The batches of the completed epochs count for the schedule (an epoch's batches depend only on the
                 // seed and the epoch number).
                 for (int completed = 1; completed <= history.Count; completed++)
-                    _step += _task.BeginEpoch(EpochRandom(completed));
+                    _step += _task.BeginEpoch(EpochRandom(_seed, completed));
             }
 
-            private Random EpochRandom(int epoch) => new(unchecked(_seed * 7919 + epoch));
-
+            /// <summary>Time since Fit began, the runs resumed from included.</summary>
             private TimeSpan Elapsed => _elapsedBefore + _clock.Elapsed;
 
-            /// <summary>Every batch of the epoch, until the time budget ends.</summary>
+            /// <summary>
+            /// What the end of the epoch would take (the validation and checkpoint, and one more batch): training stops
+            /// when no more than this is left of the budget. At most <see cref="MaximumReserve"/> of the budget; a
+            /// longer validation scores a prefix.
+            /// </summary>
+            private TimeSpan Reserve(TimeSpan budget)
+            {
+                var validation = _validationTime > TimeSpan.Zero ? _validationTime : TimeSpan.FromSeconds(_task.ValidationItems * _secondsPerItem * ValidationCostPerItem);
+                var reserve = _batchTime + validation + _checkpointTime;
+                return reserve < budget * MaximumReserve ? reserve : budget * MaximumReserve;
+            }
+
+            /// <summary>Every batch of the epoch, until the time budget (less the end of the epoch) ends.</summary>
             private (double LossSum, long Items, double ItemsPerSecond, bool OutOfTime) TrainEpoch()
             {
                 _host.CheckAlive();
                 _network.train();
-                _batches = _task.BeginEpoch(EpochRandom(_epoch));
+                _batches = _task.BeginEpoch(EpochRandom(_seed, _epoch));
                 double lossSum = 0;
                 long items = 0;
-                var epochClock = Stopwatch.StartNew();
+                var began = Elapsed;
                 for (_batch = 0; _batch < _batches; _batch++)
                 {
                     _host.CheckAlive();
+                    var before = Elapsed;
                     long count = TrainBatch();
+                    var after = Elapsed;
+                    _batchTime = after - before;
+                    _secondsPerItem = _batchTime.TotalSeconds / count;
+                    if (_threads?.AfterBatch(count, after) is string decision)
+                        _channel.Info(decision);
                     lossSum += _lastLoss * count;
                     items += count;
-                    if (_options.TimeBudget is TimeSpan budget && Elapsed >= budget)
+                    if (_options.TimeBudget is TimeSpan budget && after + Reserve(budget) >= budget)
                     {
                         _batch++;
-                        return (lossSum, items, items / epochClock.Elapsed.TotalSeconds, true);
+                        return (lossSum, items, items / (after - began).TotalSeconds, true);
                     }
                 }
-                return (lossSum, items, items / epochClock.Elapsed.TotalSeconds, false);
+                return (lossSum, items, items / (Elapsed - began).TotalSeconds, false);
             }
 
-            /// <summary>zero_grad → forward → backward → clip → step, in a dispose scope; returns the batch's item count.</summary>
+            /// <summary>Sets the scheduled learning rate, then zero_grad → forward → backward → clip → step; returns the batch's item count.</summary>
             private long TrainBatch()
             {
-                using var scope = NewDisposeScope();
-                _rate = ScheduledRate(_options, _options.EffectiveLearningRate, (double)_step++ / ((double)_options.EffectiveEpochs * _batches), Elapsed);
+                double done = (double)_step++ / ((double)_options.EffectiveEpochs * _batches);
+                if (_options.TimeBudget is TimeSpan budget)
+                    done = Math.Max(done, Elapsed / (budget - Reserve(budget)));
+                _rate = ScheduledRate(_options, done);
                 foreach (var group in _optimizer.ParamGroups)
                     group.LearningRate = _rate;
-                _optimizer.zero_grad();
-                var (loss, count) = _task.TrainBatch(_batch);
-                loss.backward();
-                if (_options.GradientClippingNorm > 0)
-                    GradientClipping.ClipByGlobalNorm(_parameters, _options.GradientClippingNorm);
-                _optimizer.step();
-                _lastLoss = loss.item<float>();
+                (_lastLoss, long count) = Step(_optimizer, _task, _parameters, _options.GradientClippingNorm, _batch);
                 if (!double.IsFinite(_lastLoss))
                     throw Diverged($"in epoch {_epoch}, batch {_batch + 1}: the loss is {_lastLoss}");
                 return count;
             }
 
-            /// <summary>Validates, records and reports the epoch; returns true when early stopping ends training.</summary>
-            private bool EndEpoch(double trainingLoss, double itemsPerSecond, bool outOfTime)
+            /// <summary>
+            /// Validates (a prefix, when the budget would not hold the whole), records and reports the epoch; returns
+            /// true when early stopping ends training, and sets <paramref name="outOfTime"/> when validation was cut short.
+            /// </summary>
+            private bool EndEpoch(double trainingLoss, double itemsPerSecond, ref bool outOfTime)
             {
-                var (validation, stream) = Validate(_network, _task);
+                var before = _clock.Elapsed;
+                Func<bool> validationOutOfTime = _options.TimeBudget is TimeSpan budget ? () => Elapsed + _checkpointTime >= budget : () => false;
+                var result = Validate(_network, _task, validationOutOfTime);
+                if (result is { } done)
+                    _validationTime = (_clock.Elapsed - before) / done.Fraction;
+                double? validation = result is { } r ? r.LossSum / r.Count : null;
+                double fraction = result?.Fraction ?? 0;
+                outOfTime |= fraction is > 0 and < 1;
                 // The training loss is checked before each step, so a step that breaks the weights in an epoch's last
                 // batch shows only here.
                 if (validation is double checkedLoss && !double.IsFinite(checkedLoss))
                     throw Diverged($"in epoch {_epoch}: the validation loss after its last batch is {checkedLoss}");
-                var metrics = new EpochMetrics(_epoch, trainingLoss, validation, itemsPerSecond, Elapsed, _rate) { ValidationStreamLoss = stream };
+                var metrics = new EpochMetrics(_epoch, trainingLoss, validation, itemsPerSecond, Elapsed, _rate)
+                {
+                    ValidationStreamLoss = result?.StreamLoss,
+                    ValidationFraction = fraction,
+                };
                 _history.Add(metrics);
-                _channel.Info(Describe(metrics, _task) + (outOfTime ? $" (time budget reached after {_batch} of {_batches} batches)." : "."));
+                _channel.Info(Describe(metrics, _task)
+                    + (fraction is > 0 and < 1 ? $" (validation scored {(fraction * 100).ToString("0.0", CultureInfo.InvariantCulture)}% of the validation data before the time budget ended)" : "")
+                    + (outOfTime ? $" (time budget reached after {_batch} of {_batches} batches)." : "."));
                 _options.EpochCompleted?.Invoke(metrics);
                 if (_options.EarlyStoppingPatience == 0)
                     return false;
@@ -253,14 +451,14 @@ namespace MlnetLstm.Trainers
                 $"{runs} and keeps the last one's weights. Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.";
         }
 
-        private static (double? Loss, double? StreamLoss) Validate(RecurrentNetwork network, RecurrentTask task)
+        private static ValidationResult? Validate(RecurrentNetwork network, RecurrentTask task, Func<bool> outOfTime)
         {
             network.eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var result = task.Validate();
+            var result = task.Validate(outOfTime);
             network.train();
-            return result is { Count: > 0 } r ? (r.LossSum / r.Count, r.StreamLoss) : (null, null);
+            return result is { Count: > 0 } ? result : null;
         }
 
         /// <summary>The log line of an epoch, its losses as the task describes them.</summary>
@@ -283,11 +481,12 @@ namespace MlnetLstm.Trainers
             };
         }
 
-        private static double ScheduledRate(RecurrentTrainingOptions options, double baseRate, double stepFraction, TimeSpan elapsed)
+        /// <summary>The learning rate after <paramref name="done"/> of the run (by steps, or by time under a budget): constant, or cosine to zero at the end.</summary>
+        private static double ScheduledRate(RecurrentTrainingOptions options, double done)
         {
+            double baseRate = options.EffectiveLearningRate;
             if (options.LearningRateSchedule == LearningRateSchedule.Constant)
                 return baseRate;
-            double done = options.TimeBudget is TimeSpan budget ? Math.Max(stepFraction, elapsed / budget) : stepFraction;
             return baseRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, done)));
         }
     }

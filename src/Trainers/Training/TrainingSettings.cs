@@ -9,20 +9,25 @@ namespace MlnetLstm.Trainers
     /// <summary>
     /// The settings of a training run by option name, with every automatic choice resolved and marked as such: what
     /// training writes to <c>MLContext.Log</c> before its first batch and saves with the model
-    /// (<see cref="RecurrentTransformerBase.TrainingSettings"/>). They depend only on the options, the network and the
-    /// seed, never on the machine, so the same seed gives the same settings.
+    /// (<see cref="RecurrentTransformerBase.TrainingSettings"/>). Besides the options, the network and the seed, the
+    /// automatic hidden size and thread count depend on what this machine measured; the settings say what it measured.
     /// </summary>
     internal static class TrainingSettings
     {
         /// <summary>The marker of a value the trainer chose because the option was left unset.</summary>
         public const string Automatic = " (automatic)";
 
-        public static Dictionary<string, string> Resolve(RecurrentTrainingOptions options, RecurrentArchitecture architecture, int seed)
+        /// <param name="options">The options of the run.</param>
+        /// <param name="architecture">The network trained.</param>
+        /// <param name="seed">The seed in effect.</param>
+        /// <param name="sizeReason">Why the hidden size was chosen, when the options left it to the trainer and it had a choice.</param>
+        /// <param name="threadRule">How the thread count is chosen, when the options left it to the trainer.</param>
+        public static Dictionary<string, string> Resolve(RecurrentTrainingOptions options, RecurrentArchitecture architecture, int seed, string? sizeReason, string? threadRule)
         {
             var settings = new Dictionary<string, string>
             {
                 ["Cell"] = architecture.Cell.ToString(),
-                ["HiddenSize"] = Text(architecture.HiddenSize) + (options.HiddenSize is null ? Automatic : ""),
+                ["HiddenSize"] = Text(architecture.HiddenSize) + (sizeReason is not null ? $" (automatic: {sizeReason})" : options.HiddenSize is null ? Automatic : ""),
                 ["Layers"] = Text(architecture.Layers),
                 ["Dropout"] = Text(architecture.Dropout),
                 ["Optimizer"] = options.Optimizer.ToString(),
@@ -39,6 +44,7 @@ namespace MlnetLstm.Trainers
                 ["TimeBudget"] = options.TimeBudget?.ToString("c", CultureInfo.InvariantCulture) ?? "none",
                 ["EarlyStoppingPatience"] = Text(options.EarlyStoppingPatience),
                 ["Seed"] = Text(seed) + (options.Seed is null ? " (drawn from the MLContext)" : ""),
+                ["NumberOfThreads"] = options.NumberOfThreads is int threads ? Text(threads) : threadRule is not null ? $"{threadRule}{Automatic}" : "1 (the machine's default)" + Automatic,
             };
             options.AddSettings(settings);
             return settings;

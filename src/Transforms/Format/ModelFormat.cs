@@ -23,7 +23,8 @@ namespace MlnetLstm.Transforms
     /// formats name MlnetLstm.Trainers, which keeps loaders for them), a language model saves its repetition penalty
     /// and a vocabulary its number of reserved tokens; older readers cannot read these, so 0x00010003 is also the
     /// readable version. From 0x00010004 on, a trained network saves the settings of its training run (see
-    /// <see cref="TrainingSettingsVersion"/>), which 0x00010003 readers cannot skip.
+    /// <see cref="TrainingSettingsVersion"/>), which 0x00010003 readers cannot skip. From 0x00010005 on, every epoch of a
+    /// training history saves the share of the validation data it scored (<see cref="ValidationFractionVersion"/>).
     /// </remarks>
     internal static class ModelFormat
     {
@@ -40,15 +41,22 @@ namespace MlnetLstm.Transforms
         /// <summary>The format from which a trained network saves its training settings (<see cref="RecurrentTransformerBase.TrainingSettings"/>).</summary>
         internal const uint TrainingSettingsVersion = 0x00010004;
 
+        /// <summary>The format from which every epoch of a training history saves the share of the validation data its validation loss covers (<see cref="EpochMetrics.ValidationFraction"/>).</summary>
+        internal const uint ValidationFractionVersion = 0x00010005;
+
+        /// <summary>The layout of the training history in a component written by format <paramref name="written"/>.</summary>
+        internal static EpochMetrics.Layout HistoryLayout(uint written) => new(written >= ManagedRuntimeVersion, written >= ValidationFractionVersion);
+
         /// <summary>
         /// The version record of an MlnetLstm component. Every component shares one format history (the checksums are
         /// written by this class for all of them), so the version numbers live here once.
         /// </summary>
         internal static VersionInfo Version(string modelSignature, string loaderSignature, Type component) => new(
             modelSignature: modelSignature,
-            // 0x00010002: checksums after the data and the weights; 0x00010003: see ManagedRuntimeVersion; 0x00010004: see TrainingSettingsVersion.
-            verWrittenCur: TrainingSettingsVersion,
-            verReadableCur: TrainingSettingsVersion,
+            // 0x00010002: checksums after the data and the weights; 0x00010003: see ManagedRuntimeVersion; 0x00010004: see
+            // TrainingSettingsVersion; 0x00010005: see ValidationFractionVersion.
+            verWrittenCur: ValidationFractionVersion,
+            verReadableCur: ValidationFractionVersion,
             verWeCanReadBack: 0x00010001,
             loaderSignature: loaderSignature,
             loaderAssemblyName: component.Assembly.FullName);

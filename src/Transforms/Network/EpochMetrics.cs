@@ -20,6 +20,13 @@ namespace MlnetLstm.Transforms
         /// </summary>
         public double? ValidationStreamLoss { get; init; }
 
+        /// <summary>
+        /// The share of the validation data that <see cref="ValidationLoss"/> covers: 1, or less when the time budget
+        /// ended during validation and only its beginning was scored (for a language model, the first tokens of each
+        /// validation document; the stream loss is then left out). 0 without validation data.
+        /// </summary>
+        public double ValidationFraction { get; init; } = 1;
+
         /// <summary>exp(training cross-entropy): the training perplexity of a model of tokens.</summary>
         public double TrainingPerplexity => Math.Exp(TrainingLoss);
 
@@ -35,7 +42,8 @@ namespace MlnetLstm.Transforms
         // *** Binary format ***
         // int: epoch; double: training loss; byte: has validation; double: validation loss (0 if none);
         // double: items per second; long: elapsed ticks; double: learning rate;
-        // byte: has stream validation; double: stream validation loss (0 if none) (from format 0x00010003; see ModelFormat)
+        // byte: has stream validation; double: stream validation loss (0 if none) (from format 0x00010003; see ModelFormat);
+        // double: validation fraction (from format 0x00010005)
         internal void Save(BinaryWriter writer)
         {
             writer.Write(Epoch);
@@ -47,21 +55,34 @@ namespace MlnetLstm.Transforms
             writer.Write(LearningRate);
             writer.Write(ValidationStreamLoss.HasValue ? (byte)1 : (byte)0);
             writer.Write(ValidationStreamLoss ?? 0);
+            writer.Write(ValidationFraction);
         }
 
-        internal static EpochMetrics Load(BinaryReader reader, string source, bool hasStreamLoss)
+        /// <summary>What the saved history holds, by the format that wrote it.</summary>
+        internal readonly record struct Layout(bool HasStreamLoss, bool HasValidationFraction);
+
+        internal static EpochMetrics Load(BinaryReader reader, string source, Layout layout)
         {
             // *** Binary format *** (see Save)
             int epoch = reader.ReadInt32();
             double training = reader.ReadDouble();
             bool hasValidation = ModelFormat.ReadFlag(reader, source, "validation loss present");
             double validation = reader.ReadDouble();
-            var metrics = new EpochMetrics(epoch, training, hasValidation ? validation : null, reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble());
-            if (!hasStreamLoss)
+            var metrics = new EpochMetrics(epoch, training, hasValidation ? validation : null, reader.ReadDouble(), TimeSpan.FromTicks(reader.ReadInt64()), reader.ReadDouble())
+            {
+                ValidationFraction = hasValidation ? 1 : 0,
+            };
+            if (!layout.HasStreamLoss)
                 return metrics;
             bool hasStream = ModelFormat.ReadFlag(reader, source, "stream validation loss present");
             double stream = reader.ReadDouble();
-            return metrics with { ValidationStreamLoss = hasStream ? stream : null };
+            metrics = metrics with { ValidationStreamLoss = hasStream ? stream : null };
+            if (!layout.HasValidationFraction)
+                return metrics;
+            double fraction = reader.ReadDouble();
+            if (!(fraction >= 0 && fraction <= 1) || (fraction == 0) == hasValidation)
+                throw new FormatException($"{source}: epoch {epoch} has validation fraction {fraction}, outside (0, 1] with a validation loss or not 0 without one; the file is corrupt.");
+            return metrics with { ValidationFraction = fraction };
         }
 
         /// <summary>Writes a history: its length, then each epoch.</summary>
@@ -72,16 +93,16 @@ namespace MlnetLstm.Transforms
                 metrics.Save(writer);
         }
 
-        /// <summary>Reads a history written by <see cref="SaveHistory"/>; <paramref name="hasStreamLoss"/> for format 0x00010003 and later.</summary>
-        /// <exception cref="FormatException">The length is not plausible.</exception>
-        internal static System.Collections.Generic.List<EpochMetrics> LoadHistory(BinaryReader reader, string source, bool hasStreamLoss)
+        /// <summary>Reads a history written by <see cref="SaveHistory"/> in the <paramref name="layout"/> of the format that wrote it.</summary>
+        /// <exception cref="FormatException">The length or a validation fraction is not plausible.</exception>
+        internal static System.Collections.Generic.List<EpochMetrics> LoadHistory(BinaryReader reader, string source, Layout layout)
         {
             int count = reader.ReadInt32();
             if (count < 0 || count > 1_000_000)
                 throw new FormatException($"{source}: a training history of {count} epochs is not plausible; the file is corrupt.");
             var history = new System.Collections.Generic.List<EpochMetrics>(count);
             for (int i = 0; i < count; i++)
-                history.Add(Load(reader, source, hasStreamLoss));
+                history.Add(Load(reader, source, layout));
             return history;
         }
     }

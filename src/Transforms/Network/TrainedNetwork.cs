@@ -75,7 +75,7 @@ namespace MlnetLstm.Transforms
             int projection = ctx.Reader.ReadInt32();
             if (implementation is < 0 or > 1 || projection is < 0 or > 2)
                 throw new FormatException($"{source}: unknown implementation {implementation} or one-hot projection {projection}.");
-            var history = EpochMetrics.LoadHistory(ctx.Reader, source, ctx.Header.ModelVerWritten >= ModelFormat.ManagedRuntimeVersion);
+            var history = EpochMetrics.LoadHistory(ctx.Reader, source, ModelFormat.HistoryLayout(ctx.Header.ModelVerWritten));
             var settings = new Dictionary<string, string>();
             if (ctx.Header.ModelVerWritten >= ModelFormat.TrainingSettingsVersion)
             {

@@ -44,7 +44,7 @@ namespace MlnetLstm.Tests
             ml.Model.Save(model, TestData.Texts(ml, "a").Schema, resaved);
             var entries = ModelZip.ReadEntries(resaved);
             var entry = entries.Single(e => e.Name == ModelZip.FindEntry(entries, "RNNLANGM"));
-            Assert.AreEqual((0x00010004u, 0x00010004u), ModelZip.Versions(entry.Bytes));
+            Assert.AreEqual((0x00010005u, 0x00010005u), ModelZip.Versions(entry.Bytes));
             var again = AssertScoresAsRecorded(ml, ml.Model.Load(resaved, out _));
             for (int i = 0; i < outputs.Length; i++)
             {

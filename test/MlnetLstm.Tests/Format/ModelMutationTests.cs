@@ -409,7 +409,7 @@ namespace MlnetLstm.Tests
         public void ModelSavedBeforeChecksumsStillLoads()
         {
             // Format 0x00010001 had neither checksums nor the language model's repetition penalty (4 bytes) and its
-            // epochs' stream validation loss (9 bytes each, after each epoch's 45), nor the vocabulary's number of
+            // epochs' stream validation loss and validation fraction (9 and 8 bytes each, after each epoch's 45), nor the vocabulary's number of
             // reserved tokens (4 bytes); and the language model wrote its end-of-text id before its unknown id.
             var layout = LanguageModelLayout(Entry(_languageModelEntry), null);
             int reserved = TokenizerLayout(Entry(_tokenizerEntry), null).ReservedCount;
@@ -423,7 +423,7 @@ namespace MlnetLstm.Tests
                 int epochs = BitConverter.ToInt32(fields, layout.History);
                 old.AddRange(fields[layout.History..(layout.History + 4)]);
                 for (int e = 0; e < epochs; e++)
-                    old.AddRange(fields[(layout.History + 4 + e * 54)..(layout.History + 4 + e * 54 + 45)]);
+                    old.AddRange(fields[(layout.History + 4 + e * 62)..(layout.History + 4 + e * 62 + 45)]);
                 return old.ToArray();
             }
             var old = _entries.Select(e =>
@@ -785,7 +785,7 @@ namespace MlnetLstm.Tests
             Value(start);
             int history = Position();
             int epochs = reader.ReadInt32(); // History.
-            reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8 + 1 + 8);
+            reader.BaseStream.Position += epochs * (4 + 8 + 1 + 8 + 8 + 8 + 8 + 1 + 8 + 8);
             int settingsStart = Position();
             int settings = reader.ReadInt32(); // Training settings: name and value ids in the string table.
             reader.BaseStream.Position += settings * 2 * 4;

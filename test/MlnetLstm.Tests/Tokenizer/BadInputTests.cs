@@ -308,7 +308,7 @@ namespace MlnetLstm.Tests
             var zip = SaveModel(withOneHot: true);
             var entries = ModelZip.ReadEntries(zip);
             var name = ModelZip.FindEntry(entries, signature);
-            Assert.AreEqual((0x00010004u, 0x00010004u), ModelZip.Versions(entries.Single(e => e.Name == name).Bytes));
+            Assert.AreEqual((0x00010005u, 0x00010005u), ModelZip.Versions(entries.Single(e => e.Name == name).Bytes));
 
             // A newer release that can no longer be read by this one: both versions move on.
             var newer = Path.Combine(_directory, "newer.zip");
@@ -327,7 +327,7 @@ namespace MlnetLstm.Tests
             // A newer writer that declares its output readable by this version: verWritten moves on, verReadable does not.
             var zip = SaveModel(withOneHot: false);
             var newer = Path.Combine(_directory, "newer-readable.zip");
-            ModelZip.Rewrite(zip, newer, "VOCBTOKN", entry => ModelZip.WithVersions(entry, written: 0x00010004, readable: null));
+            ModelZip.Rewrite(zip, newer, "VOCBTOKN", entry => ModelZip.WithVersions(entry, written: 0x00010006, readable: null));
             var ml = new MLContext(seed: 1);
             var expected = Runner.Predict(ml, ml.Model.Load(zip, out _), "tokens", new[] { "hello", "xyz" }).ToList();
             var actual = Runner.Predict(ml, ml.Model.Load(newer, out _), "tokens", new[] { "hello", "xyz" }).ToList();

@@ -378,9 +378,9 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(1, "written by an earlier version of MlnetLstm without a checksum; this build reads version 4. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
-        [DataRow(2, "written by an earlier version of MlnetLstm without a checksum; this build reads version 4. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
-        [DataRow(5, "this build reads versions 3 and 4. It was written by a newer version of MlnetLstm, or is damaged: resume it with the version that wrote it, or delete it to start over.")]
+        [DataRow(1, "written by an earlier version of MlnetLstm without a checksum; this build reads version 5. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(2, "written by an earlier version of MlnetLstm without a checksum; this build reads version 5. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(6, "this build reads versions 3 to 5. It was written by a newer version of MlnetLstm, or is damaged: resume it with the version that wrote it, or delete it to start over.")]
         public void CheckpointOfAnotherFormatVersionIsRefused(int version, string message)
         {
             var (path, _) = TwoEpochCheckpoint();

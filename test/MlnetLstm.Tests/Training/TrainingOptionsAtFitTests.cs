@@ -136,7 +136,7 @@ namespace MlnetLstm.Tests
 
         /// <summary>
         /// NumberOfThreads holds during training and the count found before is back after it, whether training
-        /// succeeds or fails; without NumberOfThreads training leaves the count alone.
+        /// succeeds or fails; without NumberOfThreads training chooses the count and puts back the one it found.
         /// </summary>
         [TestMethod]
         public void TrainingPutsBackTheThreadCountItFound()
@@ -165,8 +165,10 @@ namespace MlnetLstm.Tests
                 unset.NumberOfThreads = null;
                 unset.EpochCompleted = _ => during.Add(TorchSharp.torch.get_num_threads());
                 Fit(ml, unset, Text);
-                CollectionAssert.AreEqual(new[] { 3 }, during, "without NumberOfThreads training keeps the process's count");
-                Assert.AreEqual(3, TorchSharp.torch.get_num_threads());
+                Assert.HasCount(1, during);
+                Assert.IsTrue(during[0] is 3 or 1, $"without NumberOfThreads training runs at the process's count or at 1, whichever is faster; it ran at {during[0]}");
+                Assert.AreEqual(3, TorchSharp.torch.get_num_threads(), "the count found before automatic training is back after it");
+                Assert.AreEqual(3, OnAFreshThread());
             }
             finally
             {
