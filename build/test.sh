@@ -2,7 +2,9 @@
 # The README test command: installs what is missing (build/setup.sh), builds in Release and runs the whole MSTest
 # suite, packs the NuGet packages (build/pack.sh) and runs the consumer checks against them outside the repository
 # (build/consumer-tests.sh), then prints one closing line "N passed, N failed, N skipped" that counts the MSTest tests
-# and those checks. Extra arguments go to `dotnet test` (for example --filter "FullyQualifiedName~Tokenizer") and
+# and those checks. The MSTest suite runs on the Microsoft.ML the build compiles against (MicrosoftMLVersion); the
+# consumer checks run once per supported Microsoft.ML version (MicrosoftMLSupportedVersions), each counted per version
+# ("training@5.0.1", "training@6.0.0"), plus the cross-version zip checks and the Microsoft.ML.TorchSharp app. Extra arguments go to `dotnet test` (for example --filter "FullyQualifiedName~Tokenizer") and
 # skip the packages and consumer checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
