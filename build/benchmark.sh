@@ -8,6 +8,8 @@
 #   --only TEXT         only the throughput configurations whose name contains TEXT, printed, no report
 #   --scoring           only the scoring latency (managed engine vs raw TorchSharp), quiet and beside a CPU-bound
 #                       process, and scoring memory: docs/scoring-benchmarks.md, about 3 minutes
+#   --shared-cpu        only training on a shared CPU (quiet, beside one and two busy processes, beside a second
+#                       training; automatic, default and one thread): docs/shared-cpu.md, about 13 minutes
 # Other arguments go to the benchmark program (--quick, --output FILE).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +21,7 @@ for arg in "$@"; do
     case "$arg" in
         --install-pytorch) install_pytorch=1 ;;
         --scoring) command=scoring ;;
+        --shared-cpu) command=shared-cpu ;;
         *) args+=("$arg") ;;
     esac
 done

@@ -9,13 +9,23 @@ namespace MlnetLstm.Benchmarks
     /// <summary>Facts about the machine the benchmarks ran on.</summary>
     internal static class Machine
     {
+        /// <summary>The CPU model, its widest vector instruction set, the core count, TorchSharp's default threads, .NET and the OS.</summary>
         public static string Describe()
+            => $"{Cpu()}, {VectorIsa()}, {Environment.ProcessorCount} cores, TorchSharp threads {get_num_threads()}, .NET {Environment.Version}, {Environment.OSVersion}";
+
+        /// <summary>The CPU's model name from /proc/cpuinfo.</summary>
+        public static string Cpu() => CpuInfo("model name") ?? "unknown CPU";
+
+        /// <summary>The widest vector instruction set the CPU reports (/proc/cpuinfo flags): what the kernels' speed depends on most.</summary>
+        public static string VectorIsa()
         {
-            string cpu = File.Exists("/proc/cpuinfo")
-                ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
-                : "unknown";
-            return $"{Environment.ProcessorCount} cores ({cpu}), TorchSharp threads {get_num_threads()}, .NET {Environment.Version}, {Environment.OSVersion}";
+            var flags = (CpuInfo("flags") ?? CpuInfo("Features") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+            return flags.Contains("avx512f") ? "AVX-512" : flags.Contains("avx2") ? "AVX2 (no AVX-512)" : flags.Contains("asimd") ? "NEON" : "no AVX2";
         }
+
+        private static string? CpuInfo(string key) => File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
 
         /// <summary>The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.</summary>
         public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
@@ -52,10 +62,13 @@ namespace MlnetLstm.Benchmarks
         public static bool Noisy(Sample before, Sample after) => before.OthersShare(after) + before.StealShare(after) > 0.05;
 
         /// <summary>Starts <c>yes &gt; /dev/null</c>, one CPU-bound process, until the result is disposed.</summary>
-        public static IDisposable BusyProcess()
+        public static IDisposable BusyProcess() => Start("/bin/sh", "-c", "exec yes > /dev/null");
+
+        /// <summary>Starts a process that competes for the cores, until the result is disposed (then it is killed).</summary>
+        public static IDisposable Start(string program, params string[] arguments)
         {
-            var process = Process.Start(new ProcessStartInfo("/bin/sh", new[] { "-c", "exec yes > /dev/null" }) { UseShellExecute = false })
-                ?? throw new InvalidOperationException("Could not start 'yes > /dev/null'.");
+            var process = Process.Start(new ProcessStartInfo(program, arguments) { UseShellExecute = false, RedirectStandardOutput = true })
+                ?? throw new InvalidOperationException($"Could not start {program} {string.Join(' ', arguments)}.");
             return new Busy(process);
         }
 
@@ -67,7 +80,7 @@ namespace MlnetLstm.Benchmarks
 
             public void Dispose()
             {
-                _process.Kill();
+                _process.Kill(entireProcessTree: true);
                 _process.WaitForExit();
                 _process.Dispose();
             }

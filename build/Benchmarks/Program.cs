@@ -2,6 +2,8 @@
 //   benchmarks [--quick] [--output docs/benchmarks.md]     throughput, scoring latency, quality, memory, GFLOP/s, data path
 //   benchmarks --only TEXT                                 only the throughput configurations whose name contains TEXT, no report
 //   scoring [--quick] [--output docs/scoring-benchmarks.md] scoring latency on a quiet machine and beside a CPU-bound process
+//   shared-cpu [--seconds 60] [--output docs/shared-cpu.md] training beside other CPU-bound processes, by thread setting
+//   compete                                                the second training of shared-cpu (a child process, until killed)
 //   d2l [--epochs 500] [--output docs/d2l-reproduction.md]  the d2l experiment for every seed variant
 //   recipe [--budgets 60,300] [--corpora moby-dick,songci] [--only TEXT] [--output docs/recipe.md]
 //                                                          the language model's recipe study (build/recipe.sh); its
@@ -19,7 +21,7 @@ using MlnetLstm.Benchmarks;
 string command = args.Length > 0 ? args[0] : "benchmarks";
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 bool quick = args.Contains("--quick");
-string commandLine = "bash build/" + (command switch { "d2l" => "reproduce-d2l.sh", "recipe" => "recipe.sh", _ => "benchmark.sh" }) + (command == "scoring" ? " --scoring" : "") + (args.Length > 1 ? " " + string.Join(' ', args.Skip(1)) : "");
+string commandLine = "bash build/" + (command switch { "d2l" => "reproduce-d2l.sh", "recipe" => "recipe.sh", _ => "benchmark.sh" }) + (command == "scoring" ? " --scoring" : command == "shared-cpu" ? " --shared-cpu" : "") + (args.Length > 1 ? " " + string.Join(' ', args.Skip(1)) : "");
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -100,6 +102,16 @@ switch (command)
             Write(output, RecipeReport.Write(results, commandLine.Split(" --only")[0]));
         break;
     }
+    case "shared-cpu":
+    {
+        var budget = TimeSpan.FromSeconds(double.Parse(Option("--seconds") ?? "60", CultureInfo.InvariantCulture));
+        var rows = SharedCpuBenchmark.Run(budget);
+        Write(Option("--output") ?? "docs/shared-cpu.md", SharedCpuBenchmark.Report(rows, budget, commandLine));
+        break;
+    }
+    case "compete":
+        SharedCpuBenchmark.Compete();
+        break;
     case "scoring":
     {
         string output = Option("--output") ?? "docs/scoring-benchmarks.md";
@@ -165,7 +177,7 @@ switch (command)
         report.AppendLine("# Benchmarks").AppendLine()
             .AppendLine($"Produced by `{commandLine}` on {DateTime.UtcNow:yyyy-MM-dd}. Machine: {Machine.Describe()}; TorchSharp sgemm peak {sgemm:F1} GFLOP/s.").AppendLine();
         if (throughput.Any(r => r.Noisy) || Machine.Noisy(quality.Ours.Before, quality.HandWritten.After))
-            report.AppendLine($"**Noisy: the rows marked † spread by more than {ThroughputBenchmark.MaximumSpread:P0} between windows, or shared the cores with other processes, twice. They are not results; re-run on a quiet machine.**").AppendLine();
+            report.AppendLine("**Noisy: during the rows marked † other processes or the hypervisor took more than 5% of the cores, twice. They are not results; re-run on a quiet machine.**").AppendLine();
         report
             .AppendLine("## Ratios (MlnetLstm / baseline, measured side by side in this run)").AppendLine()
             .AppendLine("| configuration | vocabulary | MlnetLstm / hand-written TorchSharp | MlnetLstm / PyTorch | ceiling: output layer alone / hand-written |").AppendLine("| --- | --- | --- | --- | --- |");

@@ -75,6 +75,7 @@ namespace MlnetLstm.Benchmarks
                     if (facts.Count > 0)
                         report.AppendLine($"At {budget.TotalSeconds:F0} s {string.Join("; ", facts)}.").AppendLine();
                 }
+                ThreadTable(report, corpus.ToList(), longest);
                 var settings = corpus.FirstOrDefault(r => r.Candidate == RecipeStudy.Defaults.Name && r.Budget == longest)?.Settings;
                 if (!string.IsNullOrEmpty(settings))
                     report.AppendLine($"The defaults' settings, as the {longest.TotalSeconds:F0} s model's `TrainingSettings` records them: {settings}.").AppendLine();
@@ -141,6 +142,35 @@ namespace MlnetLstm.Benchmarks
               training text (`Layers = 2, Dropout = 0.1f, HiddenSize = 256, LearningRate = 0.003`).
             - **Not measured:** weight decay with AdamW, a warm-up, and other clipping norms.
             """;
+
+        /// <summary>
+        /// The defaults against the hand-written loop at the longest budget, at the machine's threads (the defaults'
+        /// count automatic) and at one thread, a machine about half as fast: the size the defaults chose there, and both speeds.
+        /// </summary>
+        private static void ThreadTable(StringBuilder report, IReadOnlyList<RecipeStudy.Result> corpus, TimeSpan budget)
+        {
+            RecipeStudy.Result? Row(RecipeStudy.Candidate candidate) => corpus.FirstOrDefault(r => r.Candidate == candidate.Name && r.Budget == budget);
+            var rows = new[]
+            {
+                (Threads: "2, automatic", Defaults: Row(RecipeStudy.Defaults), Hand: Row(RecipeStudy.HandWritten)),
+                (Threads: "1", Defaults: Row(RecipeStudy.DefaultsOneThread), Hand: Row(RecipeStudy.HandWrittenOneThread)),
+            };
+            if (rows.Any(r => r.Defaults is null || r.Hand is null))
+                return;
+            report.AppendLine($"### The defaults at 2 threads and at 1 thread, {budget.TotalSeconds:F0} s").AppendLine()
+                .AppendLine("One thread stands for a machine about half as fast. The defaults measure their candidate sizes at the threads they train with " +
+                    "and choose from what the budget buys there; the hand-written loop trains under the same limit.").AppendLine()
+                .AppendLine("| TorchSharp threads | defaults: hidden size chosen | defaults: tokens/s | defaults: per document | hand-written loop: tokens/s | hand-written loop: per document | defaults against the loop | the defaults' thread count |")
+                .AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+            foreach (var (threads, defaults, hand) in rows)
+                report.AppendLine($"| {threads} | {Setting(defaults!, "HiddenSize").Split(' ')[0]} | {defaults!.TokensPerSecond:N0} | {Bits(defaults, defaults.DocumentBits)} | {hand!.TokensPerSecond:N0} | " +
+                    $"{Bits(hand, hand.DocumentBits)} | {Compared(hand.DocumentBits, defaults.DocumentBits)} | {Setting(defaults, "NumberOfThreads")} |");
+            report.AppendLine();
+        }
+
+        /// <summary>A setting's value from a result's settings line ("Name value; Name value").</summary>
+        private static string Setting(RecipeStudy.Result result, string name)
+            => result.Settings.Split("; ").FirstOrDefault(s => s.StartsWith(name + " ", StringComparison.Ordinal))?[(name.Length + 1)..] ?? "";
 
         /// <summary>How much lower (better) <paramref name="ours"/> is than <paramref name="theirs"/>, in words.</summary>
         private static string Compared(double theirs, double ours) => theirs >= ours ? $"better by {theirs - ours:F3}" : $"worse by {ours - theirs:F3}";

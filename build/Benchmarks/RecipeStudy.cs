@@ -20,9 +20,10 @@ namespace MlnetLstm.Benchmarks
     {
         /// <summary>
         /// A candidate: its name, what it sets, and its options for a budget (null: the hand-written loop); with
-        /// <paramref name="OnlyBudget"/>, measured at that budget alone (where another row already is the other).
+        /// <paramref name="OnlyBudget"/>, measured at that budget alone (where another row already is the other); with
+        /// <paramref name="Threads"/>, at that TorchSharp thread count (the library's NumberOfThreads, or the hand-written loop's).
         /// </summary>
-        public sealed record Candidate(string Name, string Sets, Func<TimeSpan, RecurrentLanguageModelTrainer.Options>? Options, double? OnlyBudget = null)
+        public sealed record Candidate(string Name, string Sets, Func<TimeSpan, RecurrentLanguageModelTrainer.Options>? Options, double? OnlyBudget = null, int? Threads = null)
         {
             public bool MeasuredAt(TimeSpan budget) => OnlyBudget is not double only || only == budget.TotalSeconds;
         }
@@ -46,15 +47,24 @@ namespace MlnetLstm.Benchmarks
         public static readonly Candidate SampleRecipe = new("former sample recipe", "Adam 2e-3 cosine, T 64, B 32, 1×256, clip 1",
             budget => Adam(budget, 256, 1, 32, 0.002));
 
-        /// <summary>Every candidate, in the order of the table (the defaults are 1×256 below a 4-minute budget and 1×512 from it on).</summary>
+        /// <summary>The defaults at one thread: a machine half as fast as the study's (docs/recipe.md, the table by thread count).</summary>
+        public static readonly Candidate DefaultsOneThread = new("defaults, 1 thread", "only TimeBudget and NumberOfThreads 1", budget => new() { TimeBudget = budget, NumberOfThreads = 1 },
+            OnlyBudget: 300, Threads: 1);
+
+        /// <summary>The hand-written loop at one thread, beside <see cref="DefaultsOneThread"/>.</summary>
+        public static readonly Candidate HandWrittenOneThread = HandWritten with { Name = "hand-written loop, 1 thread", Sets = HandWritten.Sets + ", 1 TorchSharp thread", OnlyBudget = 300, Threads = 1 };
+
+        /// <summary>Every candidate, in the order of the table (the defaults choose 1×256 or 1×512 from what the budget buys).</summary>
         public static IReadOnlyList<Candidate> Candidates { get; } = new[]
         {
             Defaults,
             Seeds,
             SampleRecipe,
             HandWritten,
-            new Candidate("1×256", "Adam 5e-3 cosine, T 32, B 32, 1×256, clip 1: the defaults below 4 minutes", b => Adam(b, 256, 1, 32, 0.005, steps: 32), OnlyBudget: 300),
-            new Candidate("1×512", "Adam 5e-3 cosine, T 32, B 32, 1×512, clip 1: the defaults from 4 minutes on", b => Adam(b, 512, 1, 32, 0.005, steps: 32), OnlyBudget: 60),
+            DefaultsOneThread,
+            HandWrittenOneThread,
+            new Candidate("1×256", "Adam 5e-3 cosine, T 32, B 32, 1×256, clip 1: the defaults' smaller size", b => Adam(b, 256, 1, 32, 0.005, steps: 32), OnlyBudget: 300),
+            new Candidate("1×512", "Adam 5e-3 cosine, T 32, B 32, 1×512, clip 1: the defaults' larger size", b => Adam(b, 512, 1, 32, 0.005, steps: 32), OnlyBudget: 60),
             new Candidate("defaults at 3e-3", "only TimeBudget and LearningRate 0.003", b => new() { TimeBudget = b, LearningRate = 0.003 }),
             new Candidate("2×256", "Adam 3e-3 cosine, T 32, B 32, 2×256, dropout 0.1, clip 1", b => Adam(b, 256, 2, 32, 0.003, dropout: 0.1f, steps: 32)),
         };
@@ -104,9 +114,20 @@ namespace MlnetLstm.Benchmarks
             // how little probability a model leaves for <unk>, which it never saw: only the others are scored.
             heldOut = heldOut?.Where(p => { tokenizer.Vocabulary.Encode(p, out int unknown); return unknown == 0; }).ToList();
             var before = Machine.Sample.Take();
-            var result = candidate.Options is null
-                ? RunHandWritten(tokenizer.Vocabulary, train, validation, budget, heldOut)
-                : RunLibrary(ml, tokenizer, trainData, candidate.Options(budget), validation, heldOut);
+            int threads = TorchSharp.torch.get_num_threads();
+            Measured result;
+            try
+            {
+                if (candidate.Threads is int count)
+                    TorchSharp.torch.set_num_threads(count);
+                result = candidate.Options is null
+                    ? RunHandWritten(tokenizer.Vocabulary, train, validation, budget, heldOut)
+                    : RunLibrary(ml, tokenizer, trainData, candidate.Options(budget), validation, heldOut);
+            }
+            finally
+            {
+                TorchSharp.torch.set_num_threads(threads);
+            }
             var after = Machine.Sample.Take();
             return new Result(corpus, candidate.Name, candidate.Sets, budget, result.DocumentBits, result.StreamBits, result.HeldOutBits, result.TokensPerSecond, result.Parameters, result.Epochs,
                 before, after, result.Settings);
@@ -142,8 +163,9 @@ namespace MlnetLstm.Benchmarks
                     }
                     return nats / tokens / Math.Log(2);
                 }
-                var last = history[^1];
-                return new Measured(Bits(validation), last.ValidationStreamLoss!.Value / Math.Log(2), heldOut is null ? null : Bits(heldOut),
+                // The last epoch's validation may be a prefix without the stream loss (the budget ended during it): the last one with it.
+                double stream = history.LastOrDefault(h => h.ValidationStreamLoss is not null)?.ValidationStreamLoss ?? double.NaN;
+                return new Measured(Bits(validation), stream / Math.Log(2), heldOut is null ? null : Bits(heldOut),
                     Median(history.Select(h => h.ItemsPerSecond)), languageModel.ParameterCount, history.Count,
                     string.Join("; ", languageModel.TrainingSettings.Select(s => $"{s.Key} {s.Value}")));
             }

@@ -9,7 +9,8 @@ namespace MlnetLstm.Trainers
     /// TorchSharp's default count or one thread, whichever trains faster now. Beside other CPU-bound processes,
     /// OpenMP's threads wait for one another at every operation, and a preempted one stalls them all: on 2 cores beside
     /// two busy processes, one thread trained 10× faster than two. The tuner measures the training's own batches in
-    /// windows of at least <see cref="Window"/>: first at the starting count, then at the other; it keeps the faster,
+    /// windows of at least <see cref="Window"/>: after a first window that warms the new network up (its first batches
+    /// are slower, whatever the count) and is not counted, one at the starting count, then one at the other; it keeps the faster,
     /// and measures the other again after <see cref="Recheck"/>, or as soon as a window runs at less than half the
     /// speed measured at the last decision. It decides; the callback it is given sets the count.
     /// </summary>
@@ -42,7 +43,7 @@ namespace MlnetLstm.Trainers
         private long _windowItems;
         private int _windowBatches;
         private double? _currentRate;
-        private bool _probing;
+        private bool _warmedUp, _probing;
         private double _reference;
         private TimeSpan _decidedAt;
 
@@ -95,6 +96,11 @@ namespace MlnetLstm.Trainers
         /// <summary>A window at the current count: measure the other count when none is known yet, the decision is old, or the speed halved.</summary>
         private string? Observe(double rate, TimeSpan now)
         {
+            if (!_warmedUp)
+            {
+                _warmedUp = true;
+                return null;
+            }
             _currentRate = rate;
             bool first = _decisionCount == 0;
             if (!first && now - _decidedAt < Recheck && rate >= Slowdown * _reference)

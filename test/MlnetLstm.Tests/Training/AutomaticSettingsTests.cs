@@ -169,31 +169,42 @@ namespace MlnetLstm.Tests
             return (now, messages);
         }
 
+        /// <summary>A tuner from 2 threads after its first window, which warms the network up and is not counted (here at 10 tokens/s, far below any other).</summary>
+        private static ThreadTuner Warmed(List<int> applied)
+        {
+            var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
+            Assert.HasCount(0, Run(tuner, TimeSpan.Zero, 2, 5).Messages);
+            Assert.AreEqual(2, tuner.Current, "the warm-up window decides nothing");
+            return tuner;
+        }
+
+        private static readonly TimeSpan Warm = TimeSpan.FromSeconds(10);
+
         [TestMethod]
         public void TheTunerMeasuresBothCountsAndKeepsTheFaster()
         {
             var applied = new List<int>();
-            var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
+            var tuner = Warmed(applied);
             // A window at 2 threads: 2 batches of 100 tokens in 0.5 s, 400 tokens/s.
-            var (now, messages) = Run(tuner, TimeSpan.Zero, 2, 0.25);
+            var (now, messages) = Run(tuner, Warm, 2, 0.25);
             Assert.HasCount(0, messages);
             Assert.AreEqual(1, tuner.Current, "then the other count is measured");
             // A window at 1 thread: 5 batches in 0.5 s, 1,000 tokens/s.
             (now, messages) = Run(tuner, now, 5, 0.1);
-            CollectionAssert.AreEqual(new[] { "Threads at 1.0 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1." }, messages);
+            CollectionAssert.AreEqual(new[] { "Threads at 11.0 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1." }, messages);
             Assert.AreEqual(1, tuner.Current);
             CollectionAssert.AreEqual(new[] { 2, 1 }, applied);
-            Assert.AreEqual("at 1.0 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1", tuner.Summary);
+            Assert.AreEqual("at 11.0 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1", tuner.Summary);
         }
 
         [TestMethod]
         public void TheOtherCountMustBeFivePercentFaster()
         {
             var applied = new List<int>();
-            var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
-            var (now, _) = Run(tuner, TimeSpan.Zero, 2, 0.25);           // 400 tokens/s at 2
+            var tuner = Warmed(applied);
+            var (now, _) = Run(tuner, Warm, 2, 0.25);                    // 400 tokens/s at 2
             var (_, messages) = Run(tuner, now, 3, 0.2439);               // 410 tokens/s at 1: within the margin
-            Assert.AreEqual("Threads at 1.2 s 2 threads 400 tokens/s, 1 thread 410 tokens/s: kept 2.", messages.Single());
+            Assert.AreEqual("Threads at 11.2 s 2 threads 400 tokens/s, 1 thread 410 tokens/s: kept 2.", messages.Single());
             CollectionAssert.AreEqual(new[] { 2, 1, 2 }, applied, "back to 2 after measuring 1");
         }
 
@@ -201,26 +212,26 @@ namespace MlnetLstm.Tests
         public void TheDecisionIsMeasuredAgainAfterThirtySeconds()
         {
             var applied = new List<int>();
-            var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
-            var (now, _) = Run(tuner, TimeSpan.Zero, 2, 0.25);
-            (now, _) = Run(tuner, now, 5, 0.1);                            // switched to 1 at 1.0 s
-            (now, var messages) = Run(tuner, now, 280, 0.1);              // 29 s of steady windows at 1 thread
+            var tuner = Warmed(applied);
+            var (now, _) = Run(tuner, Warm, 2, 0.25);
+            (now, _) = Run(tuner, now, 5, 0.1);                            // switched to 1 at 11.0 s
+            (now, var messages) = Run(tuner, now, 280, 0.1);              // 28 s of steady windows at 1 thread
             Assert.HasCount(0, messages);
             CollectionAssert.AreEqual(new[] { 2, 1 }, applied, "no measurement of 2 within 30 s of the decision");
-            (now, _) = Run(tuner, now, 19, 0.1);                          // 30.9 s: the window ending at 30.5 s is 29.5 s after the decision
+            (now, _) = Run(tuner, now, 19, 0.1);                          // 40.9 s: the window ending at 40.5 s is 29.5 s after the decision
             CollectionAssert.AreEqual(new[] { 2, 1 }, applied);
-            (now, _) = Run(tuner, now, 1, 0.1);                           // 31.0 s: 30 s after it, so 2 is measured
+            (now, _) = Run(tuner, now, 1, 0.1);                           // 41.0 s: 30 s after it, so 2 is measured
             Assert.AreEqual(2, applied[^1]);
             (_, messages) = Run(tuner, now, 2, 0.25);                     // still 400 tokens/s at 2
-            CollectionAssert.AreEqual(new[] { "Threads at 31.5 s 1 thread 1,000 tokens/s, 2 threads 400 tokens/s: kept 1." }, messages);
+            CollectionAssert.AreEqual(new[] { "Threads at 41.5 s 1 thread 1,000 tokens/s, 2 threads 400 tokens/s: kept 1." }, messages);
         }
 
         [TestMethod]
         public void AWindowAtHalfTheSpeedMeasuresTheOtherCountAtOnce()
         {
             var applied = new List<int>();
-            var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
-            var (now, _) = Run(tuner, TimeSpan.Zero, 5, 0.1);             // 1,000 tokens/s at 2
+            var tuner = Warmed(applied);
+            var (now, _) = Run(tuner, Warm, 5, 0.1);                     // 1,000 tokens/s at 2
             (now, _) = Run(tuner, now, 2, 0.25);                          // 400 at 1: kept 2
             (now, _) = Run(tuner, now, 5, 0.1);                           // a steady window at 1,000
             CollectionAssert.AreEqual(new[] { 2, 1, 2 }, applied);
@@ -234,14 +245,14 @@ namespace MlnetLstm.Tests
         public void TimeThatWasNotTrainingIsLeftOutOfTheWindow()
         {
             var applied = new List<int>();
-            var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
-            var (now, _) = Run(tuner, TimeSpan.Zero, 1, 0.25);
+            var tuner = Warmed(applied);
+            var (now, _) = Run(tuner, Warm, 1, 0.25);
             // Ten seconds of validation, left out: the window is 2 batches in 0.5 s of training, 400 tokens/s, not 200 in 10.5 s.
             tuner.Exclude(TimeSpan.FromSeconds(10));
             (now, _) = Run(tuner, now + TimeSpan.FromSeconds(10), 1, 0.25);
             Assert.AreEqual(1, tuner.Current, "the window at 2 threads ended");
             var (_, messages) = Run(tuner, now, 2, 0.25);
-            CollectionAssert.AreEqual(new[] { "Threads at 11.0 s 2 threads 400 tokens/s, 1 thread 400 tokens/s: kept 2." }, messages);
+            CollectionAssert.AreEqual(new[] { "Threads at 21.0 s 2 threads 400 tokens/s, 1 thread 400 tokens/s: kept 2." }, messages);
         }
 
         [TestMethod]
@@ -263,7 +274,8 @@ namespace MlnetLstm.Tests
             try
             {
                 TorchSharp.torch.set_num_threads(2);
-                var options = SmallOptions(epochs: 12);
+                // 620 batches: a window of 0.5 s is 42 to 167 of them on this clock, and the tuner needs three.
+                var options = SmallOptions(epochs: 20);
                 options.NumberOfThreads = null;
                 options.TimeProvider = new SteppingClock(TimeSpan.Zero) { StepFor = () => TorchSharp.torch.get_num_threads() == 1 ? oneThread : twoThreads };
                 var log = new ConcurrentQueue<string>();
