@@ -126,15 +126,19 @@ namespace MlnetLstm.Benchmarks
               higher rate stable. The cosine decay reaches zero when the budget ends, so the last epochs refine instead
               of being cut off at a high rate. SGD at learning rate 1 (the tutorials' recipe, the former defaults) is
               the worst row at both budgets.
-            - **The size follows the budget.** A 1×512 LSTM makes 8 to 9 passes over Moby-Dick in 300 s on 2 cores and
-              beats 1×256 there (2.025 against 2.121 per document), but makes only 2 in 60 s and loses (2.320 against
-              2.155). So the defaults use 256 units below a budget of 4 minutes and 512 from 4 minutes on, unless the
-              vocabulary has more than 1,000 tokens: on Song ci (4,000 characters and more) the output layer costs as
-              much per token as the recurrence, and 1×512 made only 4 passes in 300 s at 3,678 tokens/s (6.476 bits per
-              document in the first run of this study). The options and the data decide, not a measured speed, so the same options give the same model on every machine (a faster
-              machine could afford the larger model sooner: set `HiddenSize`). The choice is on `MLContext.Log` and in
-              the model's `TrainingSettings`. 1×384 showed no slow kernel here: 49,764 tokens/s, between 88,372 for
-              1×256 and 29,387 for 1×512.
+            - **The size follows what the budget buys on the machine.** A 1×512 LSTM (1.27 M parameters on Moby-Dick)
+              makes 8 to 9 passes over Moby-Dick in 300 s on the fast machine above and beats 1×256 there (2.025 against
+              2.121 per document): about 7.8 training tokens per parameter. In 60 s it makes only 2 passes, 1.5 tokens
+              per parameter, and loses (2.320 against 2.155); on a machine four times slower (AVX2 without AVX-512) it
+              made 2 passes in 300 s, 1.3 tokens per parameter, and lost too (2.336 against 2.153). So the defaults
+              measure both sizes' tokens per second on the user's machine, data and threads at the start of Fit (within
+              3% of the budget) and take 512 when the budget buys it at least 4 tokens per parameter, between the
+              losing and the winning figures; with only an epoch limit the budget is epochs × tokens. On Song ci (4,000
+              characters and more) the output layer and the input weights make 1×512 ten times larger, and 1×512 made
+              only 4 passes in 300 s at 3,678 tokens/s (6.476 bits per document in the first run of this study): the
+              rule keeps 256 there. The measurements and the choice are on `MLContext.Log` and in the model's
+              `TrainingSettings`. 1×384 showed no slow kernel here: 49,764 tokens/s, between 88,372 for 1×256 and
+              29,387 for 1×512.
             - **Held-out English.** The larger default fits Moby-Dick's style a little more: 2.329 bits/char on
               Roosevelt's addresses against 2.307 for the former sample recipe (0.022 worse; two 1×512 runs that
               differ only in learning rate differ by 0.068 there). Two layers of 256 with dropout 0.1 generalise best

@@ -151,23 +151,26 @@ namespace MlnetLstm.Trainers
                     return (candidates[0], $"the smallest candidate, not measured: {AutomaticHiddenSize.MeasurementShare * 100:0}% of TimeBudget {Seconds(budget)} is {Seconds(allowance)}, " +
                         $"less than the {Seconds(AutomaticHiddenSize.MinimumMeasurement)} measuring needs", start);
 
-                // Each measurement gets an equal slice; the smallest candidate is measured at both thread counts when they are tuned.
+                // Each measurement ends at its share of the allowance, its set-up and warm-up batch included; the smallest
+                // candidate is measured at both thread counts when they are tuned, one thread first: the first
+                // measurement of a process also pays for first-use costs, which would favour the count measured second.
                 var began = _clock.Elapsed;
-                var slice = allowance / (candidates.Count + (tunedDefault is null ? 0 : 1));
+                int measurements = candidates.Count + (tunedDefault is null ? 0 : 1), ended = 0;
+                TimeSpan End() => began + allowance * (++ended) / measurements;
                 var measured = new List<string>();
                 for (int i = 0; i < candidates.Count && _clock.Elapsed - began < allowance; i++)
                 {
                     double speed;
                     if (i == 0 && tunedDefault is int threads)
                     {
-                        double atDefault = Measure(candidates[i], threads, slice), atOne = Measure(candidates[i], 1, slice);
+                        double atOne = Measure(candidates[i], 1, End()), atDefault = Measure(candidates[i], threads, End());
                         start = atOne > ThreadTuner.Margin * atDefault ? 1 : threads;
                         speed = Math.Max(atDefault, atOne);
                         measured.Add($"{candidates[i].HiddenSize} at {Number(atDefault)} tokens/s with {threads} threads and {Number(atOne)} with 1");
                     }
                     else
                     {
-                        speed = Measure(candidates[i], tunedDefault is null ? get_num_threads() : start, slice);
+                        speed = Measure(candidates[i], tunedDefault is null ? get_num_threads() : start, End());
                         measured.Add($"{candidates[i].HiddenSize} at {Number(speed)} tokens/s");
                     }
                     sizes[i] = sizes[i] with { TokensPerSecond = speed };
@@ -189,8 +192,8 @@ namespace MlnetLstm.Trainers
                 return null;
             }
 
-            /// <summary>Training speed in items per second of a throwaway network of <paramref name="architecture"/>: a warm-up batch, then batches for <paramref name="slice"/>.</summary>
-            private double Measure(RecurrentArchitecture architecture, int threads, TimeSpan slice)
+            /// <summary>Training speed in items per second of a throwaway network of <paramref name="architecture"/>: a warm-up batch, then batches until <paramref name="end"/> (at least one).</summary>
+            private double Measure(RecurrentArchitecture architecture, int threads, TimeSpan end)
             {
                 set_num_threads(threads);
                 using var network = Build(architecture);
@@ -206,7 +209,7 @@ namespace MlnetLstm.Trainers
                 int batch = 1;
                 do
                     items += Step(optimizer, task, parameters, _options.GradientClippingNorm, batch++ % batches).Count;
-                while (_clock.Elapsed - began < slice);
+                while (_clock.Elapsed < end);
                 return items / (_clock.Elapsed - began).TotalSeconds;
             }
 

@@ -346,6 +346,22 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
+        [DataRow(0.0)]
+        [DataRow(1.5)]
+        [DataRow(double.NaN)]
+        public void CraftedValidationFraction(double fraction)
+        {
+            var layout = LanguageModelLayout(Entry(_languageModelEntry), null);
+            var fields = ModelZip.Fields(Entry(_languageModelEntry));
+            // The first epoch: int epoch, double training loss, then its validation flag; its fraction ends the record's 54 bytes.
+            Assert.AreEqual(1, fields[layout.History + 4 + 12], "The epoch was validated.");
+            Assert.AreEqual(1.0, BitConverter.ToDouble(fields, layout.History + 4 + 54), "on all of the validation data");
+            BitConverter.GetBytes(fraction).CopyTo(fields, layout.History + 4 + 54);
+            OurFormatException(Replace(_languageModelEntry, ModelZip.WithSignedFields(Entry(_languageModelEntry), fields)), _languageModelEntry,
+                $"epoch 1 has validation fraction {fraction}, outside (0, 1] with a validation loss or not 0 without one; the file is corrupt");
+        }
+
+        [TestMethod]
         public void CraftedStopTokenOutsideTheVocabulary()
         {
             var layout = LanguageModelLayout(Entry(_languageModelEntry), null);
