@@ -99,7 +99,7 @@ namespace MlnetLstm.Trainers
 
             var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, tokens.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, classes.Count, TrainerOptions.Bidirectional);
             var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainSequences.Count, TrainerOptions.OneHotProjection,
-                network => new ClassificationTask(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
+                network => new ClassificationObjective(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     TrainerOptions.BatchSize, TrainerOptions.Pooling),
                 $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");
             return new RecurrentClassificationTransformer(Host, trained, tokens.Vocabulary, classes, TrainerOptions.TokenColumnName, TrainerOptions.Pooling,

@@ -154,7 +154,7 @@ namespace MlnetLstm.Trainers
                 validation = stream[split..];
             }
 
-            long needed = LanguageModelTask.MinimumTokens(TrainerOptions.SequenceLength, TrainerOptions.BatchSize);
+            long needed = LanguageModelObjective.MinimumTokens(TrainerOptions.SequenceLength, TrainerOptions.BatchSize);
             if (train.Length < needed)
                 throw new InvalidOperationException(
                     $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
@@ -163,7 +163,7 @@ namespace MlnetLstm.Trainers
             var candidates = TrainerOptions.HiddenSizes.Select(size => new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, vocabulary.Tokens.Length,
                 TrainerOptions.EmbeddingSize, size, TrainerOptions.Layers, TrainerOptions.Dropout, vocabulary.Tokens.Length)).ToList();
             var trained = TrainingLoop.Train(Host, TrainerOptions, clock, candidates, train.Length - 1, TrainerOptions.OneHotProjection,
-                network => new LanguageModelTask(network, train, validation, TrainerOptions.SequenceLength, TrainerOptions.BatchSize, TrainerOptions.BatchSampling, vocabulary.EndOfText),
+                network => new LanguageModelObjective(network, train, validation, TrainerOptions.SequenceLength, TrainerOptions.BatchSize, TrainerOptions.BatchSampling, vocabulary.EndOfText),
                 $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
             return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, TrainerOptions.Columns, TrainerOptions.Generation);
         }

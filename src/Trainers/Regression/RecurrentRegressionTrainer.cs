@@ -101,7 +101,7 @@ namespace MlnetLstm.Trainers
             {
                 Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);
                 Tensor Labels(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Targets, null, network.Device);
-                return new RegressionTask(network, Windows(features.Take(trainRows)), Labels(labels.Take(trainRows)),
+                return new RegressionObjective(network, Windows(features.Take(trainRows)), Labels(labels.Take(trainRows)),
                     validationFeatures.Count > 0 ? Windows(validationFeatures) : null, validationLabels.Count > 0 ? Labels(validationLabels) : null,
                     TrainerOptions.BatchSize, TrainerOptions.Loss, TrainerOptions.HuberDelta);
             }, $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {TrainerOptions.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");

@@ -43,7 +43,7 @@ namespace MlnetLstm.Trainers
             return OutputSchema(inputSchema);
         }
 
-        /// <summary>Reads the data, builds the network and its training task, and trains (options already checked) on <paramref name="clock"/>, started when Fit began.</summary>
+        /// <summary>Reads the data, builds the network and its training objective, and trains (options already checked) on <paramref name="clock"/>, started when Fit began.</summary>
         private protected abstract TTransformer FitCore(IDataView input, TrainingClock clock);
 
         /// <summary>The schema after the transform, or an exception that names the missing or wrong input column.</summary>

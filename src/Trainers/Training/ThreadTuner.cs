@@ -9,8 +9,9 @@ namespace MlnetLstm.Trainers
     /// TorchSharp's default count or one thread, whichever trains faster now. Beside other CPU-bound processes,
     /// OpenMP's threads wait for one another at every operation, and a preempted one stalls them all: on 2 cores beside
     /// two busy processes, one thread trained 10× faster than two. The tuner measures the training's own batches in
-    /// windows of at least <see cref="Window"/>: after a first window that warms the new network up (its first batches
-    /// are slower, whatever the count) and is not counted, one at the starting count, then one at the other; it keeps the faster,
+    /// windows of at least <see cref="Window"/>: after the warm-up, windows at the starting count until two in a row
+    /// agree within <see cref="Steady"/> or <see cref="WarmUp"/> has passed (a new network's first seconds are
+    /// slower whatever the count, while the kernels meet new sequence lengths), then one window at the other count; it keeps the faster,
     /// and measures the other again after <see cref="Recheck"/>, or as soon as a window runs at less than half the
     /// speed measured at the last decision. It decides; the callback it is given sets the count.
     /// </summary>
@@ -18,6 +19,12 @@ namespace MlnetLstm.Trainers
     {
         /// <summary>The shortest measuring window (and at least <see cref="MinimumBatches"/> batches).</summary>
         public static readonly TimeSpan Window = TimeSpan.FromSeconds(0.5);
+
+        /// <summary>The longest warm-up: on a busy machine windows may never agree.</summary>
+        public static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
+
+        /// <summary>How closely two windows in a row must agree for the warm-up to end.</summary>
+        public const double Steady = 0.1;
 
         /// <summary>How long a decision stands before the other count is measured again.</summary>
         public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
@@ -43,6 +50,8 @@ namespace MlnetLstm.Trainers
         private long _windowItems;
         private int _windowBatches;
         private double? _currentRate;
+        private readonly TimeSpan _started;
+        private double? _warmUpRate;
         private bool _warmedUp, _probing;
         private double _reference;
         private TimeSpan _decidedAt;
@@ -60,7 +69,7 @@ namespace MlnetLstm.Trainers
             _apply = apply;
             _itemName = itemName;
             Current = start;
-            _windowStart = now;
+            _windowStart = _started = now;
             _apply(start);
         }
 
@@ -98,8 +107,11 @@ namespace MlnetLstm.Trainers
         {
             if (!_warmedUp)
             {
-                _warmedUp = true;
-                return null;
+                bool steady = _warmUpRate is double previous && Math.Abs(rate / previous - 1) <= Steady;
+                _warmUpRate = rate;
+                _warmedUp = steady || now - _started >= WarmUp;
+                if (!_warmedUp)
+                    return null;
             }
             _currentRate = rate;
             bool first = _decisionCount == 0;

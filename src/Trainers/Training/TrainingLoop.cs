@@ -31,12 +31,12 @@ namespace MlnetLstm.Trainers
 
         /// <summary>
         /// Builds the network (seeded, on the device the environment chooses) of one of <paramref name="candidates"/>
-        /// (one architecture, or the automatic hidden sizes smallest first, chosen by measuring), trains it on the task
-        /// <paramref name="createTask"/> makes for it, and returns its weights with its history. An epoch trains on
+        /// (one architecture, or the automatic hidden sizes smallest first, chosen by measuring), trains it on the objective
+        /// <paramref name="createObjective"/> makes for it, and returns its weights with its history. An epoch trains on
         /// <paramref name="itemsPerEpoch"/> items (tokens for a language model): what an epoch limit buys.
         /// </summary>
         public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, TrainingClock clock, IReadOnlyList<RecurrentArchitecture> candidates,
-            long itemsPerEpoch, OneHotProjection projection, Func<RecurrentNetwork, RecurrentTask> createTask, string description)
+            long itemsPerEpoch, OneHotProjection projection, Func<RecurrentNetwork, TrainingObjective> createObjective, string description)
         {
             // Before anything is trained: a path that cannot take checkpoints would otherwise fail after the first epoch, losing it.
             if (options.CheckpointPath is string checkpointPath)
@@ -50,7 +50,7 @@ namespace MlnetLstm.Trainers
             using (var channel = host.Start("Training"))
             {
                 var device = TorchDevice.Choose(host, channel);
-                var sizing = new SizeMeasurement(options, clock, seed, device, projection, createTask, channel);
+                var sizing = new SizeMeasurement(options, clock, seed, device, projection, createObjective, channel);
                 var (architecture, sizeReason, startThreads) = sizing.Choose(candidates, itemsPerEpoch, tuneThreads ? defaultThreads : null);
                 if (options.InitialModel is { } initial)
                     InitialWeights.Check(initial, architecture);
@@ -68,8 +68,8 @@ namespace MlnetLstm.Trainers
                 // The fitted transformer scores with a managed copy of the weights, so the TorchSharp network (and its
                 // native memory) lives only as long as training.
                 using (network)
-                using (var task = createTask(network))
-                using (var run = new TrainingRun(host, network, task, options, seed, clock, tuneThreads ? (defaultThreads, startThreads) : null))
+                using (var objective = createObjective(network))
+                using (var run = new TrainingRun(host, network, objective, options, seed, clock, tuneThreads ? (defaultThreads, startThreads) : null))
                 {
                     var history = run.Execute();
                     if (run.ThreadDecisions is string decisions)
@@ -80,11 +80,11 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>zero_grad → forward → backward → clip → step of one batch, in a dispose scope; returns the batch's loss and item count.</summary>
-        private static (double Loss, long Count) Step(optim.Optimizer optimizer, RecurrentTask task, IReadOnlyList<Parameter> parameters, double clippingNorm, int batch)
+        private static (double Loss, long Count) Step(optim.Optimizer optimizer, TrainingObjective objective, IReadOnlyList<Parameter> parameters, double clippingNorm, int batch)
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            var (loss, count) = task.TrainBatch(batch);
+            var (loss, count) = objective.TrainBatch(batch);
             loss.backward();
             if (clippingNorm > 0)
                 GradientClipping.ClipByGlobalNorm(parameters, clippingNorm);
@@ -108,18 +108,18 @@ namespace MlnetLstm.Trainers
             private readonly int _seed;
             private readonly Device _device;
             private readonly OneHotProjection _projection;
-            private readonly Func<RecurrentNetwork, RecurrentTask> _createTask;
+            private readonly Func<RecurrentNetwork, TrainingObjective> _createObjective;
             private readonly IChannel _channel;
 
             public SizeMeasurement(RecurrentTrainingOptions options, TrainingClock clock, int seed, Device device, OneHotProjection projection,
-                Func<RecurrentNetwork, RecurrentTask> createTask, IChannel channel)
+                Func<RecurrentNetwork, TrainingObjective> createObjective, IChannel channel)
             {
                 _options = options;
                 _clock = clock;
                 _seed = seed;
                 _device = device;
                 _projection = projection;
-                _createTask = createTask;
+                _createObjective = createObjective;
                 _channel = channel;
             }
 
@@ -164,7 +164,8 @@ namespace MlnetLstm.Trainers
                     if (i == 0 && tunedDefault is int threads)
                     {
                         double atOne = Measure(candidates[i], 1, End()), atDefault = Measure(candidates[i], threads, End());
-                        start = atOne > ThreadTuner.Margin * atDefault ? 1 : threads;
+                        // Short measurements are rough: only a clear difference starts training at one thread (the tuner measures again).
+                        start = atOne > 1.5 * atDefault ? 1 : threads;
                         speed = Math.Max(atDefault, atOne);
                         measured.Add($"{candidates[i].HiddenSize} at {Number(atDefault)} tokens/s with {threads} threads and {Number(atOne)} with 1");
                     }
@@ -197,18 +198,18 @@ namespace MlnetLstm.Trainers
             {
                 set_num_threads(threads);
                 using var network = Build(architecture);
-                using var task = _createTask(network);
+                using var objective = _createObjective(network);
                 using var optimizer = CreateOptimizer(network, _options);
                 var parameters = network.parameters().ToList();
                 network.train();
-                int batches = task.BeginEpoch(EpochRandom(_seed, 1));
+                int batches = objective.BeginEpoch(EpochRandom(_seed, 1));
                 // The first batch of a network pays for its kernels' set-up, which is not its speed.
-                Step(optimizer, task, parameters, _options.GradientClippingNorm, 0);
+                Step(optimizer, objective, parameters, _options.GradientClippingNorm, 0);
                 var began = _clock.Elapsed;
                 long items = 0;
                 int batch = 1;
                 do
-                    items += Step(optimizer, task, parameters, _options.GradientClippingNorm, batch++ % batches).Count;
+                    items += Step(optimizer, objective, parameters, _options.GradientClippingNorm, batch++ % batches).Count;
                 while (_clock.Elapsed < end);
                 return items / (_clock.Elapsed - began).TotalSeconds;
             }
@@ -221,7 +222,7 @@ namespace MlnetLstm.Trainers
         {
             private readonly IHost _host;
             private readonly RecurrentNetwork _network;
-            private readonly RecurrentTask _task;
+            private readonly TrainingObjective _objective;
             private readonly RecurrentTrainingOptions _options;
             private readonly int _seed;
             private readonly TrainingClock _clock;
@@ -242,12 +243,12 @@ namespace MlnetLstm.Trainers
             private TimeSpan _batchTime, _validationTime, _checkpointTime;
             private double _secondsPerItem;
 
-            public TrainingRun(IHost host, RecurrentNetwork network, RecurrentTask task, RecurrentTrainingOptions options, int seed, TrainingClock clock,
+            public TrainingRun(IHost host, RecurrentNetwork network, TrainingObjective objective, RecurrentTrainingOptions options, int seed, TrainingClock clock,
                 (int Default, int Start)? tunedThreads)
             {
                 _host = host;
                 _network = network;
-                _task = task;
+                _objective = objective;
                 _options = options;
                 _seed = seed;
                 _clock = clock;
@@ -273,7 +274,7 @@ namespace MlnetLstm.Trainers
                     entry.SetMetric(0, _lastLoss);
                 });
                 if (_tunedThreads is var (defaultCount, start))
-                    _threads = new ThreadTuner(defaultCount, start, set_num_threads, _task.ItemName, Elapsed);
+                    _threads = new ThreadTuner(defaultCount, start, set_num_threads, _objective.ItemName, Elapsed);
                 try
                 {
                     bool stop = false;
@@ -323,7 +324,7 @@ namespace MlnetLstm.Trainers
                 // The batches of the completed epochs count for the schedule (an epoch's batches depend only on the
                 // seed and the epoch number).
                 for (int completed = 1; completed <= history.Count; completed++)
-                    _step += _task.BeginEpoch(EpochRandom(_seed, completed));
+                    _step += _objective.BeginEpoch(EpochRandom(_seed, completed));
             }
 
             /// <summary>Time since Fit began, the runs resumed from included.</summary>
@@ -336,7 +337,7 @@ namespace MlnetLstm.Trainers
             /// </summary>
             private TimeSpan Reserve(TimeSpan budget)
             {
-                var validation = _validationTime > TimeSpan.Zero ? _validationTime : TimeSpan.FromSeconds(_task.ValidationItems * _secondsPerItem * ValidationCostPerItem);
+                var validation = _validationTime > TimeSpan.Zero ? _validationTime : TimeSpan.FromSeconds(_objective.ValidationItems * _secondsPerItem * ValidationCostPerItem);
                 var reserve = _batchTime + validation + _checkpointTime;
                 return reserve < budget * MaximumReserve ? reserve : budget * MaximumReserve;
             }
@@ -346,7 +347,7 @@ namespace MlnetLstm.Trainers
             {
                 _host.CheckAlive();
                 _network.train();
-                _batches = _task.BeginEpoch(EpochRandom(_seed, _epoch));
+                _batches = _objective.BeginEpoch(EpochRandom(_seed, _epoch));
                 double lossSum = 0;
                 long items = 0;
                 var began = Elapsed;
@@ -380,7 +381,7 @@ namespace MlnetLstm.Trainers
                 _rate = ScheduledRate(_options, done);
                 foreach (var group in _optimizer.ParamGroups)
                     group.LearningRate = _rate;
-                (_lastLoss, long count) = Step(_optimizer, _task, _parameters, _options.GradientClippingNorm, _batch);
+                (_lastLoss, long count) = Step(_optimizer, _objective, _parameters, _options.GradientClippingNorm, _batch);
                 if (!double.IsFinite(_lastLoss))
                     throw Diverged($"in epoch {_epoch}, batch {_batch + 1}: the loss is {_lastLoss}");
                 return count;
@@ -394,7 +395,7 @@ namespace MlnetLstm.Trainers
             {
                 var before = _clock.Elapsed;
                 Func<bool> validationOutOfTime = _options.TimeBudget is TimeSpan budget ? () => Elapsed + _checkpointTime >= budget : () => false;
-                var result = Validate(_network, _task, validationOutOfTime);
+                var result = Validate(_network, _objective, validationOutOfTime);
                 if (result is { } done)
                     _validationTime = (_clock.Elapsed - before) / done.Fraction;
                 double? validation = result is { } r ? r.LossSum / r.Count : null;
@@ -410,7 +411,7 @@ namespace MlnetLstm.Trainers
                     ValidationFraction = fraction,
                 };
                 _history.Add(metrics);
-                _channel.Info(Describe(metrics, _task)
+                _channel.Info(Describe(metrics, _objective)
                     + (fraction is > 0 and < 1 ? $" (validation scored {(fraction * 100).ToString("0.0", CultureInfo.InvariantCulture)}% of the validation data before the time budget ended)" : "")
                     + (outOfTime ? $" (time budget reached after {_batch} of {_batches} batches)." : "."));
                 _options.EpochCompleted?.Invoke(metrics);
@@ -454,23 +455,23 @@ namespace MlnetLstm.Trainers
                 $"{runs} and keeps the last one's weights. Set ValidationData, or a ValidationFraction that leaves validation data, or set EarlyStoppingPatience to 0.";
         }
 
-        private static ValidationResult? Validate(RecurrentNetwork network, RecurrentTask task, Func<bool> outOfTime)
+        private static ValidationResult? Validate(RecurrentNetwork network, TrainingObjective objective, Func<bool> outOfTime)
         {
             network.eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var result = task.Validate(outOfTime);
+            var result = objective.Validate(outOfTime);
             network.train();
             return result is { Count: > 0 } ? result : null;
         }
 
-        /// <summary>The log line of an epoch, its losses as the task describes them.</summary>
-        private static string Describe(EpochMetrics m, RecurrentTask task)
+        /// <summary>The log line of an epoch, its losses as the objective describes them.</summary>
+        private static string Describe(EpochMetrics m, TrainingObjective objective)
         {
-            string text = $"Epoch {m.Epoch}: training loss {task.DescribeLoss(m.TrainingLoss)}";
+            string text = $"Epoch {m.Epoch}: training loss {objective.DescribeLoss(m.TrainingLoss)}";
             if (m.ValidationLoss is double validation)
-                text += $", validation loss {task.DescribeValidation(validation, m.ValidationStreamLoss)}";
-            return text + $", {m.ItemsPerSecond:F0} {task.ItemName}s/s, {m.Elapsed.TotalSeconds:F1} s elapsed, learning rate {m.LearningRate:G4}";
+                text += $", validation loss {objective.DescribeValidation(validation, m.ValidationStreamLoss)}";
+            return text + $", {m.ItemsPerSecond:F0} {objective.ItemName}s/s, {m.Elapsed.TotalSeconds:F1} s elapsed, learning rate {m.LearningRate:G4}";
         }
 
         private static optim.Optimizer CreateOptimizer(RecurrentNetwork network, RecurrentTrainingOptions options)

@@ -169,16 +169,38 @@ namespace MlnetLstm.Tests
             return (now, messages);
         }
 
-        /// <summary>A tuner from 2 threads after its first window, which warms the network up and is not counted (here at 10 tokens/s, far below any other).</summary>
-        private static ThreadTuner Warmed(List<int> applied)
+        /// <summary>
+        /// A tuner from 2 threads after its first window of <paramref name="batches"/> batches of <paramref name="seconds"/>:
+        /// a warm-up window, which decides nothing; the next window at the same speed ends the warm-up and is the
+        /// measurement at 2 threads.
+        /// </summary>
+        private static ThreadTuner Warmed(List<int> applied, int batches = 2, double seconds = 0.25)
         {
             var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
-            Assert.HasCount(0, Run(tuner, TimeSpan.Zero, 2, 5).Messages);
+            Assert.HasCount(0, Run(tuner, TimeSpan.Zero, batches, seconds).Messages);
             Assert.AreEqual(2, tuner.Current, "the warm-up window decides nothing");
             return tuner;
         }
 
-        private static readonly TimeSpan Warm = TimeSpan.FromSeconds(10);
+        /// <summary>The clock after <see cref="Warmed"/>'s window.</summary>
+        private static readonly TimeSpan Warm = TimeSpan.FromSeconds(0.5);
+
+        [TestMethod]
+        public void TheWarmUpLastsUntilTwoWindowsAgreeOrFiveSeconds()
+        {
+            var applied = new List<int>();
+            var tuner = new ThreadTuner(2, 2, applied.Add, "token", TimeSpan.Zero);
+            var now = TimeSpan.Zero;
+            // Windows of 0.5 s at 400, 800, 400, … tokens/s: never within 10% of the one before.
+            for (int window = 0; window < 9; window++)
+                (now, _) = window % 2 == 0 ? Run(tuner, now, 2, 0.25) : Run(tuner, now, 4, 0.125);
+            Assert.AreEqual(TimeSpan.FromSeconds(4.5), now);
+            CollectionAssert.AreEqual(new[] { 2 }, applied, "still warming up after 4.5 s");
+            while (applied.Count == 1)
+                (now, _) = Run(tuner, now, 1, 0.25);
+            Assert.AreEqual(TimeSpan.FromSeconds(5), now, "the window that ends at 5 s ends the warm-up and measures 2 threads");
+            CollectionAssert.AreEqual(new[] { 2, 1 }, applied);
+        }
 
         [TestMethod]
         public void TheTunerMeasuresBothCountsAndKeepsTheFaster()
@@ -191,10 +213,10 @@ namespace MlnetLstm.Tests
             Assert.AreEqual(1, tuner.Current, "then the other count is measured");
             // A window at 1 thread: 5 batches in 0.5 s, 1,000 tokens/s.
             (now, messages) = Run(tuner, now, 5, 0.1);
-            CollectionAssert.AreEqual(new[] { "Threads at 11.0 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1." }, messages);
+            CollectionAssert.AreEqual(new[] { "Threads at 1.5 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1." }, messages);
             Assert.AreEqual(1, tuner.Current);
             CollectionAssert.AreEqual(new[] { 2, 1 }, applied);
-            Assert.AreEqual("at 11.0 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1", tuner.Summary);
+            Assert.AreEqual("at 1.5 s 2 threads 400 tokens/s, 1 thread 1,000 tokens/s: switched to 1", tuner.Summary);
         }
 
         [TestMethod]
@@ -204,7 +226,7 @@ namespace MlnetLstm.Tests
             var tuner = Warmed(applied);
             var (now, _) = Run(tuner, Warm, 2, 0.25);                    // 400 tokens/s at 2
             var (_, messages) = Run(tuner, now, 3, 0.2439);               // 410 tokens/s at 1: within the margin
-            Assert.AreEqual("Threads at 11.2 s 2 threads 400 tokens/s, 1 thread 410 tokens/s: kept 2.", messages.Single());
+            Assert.AreEqual("Threads at 1.7 s 2 threads 400 tokens/s, 1 thread 410 tokens/s: kept 2.", messages.Single());
             CollectionAssert.AreEqual(new[] { 2, 1, 2 }, applied, "back to 2 after measuring 1");
         }
 
@@ -214,23 +236,23 @@ namespace MlnetLstm.Tests
             var applied = new List<int>();
             var tuner = Warmed(applied);
             var (now, _) = Run(tuner, Warm, 2, 0.25);
-            (now, _) = Run(tuner, now, 5, 0.1);                            // switched to 1 at 11.0 s
+            (now, _) = Run(tuner, now, 5, 0.1);                            // switched to 1 at 1.5 s
             (now, var messages) = Run(tuner, now, 280, 0.1);              // 28 s of steady windows at 1 thread
             Assert.HasCount(0, messages);
             CollectionAssert.AreEqual(new[] { 2, 1 }, applied, "no measurement of 2 within 30 s of the decision");
-            (now, _) = Run(tuner, now, 19, 0.1);                          // 40.9 s: the window ending at 40.5 s is 29.5 s after the decision
+            (now, _) = Run(tuner, now, 19, 0.1);                          // 31.4 s: the window ending at 31.0 s is 29.5 s after the decision
             CollectionAssert.AreEqual(new[] { 2, 1 }, applied);
-            (now, _) = Run(tuner, now, 1, 0.1);                           // 41.0 s: 30 s after it, so 2 is measured
+            (now, _) = Run(tuner, now, 1, 0.1);                           // 31.5 s: 30 s after it, so 2 is measured
             Assert.AreEqual(2, applied[^1]);
             (_, messages) = Run(tuner, now, 2, 0.25);                     // still 400 tokens/s at 2
-            CollectionAssert.AreEqual(new[] { "Threads at 41.5 s 1 thread 1,000 tokens/s, 2 threads 400 tokens/s: kept 1." }, messages);
+            CollectionAssert.AreEqual(new[] { "Threads at 32.0 s 1 thread 1,000 tokens/s, 2 threads 400 tokens/s: kept 1." }, messages);
         }
 
         [TestMethod]
         public void AWindowAtHalfTheSpeedMeasuresTheOtherCountAtOnce()
         {
             var applied = new List<int>();
-            var tuner = Warmed(applied);
+            var tuner = Warmed(applied, 5, 0.1);
             var (now, _) = Run(tuner, Warm, 5, 0.1);                     // 1,000 tokens/s at 2
             (now, _) = Run(tuner, now, 2, 0.25);                          // 400 at 1: kept 2
             (now, _) = Run(tuner, now, 5, 0.1);                           // a steady window at 1,000
@@ -252,7 +274,7 @@ namespace MlnetLstm.Tests
             (now, _) = Run(tuner, now + TimeSpan.FromSeconds(10), 1, 0.25);
             Assert.AreEqual(1, tuner.Current, "the window at 2 threads ended");
             var (_, messages) = Run(tuner, now, 2, 0.25);
-            CollectionAssert.AreEqual(new[] { "Threads at 21.0 s 2 threads 400 tokens/s, 1 thread 400 tokens/s: kept 2." }, messages);
+            CollectionAssert.AreEqual(new[] { "Threads at 11.5 s 2 threads 400 tokens/s, 1 thread 400 tokens/s: kept 2." }, messages);
         }
 
         [TestMethod]

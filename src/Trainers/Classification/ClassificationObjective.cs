@@ -7,7 +7,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>Sequence classification: token sequences of any length, padded per batch, pooled, with cross-entropy over the classes.</summary>
-    internal sealed class ClassificationTask : RecurrentTask
+    internal sealed class ClassificationObjective : TrainingObjective
     {
         private readonly RecurrentNetwork _network;
         private readonly int[][] _sequences;
@@ -18,7 +18,7 @@ namespace MlnetLstm.Trainers
         private readonly SequencePooling _pooling;
         private int[] _order = Array.Empty<int>();
 
-        public ClassificationTask(RecurrentNetwork network, int[][] sequences, long[] labels, int[][] validationSequences, long[] validationLabels,
+        public ClassificationObjective(RecurrentNetwork network, int[][] sequences, long[] labels, int[][] validationSequences, long[] validationLabels,
             int batchSize, SequencePooling pooling)
         {
             _network = network;

@@ -5,20 +5,20 @@ using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Trainers
 {
-    /// <summary>
-    /// What a trainer teaches the network: how an epoch is cut into batches, the loss of one batch and the validation
-    /// loss. <see cref="TrainingLoop"/> does the rest (optimizer, clipping, schedule, early stopping, checkpoints,
-    /// progress), the same for every task.
-    /// </summary>
     /// <summary>What a validation measured.</summary>
     /// <param name="LossSum">The summed loss over <paramref name="Count"/> items.</param>
     /// <param name="Count">The items scored.</param>
     /// <param name="StreamLoss">For a language model, the mean loss with the state carried across documents (see
-    /// <see cref="Transforms.EpochMetrics.ValidationStreamLoss"/>); null for other tasks, or when time ran out before it.</param>
+    /// <see cref="Transforms.EpochMetrics.ValidationStreamLoss"/>); null for other objectives, or when time ran out before it.</param>
     /// <param name="Fraction">The share of the validation data scored: 1, or less when time ran out.</param>
     internal readonly record struct ValidationResult(double LossSum, long Count, double? StreamLoss, double Fraction);
 
-    internal abstract class RecurrentTask : IDisposable
+    /// <summary>
+    /// What a trainer teaches the network: how an epoch is cut into batches, the loss of one batch and the validation
+    /// loss. <see cref="TrainingLoop"/> does the rest (optimizer, clipping, schedule, early stopping, checkpoints,
+    /// progress), the same for every objective.
+    /// </summary>
+    internal abstract class TrainingObjective : IDisposable
     {
         /// <summary>Prepares an epoch (shuffling with <paramref name="random"/>) and returns its number of batches.</summary>
         public abstract int BeginEpoch(Random random);
@@ -47,10 +47,10 @@ namespace MlnetLstm.Trainers
         /// <summary>A mean loss as the log shows it; a model of tokens adds perplexity and bits per token.</summary>
         public virtual string DescribeLoss(double loss) => $"{loss:F4}";
 
-        /// <summary>The validation loss as the log shows it, with the stream loss where the task has one.</summary>
+        /// <summary>The validation loss as the log shows it, with the stream loss where the objective has one.</summary>
         public virtual string DescribeValidation(double loss, double? streamLoss) => DescribeLoss(loss);
 
-        /// <summary>Releases tensors the task holds.</summary>
+        /// <summary>Releases tensors the objective holds.</summary>
         public virtual void Dispose()
         {
         }

@@ -7,7 +7,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Trainers
 {
     /// <summary>Sequence regression: windows [steps, features] → the next values, with squared-error or Huber loss on standardized values.</summary>
-    internal sealed class RegressionTask : RecurrentTask
+    internal sealed class RegressionObjective : TrainingObjective
     {
         private readonly RecurrentNetwork _network;
         private readonly Tensor _features;
@@ -27,7 +27,7 @@ namespace MlnetLstm.Trainers
         /// <param name="batchSize">Windows per batch.</param>
         /// <param name="loss">The loss.</param>
         /// <param name="huberDelta">Huber's δ, in standard deviations.</param>
-        public RegressionTask(RecurrentNetwork network, Tensor features, Tensor labels, Tensor? validationFeatures, Tensor? validationLabels,
+        public RegressionObjective(RecurrentNetwork network, Tensor features, Tensor labels, Tensor? validationFeatures, Tensor? validationLabels,
             int batchSize, RegressionLoss loss, double huberDelta)
         {
             _network = network;

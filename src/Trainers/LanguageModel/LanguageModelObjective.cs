@@ -13,7 +13,7 @@ namespace MlnetLstm.Trainers
     /// zero state, as when a PredictionEngine scores one: the state of a row is reset where it reads the end-of-text
     /// token, so the model never learns to lean on the end of the previous document.
     /// </summary>
-    internal sealed class LanguageModelTask : RecurrentTask
+    internal sealed class LanguageModelObjective : TrainingObjective
     {
         private readonly RecurrentNetwork _network;
         private readonly Tensor _train;
@@ -30,7 +30,7 @@ namespace MlnetLstm.Trainers
         private long[] _windowStarts = Array.Empty<long>();
         private RecurrentState? _state;
 
-        public LanguageModelTask(RecurrentNetwork network, int[] train, int[]? validation, int sequenceLength, int batchSize, BatchSampling sampling, int endOfText)
+        public LanguageModelObjective(RecurrentNetwork network, int[] train, int[]? validation, int sequenceLength, int batchSize, BatchSampling sampling, int endOfText)
         {
             _endOfText = endOfText;
             _network = network;
