@@ -9,22 +9,23 @@ namespace MlnetLstm.Trainers
     /// TorchSharp's default count or one thread, whichever trains faster now. Beside other CPU-bound processes,
     /// OpenMP's threads wait for one another at every operation, and a preempted one stalls them all: on 2 cores beside
     /// two busy processes, one thread trained 10× faster than two. The tuner measures the training's own batches in
-    /// windows of at least <see cref="Window"/>: after the warm-up, windows at the starting count until two in a row
-    /// agree within <see cref="Steady"/> or <see cref="WarmUp"/> has passed (a new network's first seconds are
-    /// slower whatever the count, while the kernels meet new sequence lengths), then one window at the other count; it keeps the faster,
-    /// and measures the other again after <see cref="Recheck"/>, or as soon as a window runs at less than half the
-    /// speed measured at the last decision. It decides; the callback it is given sets the count.
+    /// windows of at least <see cref="Window"/>: after a first window (set-up costs, not counted), one at the starting
+    /// count, then one at the other; it keeps the faster by <see cref="Margin"/>, and measures the other again after
+    /// <see cref="Recheck"/>, or as soon as a window runs at less than half the speed measured at the last decision.
+    /// Within the first <see cref="WarmUp"/> a new network is slower whatever the count (its kernels meet new sequence
+    /// lengths), so a decision there switches only for <see cref="WarmUpMargin"/> and is measured again when the
+    /// warm-up ends. It decides; the callback it is given sets the count.
     /// </summary>
     internal sealed class ThreadTuner
     {
         /// <summary>The shortest measuring window (and at least <see cref="MinimumBatches"/> batches).</summary>
         public static readonly TimeSpan Window = TimeSpan.FromSeconds(0.5);
 
-        /// <summary>The longest warm-up: on a busy machine windows may never agree.</summary>
+        /// <summary>How long a new network's speed is still settling.</summary>
         public static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
 
-        /// <summary>How closely two windows in a row must agree for the warm-up to end.</summary>
-        public const double Steady = 0.1;
+        /// <summary>How much faster the other count must be to replace the current one within <see cref="WarmUp"/>.</summary>
+        public const double WarmUpMargin = 1.5;
 
         /// <summary>How long a decision stands before the other count is measured again.</summary>
         public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
@@ -51,8 +52,7 @@ namespace MlnetLstm.Trainers
         private int _windowBatches;
         private double? _currentRate;
         private readonly TimeSpan _started;
-        private double? _warmUpRate;
-        private bool _warmedUp, _probing;
+        private bool _warmedUp, _probing, _provisional;
         private double _reference;
         private TimeSpan _decidedAt;
 
@@ -107,15 +107,12 @@ namespace MlnetLstm.Trainers
         {
             if (!_warmedUp)
             {
-                bool steady = _warmUpRate is double previous && Math.Abs(rate / previous - 1) <= Steady;
-                _warmUpRate = rate;
-                _warmedUp = steady || now - _started >= WarmUp;
-                if (!_warmedUp)
-                    return null;
+                _warmedUp = true;
+                return null;
             }
             _currentRate = rate;
-            bool first = _decisionCount == 0;
-            if (!first && now - _decidedAt < Recheck && rate >= Slowdown * _reference)
+            bool first = _decisionCount == 0, warmUpEnded = _provisional && now - _started >= WarmUp;
+            if (!first && !warmUpEnded && now - _decidedAt < Recheck && rate >= Slowdown * _reference)
                 return null;
             _probing = true;
             Current = Other;
@@ -129,7 +126,8 @@ namespace MlnetLstm.Trainers
             _probing = false;
             int probedCount = Current, previous = Other;
             double previousRate = _currentRate!.Value;
-            bool switched = probed > Margin * previousRate;
+            _provisional = now - _started < WarmUp;
+            bool switched = probed > (_provisional ? WarmUpMargin : Margin) * previousRate;
             if (!switched)
             {
                 Current = previous;
