@@ -55,11 +55,14 @@ namespace MlnetLstm.Samples
                 Console.WriteLine($"Trained in {clock.Elapsed.TotalSeconds:F0} s.");
                 var history = model.LastTransformer.TrainingHistory;
                 var settings = model.LastTransformer.TrainingSettings;
-                PerplexityPlot.Write(history, $"{corpus.Name}: character {options.Cell}, {settings["Layers"]}×{settings["HiddenSize"]}", stem + "-perplexity.png");
+                PerplexityPlot.Write(history, $"{corpus.Name}: character {options.Cell}, {settings["Layers"]}×{settings["HiddenSize"].Split(' ')[0]}", stem + "-perplexity.png");
                 ml.Model.Save(model, data.Schema, stem + ".zip");
                 var last = history[^1];
+                // The last epoch's validation leaves the stream out when the time budget ends during it.
+                var streamed = history.LastOrDefault(m => m.ValidationStreamLoss is not null);
+                string stream = streamed is null ? "no stream figure" : $"{streamed.ValidationStreamLoss / Math.Log(2):F3} as one stream after epoch {streamed.Epoch}";
                 Console.WriteLine($"Final validation: {last.ValidationBitsPerToken:F3} bits per character, each paragraph scored on its own as PredictionEngine scores it " +
-                    $"({last.ValidationStreamLoss / Math.Log(2):F3} as one stream; perplexity {last.ValidationPerplexity:F3}); " +
+                    $"({stream}; perplexity {last.ValidationPerplexity:F3}); " +
                     $"training throughput {last.ItemsPerSecond:N0} tokens/s. Wrote {stem}.zip and {stem}-perplexity.png.");
             }
 

@@ -18,7 +18,7 @@ namespace MlnetLstm.Trainers
     /// </summary>
     internal sealed class ThreadTuner
     {
-        /// <summary>The shortest measuring window (and at least <see cref="MinimumBatches"/> batches).</summary>
+        /// <summary>The shortest measuring window (and at least <see cref="MinimumBatches"/> batches, or one batch when measuring the other count).</summary>
         public static readonly TimeSpan Window = TimeSpan.FromSeconds(0.5);
 
         /// <summary>How long a new network's speed is still settling.</summary>
@@ -93,7 +93,9 @@ namespace MlnetLstm.Trainers
             _windowItems += items;
             _windowBatches++;
             var length = now - _windowStart;
-            if (length < Window || _windowBatches < MinimumBatches)
+            // Measuring the other count costs whatever it is slower by: one batch that outlasts the window is enough
+            // (beside busy processes one batch at the wrong count took seconds).
+            if (length < Window || _windowBatches < (_probing ? 1 : MinimumBatches))
                 return null;
             double rate = _windowItems / length.TotalSeconds;
             _windowStart = now;

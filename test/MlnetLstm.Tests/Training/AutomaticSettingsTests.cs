@@ -264,6 +264,17 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
+        public void MeasuringTheOtherCountTakesOneBatchWhenItOutlastsTheWindow()
+        {
+            var applied = new List<int>();
+            var tuner = Warmed(applied);
+            var (now, _) = Run(tuner, Warm, 2, 0.25);                    // 400 tokens/s at 2
+            var (_, messages) = Run(tuner, now, 1, 4);                    // one batch of 4 s at 1 thread: 25 tokens/s
+            Assert.AreEqual("Threads at 5.0 s 2 threads 400 tokens/s, 1 thread 25 tokens/s: kept 2.", messages.Single());
+            CollectionAssert.AreEqual(new[] { 2, 1, 2 }, applied);
+        }
+
+        [TestMethod]
         public void TimeThatWasNotTrainingIsLeftOutOfTheWindow()
         {
             var applied = new List<int>();
