@@ -20,11 +20,9 @@ namespace MlnetLstm.Trainers
         {
         }
 
-        /// <summary>Sets <paramref name="threads"/> until the result is disposed; null changes nothing.</summary>
-        public static ThreadCount? Use(int? threads)
+        /// <summary>Sets <paramref name="count"/> until the result is disposed.</summary>
+        public static ThreadCount Use(int count)
         {
-            if (threads is not int count)
-                return null;
             lock (Gate)
             {
                 if (_active++ == 0)

@@ -8,7 +8,7 @@ namespace MlnetLstm.Transforms
     /// <param name="TrainingLoss">Mean training loss over the epoch (cross-entropy in nats for models of tokens, the regression loss otherwise).</param>
     /// <param name="ValidationLoss">Mean validation loss after the epoch, or null without validation data.</param>
     /// <param name="ItemsPerSecond">Training throughput: predicted items (for a language model, tokens) per second.</param>
-    /// <param name="Elapsed">Time since training started.</param>
+    /// <param name="Elapsed">Time since the trainer's Fit began (reading the data and measuring included; for a resumed run, the earlier runs' training time too): what TimeBudget limits.</param>
     /// <param name="LearningRate">The learning rate at the end of the epoch.</param>
     public sealed record EpochMetrics(int Epoch, double TrainingLoss, double? ValidationLoss, double ItemsPerSecond, TimeSpan Elapsed, double LearningRate)
     {
