@@ -71,14 +71,13 @@ namespace MlnetLstm.Trainers
         /// </summary>
         private static void CheckReplaceable(string path, string full, bool checkContents)
         {
-            if (Directory.Exists(full))
-                throw Refuse(path, "is a directory", "Set it to a file, such as a 'training.ckpt' inside that directory.");
-            // Renaming over a link replaces the link, not its target, so neither what the user meant nor safe.
-            if (new FileInfo(full).LinkTarget is string target)
-                throw Refuse(path, $"is a symbolic link (to '{target}'); a checkpoint is renamed over its path, which would replace the link rather than write to its target",
-                    "Set CheckpointPath to the file itself, or to a new file.");
-            if (FileType.DescribeIfNotRegular(full) is string kind)
-                throw Refuse(path, $"is {kind}, not a regular file; training would replace it with its checkpoint", "Set CheckpointPath to the path of a regular file, or of a new file.");
+            if (FileType.WhyNotReplaceable(full) is var (kind, problem))
+                throw Refuse(path, $"{problem}; a checkpoint is renamed over its path", kind switch
+                {
+                    FileType.Entry.Directory => "Set it to a file, such as a 'training.ckpt' inside that directory.",
+                    FileType.Entry.SymbolicLink => "Set CheckpointPath to the file itself, or to a new file.",
+                    _ => "Set CheckpointPath to the path of a regular file, or of a new file.",
+                });
             if (checkContents && File.Exists(full) && !StartsLikeACheckpoint(full))
                 throw Refuse(path, "is an existing file that is not an MlnetLstm training checkpoint, and training would replace it",
                     "Point CheckpointPath at a new file (or at a checkpoint you mean to start over), or move the file away first.");

@@ -69,14 +69,6 @@ namespace MlnetLstm.Tests
 
         private string[] TemporaryFiles() => Directory.GetFiles(_directory, "*.tmp", SearchOption.AllDirectories);
 
-        private static string FileKind(string path)
-        {
-            var stat = Process.Start(new ProcessStartInfo("stat", new[] { "-c", "%F", path }) { RedirectStandardOutput = true })!;
-            string kind = stat.StandardOutput.ReadToEnd().Trim();
-            stat.WaitForExit();
-            return kind;
-        }
-
         // *** Never replace what is not a checkpoint ***
 
         [TestMethod]
@@ -150,20 +142,13 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void CharacterDeviceIsRefusedAndLeftAlone()
         {
-            string path = "/dev/null";
-            if (Environment.IsPrivilegedProcess)
-            {
-                path = Path.Combine(_directory, "null");
-                var mknod = Process.Start("mknod", new[] { path, "c", "1", "3" });
-                mknod.WaitForExit();
-                Assert.AreEqual(0, mknod.ExitCode, "mknod failed");
-            }
-            Assert.AreEqual("character special file", FileKind(path));
+            string path = SpecialFiles.NullDevice(_directory);
+            Assert.AreEqual("character special file", SpecialFiles.Kind(path));
             foreach (bool resume in new[] { false, true })
             {
                 var e = RefusedBeforeTraining(path, resume);
                 Assert.Contains("is a character device, not a regular file", e.Message);
-                Assert.AreEqual("character special file", FileKind(path), "the device must still be a device");
+                Assert.AreEqual("character special file", SpecialFiles.Kind(path), "the device must still be a device");
             }
             Assert.IsEmpty(TemporaryFiles());
         }
@@ -172,16 +157,13 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void NamedPipeIsRefusedWithoutBlocking()
         {
-            string path = Path.Combine(_directory, "pipe");
-            var mkfifo = Process.Start("mkfifo", new[] { path });
-            mkfifo.WaitForExit();
-            Assert.AreEqual(0, mkfifo.ExitCode, "mkfifo failed");
+            string path = SpecialFiles.NamedPipe(Path.Combine(_directory, "pipe"));
             foreach (bool resume in new[] { false, true })
             {
                 var refusal = Task.Run(() => RefusedBeforeTraining(path, resume));
                 Assert.IsTrue(refusal.Wait(TimeSpan.FromSeconds(60)), "Fit blocked on the named pipe");
                 Assert.Contains("is a named pipe (FIFO), not a regular file", refusal.Result.Message);
-                Assert.AreEqual("fifo", FileKind(path));
+                Assert.AreEqual("fifo", SpecialFiles.Kind(path));
             }
         }
 
