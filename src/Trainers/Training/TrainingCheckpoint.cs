@@ -217,6 +217,7 @@ namespace MlnetLstm.Trainers
                 var history = EpochMetrics.LoadHistory(reader, source, new EpochMetrics.Layout(HasStreamLoss: version >= 4, HasValidationFraction: version >= 5));
                 ParameterSerializer.Load(reader, network, source, end);
                 optimizer.load_state_dict(reader);
+                CheckOptimizerState(optimizer, network, source);
                 bool hasBest = Transforms.ModelFormat.ReadFlag(reader, source, "best weights present");
                 int bestEpoch = 0;
                 List<(string name, TorchSharp.torch.Tensor)>? best = null;
@@ -245,6 +246,44 @@ namespace MlnetLstm.Trainers
             catch (EndOfStreamException e)
             {
                 throw new FormatException($"{source} is truncated. Delete it to start over.", e);
+            }
+        }
+
+        /// <summary>
+        /// Checks the optimizer state just read: every moment finite, the second moments (which are means of squares)
+        /// not negative, and the step count not negative. A checkpoint passes its checksum whenever the checksum was
+        /// recomputed after an edit, and bad state would otherwise surface only epochs later, as a divergence.
+        /// </summary>
+        /// <exception cref="FormatException">A value is implausible; the message names the parameter, the state and the value.</exception>
+        private static void CheckOptimizerState(OptimizerHelper optimizer, RecurrentNetwork network, string source)
+        {
+            // The optimizer holds one state per parameter, in the network's order (it was built from network.parameters()).
+            var names = network.named_parameters().Select(p => p.name).ToList();
+            var states = optimizer.state_dict().State;
+            for (int i = 0; i < states.Count; i++)
+            {
+                string parameter = i < names.Count ? names[i] : $"#{i}";
+                (long Step, (string Name, TorchSharp.torch.Tensor? Moment, bool Squares)[] Moments) checkedState = states[i] switch
+                {
+                    Adam.State adam => (adam.step, new (string, TorchSharp.torch.Tensor?, bool)[] { ("exp_avg", adam.exp_avg, false), ("exp_avg_sq", adam.exp_avg_sq, true), ("max_exp_avg_sq", adam.max_exp_avg_sq, true) }),
+                    AdamW.State adamW => (adamW.step, new (string, TorchSharp.torch.Tensor?, bool)[] { ("exp_avg", adamW.exp_avg, false), ("exp_avg_sq", adamW.exp_avg_sq, true), ("max_exp_avg_sq", adamW.max_exp_avg_sq, true) }),
+                    SGD.State sgd => (0L, new (string, TorchSharp.torch.Tensor?, bool)[] { ("momentum_buffer", sgd.momentum_buffer, false) }),
+                    _ => (0L, Array.Empty<(string, TorchSharp.torch.Tensor?, bool)>()),
+                };
+                var (step, moments) = checkedState;
+                if (step < 0)
+                    throw new FormatException($"{source}: the optimizer state of parameter '{parameter}' has step count {step}, which cannot be negative; the checkpoint is corrupt. Delete it to start over.");
+                foreach (var (name, moment, squares) in moments)
+                {
+                    if (moment is null)
+                        continue;
+                    using var cpu = moment.detach().cpu().to(TorchSharp.torch.ScalarType.Float32);
+                    var values = cpu.data<float>();
+                    for (long j = 0; j < values.Count; j++)
+                        if (!float.IsFinite(values[j]) || (squares && values[j] < 0))
+                            throw new FormatException($"{source}: the optimizer state '{name}' of parameter '{parameter}' holds {values[j].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {j}; " +
+                                $"it must be finite{(squares ? " and not negative (a mean of squared gradients)" : "")}, so the checkpoint is corrupt. Delete it to start over.");
+                }
             }
         }
 

@@ -374,6 +374,82 @@ namespace MlnetLstm.Tests
             Assert.Contains(message, e.Message);
         }
 
+        // *** Plausible values in a checkpoint whose checksum was recomputed after an edit ***
+
+        /// <summary>Rewrites the SHA-256 at the end of a checkpoint, as a tool that edits one would.</summary>
+        private static void RecomputeChecksum(string path)
+        {
+            var bytes = File.ReadAllBytes(path);
+            System.Security.Cryptography.SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes, bytes.Length - 32);
+            File.WriteAllBytes(path, bytes);
+        }
+
+        /// <summary>
+        /// head.bias set to 1e30 with the checksum recomputed: refused on resume, naming the parameter (it loaded before,
+        /// and scored every text at a log-likelihood of about −9e30).
+        /// </summary>
+        [TestMethod]
+        public void ImplausibleWeightWithARecomputedChecksumIsRefused()
+        {
+            var (path, _) = TwoEpochCheckpoint();
+            var bytes = File.ReadAllBytes(path);
+            var name = Encoding.UTF8.GetBytes("head.bias");
+            int at = bytes.AsSpan().IndexOf(name);
+            Assert.AreEqual(1, BitConverter.ToInt32(bytes, at + name.Length), "head.bias is a vector");
+            BitConverter.GetBytes(1e30f).CopyTo(bytes, at + name.Length + sizeof(int) + sizeof(long));
+            File.WriteAllBytes(path, bytes);
+            RecomputeChecksum(path);
+
+            var trained = new List<int>();
+            var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 4, trained: trained), Text));
+            Assert.Contains($"Checkpoint '{path}': parameter 'head.bias' holds 1E+30 at index 0; a trained network's weights are finite and at most 1e6 in magnitude", e.Message);
+            Assert.IsEmpty(trained);
+        }
+
+        /// <summary>
+        /// Optimizer state that no training writes (NaN or a negative mean of squares in Adam's second moment, a
+        /// negative step count), in a checkpoint with a valid checksum: refused on resume, naming the parameter and the
+        /// state, instead of "Training diverged in epoch 3".
+        /// </summary>
+        [TestMethod]
+        [DataRow("exp_avg NaN", "the optimizer state 'exp_avg' of parameter 'layer0.fused.weight_ih_l0' holds NaN at index 0; it must be finite, so")]
+        [DataRow("exp_avg_sq negative", "the optimizer state 'exp_avg_sq' of parameter 'layer0.fused.weight_ih_l0' holds -1 at index 0; it must be finite and not negative (a mean of squared gradients)")]
+        [DataRow("step negative", "the optimizer state of parameter 'layer0.fused.weight_ih_l0' has step count -5, which cannot be negative")]
+        public void ImplausibleOptimizerStateIsRefused(string damage, string message)
+        {
+            var (path, _) = TwoEpochCheckpoint();
+            // Read the checkpoint into a network and optimizer of its own, spoil one value, and write it back with its checksum.
+            var architecture = TrainingCheckpoint.PeekArchitecture(path)!;
+            using (var network = new RecurrentNetwork(architecture, seed: 1, TorchSharp.torch.CPU))
+            using (var optimizer = TorchSharp.torch.optim.Adam(network.parameters(), 0.01))
+            {
+                var (history, best, bestEpoch) = TrainingCheckpoint.Load(path, network, optimizer);
+                var state = (TorchSharp.Modules.Adam.State)optimizer.state_dict().State[0];
+                using (TorchSharp.torch.no_grad())
+                {
+                    switch (damage)
+                    {
+                        case "exp_avg NaN":
+                            state.exp_avg.view(-1)[0].fill_(float.NaN);
+                            break;
+                        case "exp_avg_sq negative":
+                            state.exp_avg_sq.view(-1)[0].fill_(-1f);
+                            break;
+                        default:
+                            state.step = -5;
+                            break;
+                    }
+                }
+                TrainingCheckpoint.Save(path, network, optimizer, history, best, bestEpoch);
+            }
+
+            var trained = new List<int>();
+            var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 4, trained: trained), Text));
+            Assert.Contains($"Checkpoint '{path}': {message}", e.Message);
+            Assert.Contains("Delete it to start over.", e.Message);
+            Assert.IsEmpty(trained);
+        }
+
         // *** Early stopping resumed from a checkpoint without best weights ***
 
         /// <summary>
