@@ -71,7 +71,8 @@ namespace MlnetLstm.Trainers
         {
             var tokens = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
             var classes = ClassLabels.Bind(input.Schema, TrainerOptions.LabelColumnName);
-            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentClassificationTransformer)?.Vocabulary, tokens.Tokens, tokens.Name);
+            var ids = new NetworkVocabulary(tokens.Name, tokens.Tokens, classes.Names);
+            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentClassificationTransformer)?.Vocabulary, ids);
             var (sequences, labels) = Read(input, tokens, classes);
             if (sequences.Count == 0)
                 throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{TrainerOptions.TokenColumnName}' and labels in '{TrainerOptions.LabelColumnName}'.");
@@ -98,7 +99,7 @@ namespace MlnetLstm.Trainers
             }
 
             var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, tokens.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, classes.Count, TrainerOptions.Bidirectional);
-            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainSequences.Count, TrainerOptions.OneHotProjection,
+            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, ids, trainSequences.Count, TrainerOptions.OneHotProjection,
                 network => new ClassificationObjective(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     TrainerOptions.BatchSize, TrainerOptions.Pooling),
                 $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");

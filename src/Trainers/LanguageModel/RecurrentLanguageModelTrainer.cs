@@ -134,7 +134,8 @@ namespace MlnetLstm.Trainers
                 throw new ArgumentOutOfRangeException(nameof(input),
                     $"Generation.StopToken '{stop}' is not in the vocabulary of token column '{column.Name}'. Use one of its reserved tokens, or null for no stop token.");
 
-            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, vocabulary.Tokens, column.Name);
+            var ids = new NetworkVocabulary(column.Name, vocabulary.Tokens);
+            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, ids);
 
             var stream = ReadStream(input, column, vocabulary.EndOfText, "training data");
             int[] train, validation;
@@ -162,7 +163,7 @@ namespace MlnetLstm.Trainers
 
             var candidates = TrainerOptions.HiddenSizes.Select(size => new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, vocabulary.Tokens.Length,
                 TrainerOptions.EmbeddingSize, size, TrainerOptions.Layers, TrainerOptions.Dropout, vocabulary.Tokens.Length)).ToList();
-            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, candidates, train.Length - 1, TrainerOptions.OneHotProjection,
+            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, candidates, ids, train.Length - 1, TrainerOptions.OneHotProjection,
                 network => new LanguageModelObjective(network, train, validation, TrainerOptions.SequenceLength, TrainerOptions.BatchSize, TrainerOptions.BatchSampling, vocabulary.EndOfText),
                 $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
             return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, TrainerOptions.Columns, TrainerOptions.Generation);

@@ -97,7 +97,7 @@ namespace MlnetLstm.Trainers
                 Standardization.Learn(labels.Take(trainRows).ToArray(), shape.Horizon));
             var architecture = new RecurrentArchitecture(TrainerOptions.Cell, NetworkInput.Features, TrainerOptions.FeaturesPerStep, 0,
                 TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, shape.Horizon);
-            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainRows, OneHotProjection.Auto, network =>
+            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, vocabulary: null, trainRows, OneHotProjection.Auto, network =>
             {
                 Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);
                 Tensor Labels(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Targets, null, network.Device);

@@ -20,7 +20,7 @@ namespace MlnetLstm.Trainers
     internal static class TrainingCheckpoint
     {
         private const string Magic = "MLSTCKPT";
-        private const int FormatVersion = 5;
+        private const int FormatVersion = 6;
         private const int ChecksumSize = 32;
         private const string Option = nameof(RecurrentTrainingOptions.CheckpointPath);
 
@@ -109,9 +109,11 @@ namespace MlnetLstm.Trainers
         }
 
         // *** Binary format ***
-        // 8 bytes: "MLSTCKPT"; int: format version (5; 3 and 4 are read too, their history without the validation
-        // fraction, and 3's without the stream validation loss; versions 1 and 2, without best epoch and checksum, are refused)
+        // 8 bytes: "MLSTCKPT"; int: format version (6; 3 to 5 are read too, without the vocabulary, 3 and 4 with their
+        // history without the validation fraction, and 3's without the stream validation loss; versions 1 and 2, without
+        // best epoch and checksum, are refused)
         // <architecture: see RecurrentArchitecture.Save>
+        // from version 6: byte: has a vocabulary; if it has: <the ids' meanings: see NetworkVocabulary.Save>
         // <history of the completed epochs: see EpochMetrics.SaveHistory (with the stream validation loss from version 4, the validation fraction from 5)>
         // <weights: see ParameterSerializer.Save>
         // <optimizer state: TorchSharp's save_state_dict>
@@ -128,7 +130,7 @@ namespace MlnetLstm.Trainers
             {
                 using var stream = File.OpenRead(path);
                 using var reader = new BinaryReader(stream);
-                if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic || reader.ReadInt32() is not (3 or 4 or FormatVersion))
+                if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic || reader.ReadInt32() is not (>= 3 and <= FormatVersion))
                     return null;
                 return RecurrentArchitecture.Load(reader);
             }
@@ -143,7 +145,7 @@ namespace MlnetLstm.Trainers
         /// <paramref name="bestWeights"/> holds (ignored without them).
         /// </summary>
         /// <exception cref="ArgumentException">Something other than a checkpoint appeared at the path during training; it is left as it is.</exception>
-        public static void Save(string path, RecurrentNetwork network, OptimizerHelper optimizer, IReadOnlyList<EpochMetrics> history,
+        public static void Save(string path, RecurrentNetwork network, NetworkVocabulary? vocabulary, OptimizerHelper optimizer, IReadOnlyList<EpochMetrics> history,
             IReadOnlyDictionary<string, TorchSharp.torch.Tensor>? bestWeights, int bestEpoch)
         {
             string temporary = TemporaryPath(path);
@@ -156,6 +158,8 @@ namespace MlnetLstm.Trainers
                         writer.Write(Encoding.ASCII.GetBytes(Magic));
                         writer.Write(FormatVersion);
                         network.Architecture.Save(writer);
+                        writer.Write(vocabulary is null ? (byte)0 : (byte)1);
+                        vocabulary?.Save(writer);
                         EpochMetrics.SaveHistory(writer, history);
                         ParameterSerializer.Save(writer, network);
                         optimizer.save_state_dict(writer);
@@ -190,7 +194,9 @@ namespace MlnetLstm.Trainers
         /// caller disposes. The checksum is checked before any field is read.
         /// </summary>
         /// <exception cref="FormatException">The file is not a checkpoint of this network, is of another format version, or is damaged; the message names the file.</exception>
-        public static (List<EpochMetrics> History, Dictionary<string, TorchSharp.torch.Tensor>? BestWeights, int BestEpoch) Load(string path, RecurrentNetwork network, OptimizerHelper optimizer)
+        /// <exception cref="ArgumentException">The checkpoint was trained on other ids than <paramref name="vocabulary"/> (another tokenizer's tokens, other classes): its weights would be applied to other tokens.</exception>
+        public static (List<EpochMetrics> History, Dictionary<string, TorchSharp.torch.Tensor>? BestWeights, int BestEpoch) Load(string path, RecurrentNetwork network, NetworkVocabulary? vocabulary,
+            OptimizerHelper optimizer)
         {
             // *** Binary format *** (see Save)
             string source = $"Checkpoint '{path}'";
@@ -204,7 +210,7 @@ namespace MlnetLstm.Trainers
                 if (version is 1 or 2)
                     throw new FormatException($"{source} has format version {version}, written by an earlier version of MlnetLstm without a checksum; this build reads version {FormatVersion}. " +
                         "Resume it with the MlnetLstm version that wrote it, or delete it to start over.");
-                if (version is not (3 or 4 or FormatVersion))
+                if (version is not (>= 3 and <= FormatVersion))
                     throw new FormatException($"{source} has format version {version}; this build reads versions 3 to {FormatVersion}. It was written by a newer version of MlnetLstm, or is damaged: " +
                         "resume it with the version that wrote it, or delete it to start over.");
                 long end = stream.Length - ChecksumSize;
@@ -214,6 +220,14 @@ namespace MlnetLstm.Trainers
                 var architecture = RecurrentArchitecture.Load(reader);
                 if (architecture != network.Architecture)
                     throw new FormatException($"{source} was written for a different network ({architecture}) than the options describe ({network.Architecture}). Delete it or use the options it was trained with.");
+                if (version >= 6 && Transforms.ModelFormat.ReadFlag(reader, source, "vocabulary present"))
+                {
+                    var (tokens, classes) = NetworkVocabulary.Load(reader, source, end);
+                    if (vocabulary?.Difference(tokens, classes) is string difference)
+                        throw new ArgumentException($"{source} {difference}: its weights belong to other ids than the training data's. " +
+                            "Resume on data transformed by the same fitted tokenizer (and label mapping) as the run that wrote it, or set ResumeFromCheckpoint to false to start over.",
+                            nameof(RecurrentTrainingOptions.ResumeFromCheckpoint));
+                }
                 var history = EpochMetrics.LoadHistory(reader, source, new EpochMetrics.Layout(HasStreamLoss: version >= 4, HasValidationFraction: version >= 5));
                 ParameterSerializer.Load(reader, network, source, end);
                 optimizer.load_state_dict(reader);

@@ -360,9 +360,9 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(1, "written by an earlier version of MlnetLstm without a checksum; this build reads version 5. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
-        [DataRow(2, "written by an earlier version of MlnetLstm without a checksum; this build reads version 5. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
-        [DataRow(6, "this build reads versions 3 to 5. It was written by a newer version of MlnetLstm, or is damaged: resume it with the version that wrote it, or delete it to start over.")]
+        [DataRow(1, "written by an earlier version of MlnetLstm without a checksum; this build reads version 6. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(2, "written by an earlier version of MlnetLstm without a checksum; this build reads version 6. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(7, "this build reads versions 3 to 6. It was written by a newer version of MlnetLstm, or is damaged: resume it with the version that wrote it, or delete it to start over.")]
         public void CheckpointOfAnotherFormatVersionIsRefused(int version, string message)
         {
             var (path, _) = TwoEpochCheckpoint();
@@ -423,7 +423,7 @@ namespace MlnetLstm.Tests
             using (var network = new RecurrentNetwork(architecture, seed: 1, TorchSharp.torch.CPU))
             using (var optimizer = TorchSharp.torch.optim.Adam(network.parameters(), 0.01))
             {
-                var (history, best, bestEpoch) = TrainingCheckpoint.Load(path, network, optimizer);
+                var (history, best, bestEpoch) = TrainingCheckpoint.Load(path, network, vocabulary: null, optimizer);
                 var state = (TorchSharp.Modules.Adam.State)optimizer.state_dict().State[0];
                 using (TorchSharp.torch.no_grad())
                 {
@@ -440,13 +440,43 @@ namespace MlnetLstm.Tests
                             break;
                     }
                 }
-                TrainingCheckpoint.Save(path, network, optimizer, history, best, bestEpoch);
+                TrainingCheckpoint.Save(path, network, vocabulary: null, optimizer, history, best, bestEpoch);
             }
 
             var trained = new List<int>();
             var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 4, trained: trained), Text));
             Assert.Contains($"Checkpoint '{path}': {message}", e.Message);
             Assert.Contains("Delete it to start over.", e.Message);
+            Assert.IsEmpty(trained);
+        }
+
+        // *** A resume on data with other token ids ***
+
+        /// <summary>
+        /// A checkpoint of a run on "abcdefg…" resumed on "hijklmn…": the vocabulary has the same size, so the network
+        /// fits, but every id means another character. Refused before any batch, naming the first id that differs.
+        /// </summary>
+        [TestMethod]
+        public void ResumeOnDataWithAnotherVocabularyIsRefused()
+        {
+            string path = Path.Combine(_directory, "training.ckpt");
+            Fit(new MLContext(seed: 1), Checkpointed(path, epochs: 1), Text);
+            string other = new(Text.Select(c => (char)(c + Period.Length)).ToArray());
+            IReadOnlyList<string> Tokens(string text)
+            {
+                var ml = new MLContext(seed: 1);
+                return ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, text)).Vocabulary.Tokens;
+            }
+            var (trainedTokens, otherTokens) = (Tokens(Text), Tokens(other));
+            Assert.HasCount(trainedTokens.Count, otherTokens, "the two vocabularies have one size: the network alone cannot tell them apart");
+            int differs = Enumerable.Range(0, trainedTokens.Count).First(i => trainedTokens[i] != otherTokens[i]);
+
+            var trained = new List<int>();
+            var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 2, trained: trained), other));
+            Assert.AreEqual("ResumeFromCheckpoint", e.ParamName);
+            Assert.Contains($"Checkpoint '{path}' reads a vocabulary of {trainedTokens.Count} tokens, but token column 'Tokens' has {otherTokens.Count}, " +
+                $"and they differ first at id {differs} ('{trainedTokens[differs]}' against '{otherTokens[differs]}')", e.Message);
+            Assert.Contains("Resume on data transformed by the same fitted tokenizer", e.Message);
             Assert.IsEmpty(trained);
         }
 
