@@ -51,6 +51,9 @@ namespace MlnetLstm.Trainers
             using (var channel = host.Start("Training"))
             {
                 var device = TorchDevice.Choose(host, channel);
+                if (options.NumberOfThreads is int set && set > Environment.ProcessorCount)
+                    channel.Warning($"NumberOfThreads is {set}, more than the {Environment.ProcessorCount} logical processors of this machine: the extra threads only wait " +
+                        $"for one another (256 threads on 2 cores trained 16 times slower than 2). Set at most {Environment.ProcessorCount}, or null to let training measure the faster count.");
                 var sizing = new SizeMeasurement(options, clock, seed, device, projection, createObjective, channel);
                 var (architecture, sizeReason, startThreads) = sizing.Choose(candidates, itemsPerEpoch, tuneThreads ? defaultThreads : null);
                 if (options.InitialModel is { } initial)

@@ -313,6 +313,8 @@ namespace MlnetLstm.Tests
             File.WriteAllBytes(app.Path + ".upload", zip[..(zip.Length / 2)]);
             File.Move(app.Path + ".upload", app.Path, overwrite: true);
             await WaitForAsync(async () => (await HealthAsync(client)).GetProperty("lastReloadFailure").ValueKind != JsonValueKind.Null, "/health reports the rejected file");
+            // The pool records the failure before it raises ReloadFailed, whose handler logs it: wait for the log too.
+            await WaitForAsync(() => Task.FromResult(app.Logs.Any(l => l.Level == LogLevel.Error)), "the rejection is logged");
 
             var health = await HealthAsync(client);
             Assert.AreEqual(1, health.GetProperty("model").GetProperty("version").GetInt64());

@@ -135,6 +135,44 @@ namespace MlnetLstm.Tests
         }
 
         /// <summary>
+        /// More threads than the machine has logical processors are allowed (within the range) but warned about, once
+        /// per Fit, naming the count and the processors; as many as it has are not.
+        /// </summary>
+        [TestMethod]
+        public void NumberOfThreadsAboveTheProcessorCountIsWarnedAboutOnce()
+        {
+            int original = TorchSharp.torch.get_num_threads();
+            try
+            {
+                foreach (int threads in new[] { Environment.ProcessorCount + 1, Environment.ProcessorCount })
+                {
+                    var ml = new MLContext(seed: 1);
+                    var warnings = new ConcurrentQueue<string>();
+                    ml.Log += (_, e) =>
+                    {
+                        if (e.Kind == ChannelMessageKind.Warning && e.Message.Contains("NumberOfThreads", StringComparison.Ordinal))
+                            warnings.Enqueue(e.Message);
+                    };
+                    var options = SmallOptions(epochs: 2);
+                    options.NumberOfThreads = threads;
+                    Fit(ml, options, Text);
+                    if (threads > Environment.ProcessorCount)
+                    {
+                        Assert.HasCount(1, warnings, string.Join("\n", warnings));
+                        Assert.Contains($"NumberOfThreads is {threads}, more than the {Environment.ProcessorCount} logical processors of this machine", warnings.Single());
+                        Assert.Contains($"Set at most {Environment.ProcessorCount}, or null to let training measure the faster count.", warnings.Single());
+                    }
+                    else
+                        Assert.IsEmpty(warnings, "as many threads as processors is no mistake");
+                }
+            }
+            finally
+            {
+                TorchSharp.torch.set_num_threads(original);
+            }
+        }
+
+        /// <summary>
         /// NumberOfThreads holds during training and the count found before is back after it, whether training
         /// succeeds or fails; without NumberOfThreads training chooses the count and puts back the one it found.
         /// </summary>
