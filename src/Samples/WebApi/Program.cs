@@ -5,12 +5,17 @@
 // Settings: the "Model" section (ModelServiceOptions) from appsettings.json, the environment (Model__Path=…) or the
 // command line (--Model:Path=…). Replace the model file by an atomic rename to deploy a new model without a restart.
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using MlnetLstm.WebApi;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.Configure<ModelServiceOptions>(builder.Configuration.GetSection(ModelServiceOptions.Section));
 builder.Services.AddSingleton<LanguageModelService>();
+// Limits against hostile clients (docs/bad-input.md): Kestrel's, from the settings, and the open /generate streams.
+builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ModelServiceOptions>>((kestrel, model) => ServerLimits.Apply(kestrel, model.Value));
+builder.Services.AddSingleton<StreamSlots>();
 var app = builder.Build();
 // Load the model now, so that a missing or bad model fails the start rather than the first request.
 app.Services.GetRequiredService<LanguageModelService>();

@@ -115,11 +115,10 @@ namespace MlnetLstm.Trainers
             using var cursor = data.GetRowCursor(new[] { tokens.Column, label });
             var readTokens = tokens.MakeReader(cursor);
             var readLabel = cursor.GetGetter<uint>(label);
-            var ids = new List<int>();
             uint key = 0;
             while (cursor.MoveNext())
             {
-                readTokens(ids);
+                var ids = readTokens();
                 readLabel(ref key);
                 if (key == 0 || key > classes.Count)
                     throw new InvalidOperationException(

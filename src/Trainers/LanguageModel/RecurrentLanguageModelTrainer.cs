@@ -172,14 +172,12 @@ namespace MlnetLstm.Trainers
         private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)
         {
             var stream = new List<int>();
-            var ids = new List<int>();
             using (var cursor = data.GetRowCursor(new[] { column.Column }))
             {
                 var read = column.MakeReader(cursor);
                 while (cursor.MoveNext())
                 {
-                    read(ids);
-                    stream.AddRange(ids);
+                    stream.AddRange(read());
                     stream.Add(endOfText);
                 }
             }

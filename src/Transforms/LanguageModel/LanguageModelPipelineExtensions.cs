@@ -55,13 +55,13 @@ namespace MlnetLstm.Transforms
             foreach (var transformer in before)
                 row = transformer.Transform(row);
             var column = TokenColumn.Bind(row.Schema, model.TokenColumnName);
-            var ids = new List<int>();
+            int[] ids;
             using (var cursor = row.GetRowCursor(new[] { column.Column }))
             {
                 var read = column.MakeReader(cursor);
                 if (!cursor.MoveNext())
                     throw new InvalidOperationException("The pipeline's transforms before the language model produced no row for the input.");
-                read(ids);
+                ids = read().ToArray();
             }
             return model.GenerateTokens(ids, generation, cancellationToken);
         }

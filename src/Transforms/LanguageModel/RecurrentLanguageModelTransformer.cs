@@ -266,7 +266,7 @@ namespace MlnetLstm.Transforms
                 var parent = _parent;
                 var read = _column.MakeReader(input);
                 var scorer = new LanguageModelScorer(parent.Engine, parent._vocabulary);
-                var ids = new List<int>();
+                IReadOnlyList<int> ids = Array.Empty<int>();
                 var probabilities = kinds.Contains(LanguageModelColumn.NextTokenProbabilities) ? new float[parent._vocabulary.Tokens.Length] : null;
                 var continuation = new List<int>();
                 string? generated = null;
@@ -274,7 +274,7 @@ namespace MlnetLstm.Transforms
                 // The row's log-likelihood; reading it leaves the row's ids, probabilities and scorer state in place.
                 var logLikelihood = new RowCache<double>(input, () =>
                 {
-                    read(ids);
+                    ids = read();
                     generated = null;
                     double result = scorer.Read(ids, likelihood);
                     if (probabilities is not null)
