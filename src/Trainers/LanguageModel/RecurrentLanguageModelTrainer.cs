@@ -136,22 +136,25 @@ namespace MlnetLstm.Trainers
 
             InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, vocabulary.Tokens, column.Name);
 
-            var stream = ReadStream(input, column, vocabulary.EndOfText, "training data");
-            int[] train, validation;
-            if (TrainerOptions.ValidationData is { } validationData)
+            // The tokens go to an on-disk cache once per Fit, read back a window at a time: training memory does not grow with the corpus.
+            string folder = TokenCache.Folder(Host);
+            using var cache = TokenCache.Write(input, column, vocabulary.EndOfText, folder, "training data");
+            if (cache.Length == 0)
+                throw new InvalidOperationException($"The training data has no rows. Fit a language model on data with text in column '{column.Name}'.");
+            TokenStream train, validation;
+            using var validationCache = TrainerOptions.ValidationData is { } validationData ? ValidationCache(validationData, vocabulary, folder) : null;
+            if (validationCache is not null)
             {
-                var validationColumn = TokenColumn.Bind(validationData.Schema, TrainerOptions.TokenColumnName);
-                if (!validationColumn.Carries(vocabulary))
-                    throw new ArgumentOutOfRangeException(nameof(input),
-                        $"ValidationData's column '{validationColumn.Name}' has a different vocabulary than the training data's. Transform both with the same fitted tokenizer.");
-                train = stream;
-                validation = ReadStream(validationData, validationColumn, vocabulary.EndOfText, "validation data");
+                if (validationCache.Length == 0)
+                    throw new InvalidOperationException($"The validation data has no rows. Fit a language model on data with text in column '{column.Name}'.");
+                train = cache.Stream;
+                validation = validationCache.Stream;
             }
             else
             {
-                int split = (int)(stream.Length * (1 - TrainerOptions.ValidationFraction));
-                train = stream[..split];
-                validation = stream[split..];
+                long split = (long)(cache.Length * (1 - TrainerOptions.ValidationFraction));
+                train = cache.Stream.Slice(0, split);
+                validation = cache.Stream.Slice(split, cache.Length - split);
             }
 
             long needed = LanguageModelObjective.MinimumTokens(TrainerOptions.SequenceLength, TrainerOptions.BatchSize);
@@ -164,27 +167,19 @@ namespace MlnetLstm.Trainers
                 TrainerOptions.EmbeddingSize, size, TrainerOptions.Layers, TrainerOptions.Dropout, vocabulary.Tokens.Length)).ToList();
             var trained = TrainingLoop.Train(Host, TrainerOptions, clock, candidates, train.Length - 1, TrainerOptions.OneHotProjection,
                 network => new LanguageModelObjective(network, train, validation, TrainerOptions.SequenceLength, TrainerOptions.BatchSize, TrainerOptions.BatchSampling, vocabulary.EndOfText),
-                $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
+                $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}, " +
+                $"cached in '{folder}' ({(cache.Bytes + (validationCache?.Bytes ?? 0)) / (1 << 20):N0} MiB)");
             return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, TrainerOptions.Columns, TrainerOptions.Generation);
         }
 
-        private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)
+        /// <summary>The token cache of ValidationData, whose column must carry the training data's vocabulary.</summary>
+        private TokenCache ValidationCache(IDataView validationData, LanguageModelVocabulary vocabulary, string folder)
         {
-            var stream = new List<int>();
-            var ids = new List<int>();
-            using (var cursor = data.GetRowCursor(new[] { column.Column }))
-            {
-                var read = column.MakeReader(cursor);
-                while (cursor.MoveNext())
-                {
-                    read(ids);
-                    stream.AddRange(ids);
-                    stream.Add(endOfText);
-                }
-            }
-            if (stream.Count == 0)
-                throw new InvalidOperationException($"The {what} has no rows. Fit a language model on data with text in column '{column.Name}'.");
-            return stream.ToArray();
+            var validationColumn = TokenColumn.Bind(validationData.Schema, TrainerOptions.TokenColumnName);
+            if (!validationColumn.Carries(vocabulary))
+                throw new ArgumentOutOfRangeException(nameof(validationData),
+                    $"ValidationData's column '{validationColumn.Name}' has a different vocabulary than the training data's. Transform both with the same fitted tokenizer.");
+            return TokenCache.Write(validationData, validationColumn, vocabulary.EndOfText, folder, "validation data");
         }
 
         private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
