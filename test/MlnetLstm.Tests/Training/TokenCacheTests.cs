@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.ML;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MlnetLstm.Trainers;
+using MlnetLstm.Transforms;
+using static MlnetLstm.Tests.LanguageModelTestKit;
+
+namespace MlnetLstm.Tests
+{
+    /// <summary>
+    /// The language model's on-disk token cache: in MLContext.TempFilePath while Fit runs, 2 bytes per token (4 past
+    /// 65,536 tokens), deleted when Fit ends or fails, a clear error for a folder it cannot use; and the seeded
+    /// permutation that shuffles random windows without an array of them.
+    /// </summary>
+    [TestClass]
+    public sealed class TokenCacheTests
+    {
+        private static string[] CacheFiles(string folder) => Directory.GetFiles(folder, "mlnetlstm-tokens-*.cache");
+
+        [TestMethod]
+        public void TheCacheIsInTempFilePathWhileFitRunsTwoBytesPerTokenAndDeletedAfter()
+        {
+            string folder = TestData.TempDirectory("token-cache");
+            var ml = new MLContext(seed: 1) { TempFilePath = folder };
+            var seen = new List<(string Name, long Bytes)>();
+            var options = SmallOptions(epochs: 2);
+            options.EpochCompleted = _ => seen.AddRange(CacheFiles(folder).Select(f => (Path.GetFileName(f), new FileInfo(f).Length)));
+            Fit(ml, options, PeriodicText(20), PeriodicText(10));
+
+            // Two epochs, each seeing the one cache: 140 + 70 characters and an end-of-text token after each row, 2 bytes each.
+            Assert.HasCount(2, seen, string.Join(", ", seen));
+            Assert.AreEqual(seen[0], seen[1]);
+            Assert.AreEqual(2L * (140 + 1 + 70 + 1), seen[0].Bytes, "bytes of the token cache");
+            Assert.IsEmpty(CacheFiles(folder), "cache files left after Fit");
+        }
+
+        [TestMethod]
+        public void ValidationDataGetsACacheOfItsOwn()
+        {
+            string folder = TestData.TempDirectory("token-cache");
+            var ml = new MLContext(seed: 1) { TempFilePath = folder };
+            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, PeriodicText(20)));
+            var sizes = new List<long>();
+            var options = SmallOptions(epochs: 1);
+            options.ValidationData = tokenizer.Transform(TestData.Texts(ml, PeriodicText(3)));
+            options.EpochCompleted = _ => sizes.AddRange(CacheFiles(folder).Select(f => new FileInfo(f).Length).Order());
+            ml.Transforms.Text.RecurrentLanguageModel(options).Fit(tokenizer.Transform(TestData.Texts(ml, PeriodicText(20))));
+            CollectionAssert.AreEqual(new[] { 2L * (21 + 1), 2L * (140 + 1) }, sizes, "bytes of the validation and training caches");
+            Assert.IsEmpty(CacheFiles(folder), "cache files left after Fit");
+        }
+
+        [TestMethod]
+        public void AFitThatFailsAfterCachingDeletesItsCache()
+        {
+            string folder = TestData.TempDirectory("token-cache");
+            var ml = new MLContext(seed: 1) { TempFilePath = folder };
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(ml, SmallOptions(), "abc"));
+            StringAssert.Contains(e.Message, "fewer than the 41 one batch needs");
+            Assert.IsEmpty(CacheFiles(folder), "cache files left after a failed Fit");
+        }
+
+        [TestMethod]
+        public void ATempFilePathThatDoesNotExistIsAClearErrorBeforeTraining()
+        {
+            string folder = Path.Combine(TestData.TempDirectory("token-cache"), "missing");
+            var ml = new MLContext(seed: 1) { TempFilePath = folder };
+            int epochs = 0;
+            var options = SmallOptions();
+            options.EpochCompleted = _ => epochs++;
+            var e = Assert.ThrowsExactly<IOException>(() => Fit(ml, options, PeriodicText(20)));
+            StringAssert.Contains(e.Message, $"Cannot create the token cache of the training data in '{folder}'");
+            StringAssert.Contains(e.Message, "set MLContext.TempFilePath to a folder that exists and can be written to");
+            Assert.AreEqual(0, epochs, "epochs trained");
+        }
+
+        [TestMethod]
+        public void AVocabularyPast65536TokensIsCachedFourBytesPerTokenAndReadBackExactly()
+        {
+            var ml = new MLContext(seed: 1);
+            // 70,000 distinct words: more ids than two bytes hold.
+            var rows = Enumerable.Range(0, 700).Select(r => string.Join(" ", Enumerable.Range(r * 100, 100).Select(w => $"w{w}"))).ToArray();
+            var data = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, rows)).Transform(TestData.Texts(ml, rows));
+            var column = TokenColumn.Bind(data.Schema, "Tokens");
+            Assert.IsGreaterThan(1 << 16, column.Tokens.Length, "vocabulary size");
+            int endOfText = Array.IndexOf(column.Tokens, "<eos>");
+            var expected = TestData.Keys(data).SelectMany(keys => keys.Select(k => (long)k - 1).Append(endOfText)).ToArray();
+
+            using var cache = TokenCache.Write(data, column, endOfText, TestData.TempDirectory("token-cache"), "training data");
+            Assert.AreEqual(4L * expected.Length, cache.Bytes, "bytes of the token cache");
+            var read = new long[expected.Length];
+            cache.Stream.Read(0, read);
+            CollectionAssert.AreEqual(expected, read);
+            Assert.IsGreaterThan(65_536L, read.Max(), "the largest id read back");
+            var tail = new long[10];
+            cache.Stream.Slice(expected.Length - 20, 20).Read(10, tail);
+            CollectionAssert.AreEqual(expected[^10..], tail, "ten tokens read at an offset into a slice");
+            Assert.AreEqual(100, cache.Stream.IndexOf(endOfText, 0), "the first end-of-text token");
+            Assert.AreEqual(expected.Length, cache.Stream.IndexOf(endOfText + 100_000, 0), "a token that is not there");
+        }
+
+        [TestMethod]
+        public void TheWindowPermutationVisitsEveryPositionOnceInASeededOrder()
+        {
+            foreach (long count in new long[] { 1, 2, 3, 5, 16, 17, 1000, 4097 })
+            {
+                var permutation = new RandomPermutation(count, new Random(7));
+                var values = Enumerable.Range(0, (int)count).Select(i => permutation[i]).ToArray();
+                CollectionAssert.AreEqual(Enumerable.Range(0, (int)count).Select(i => (long)i).ToArray(), values.Order().ToArray(), $"the values of a permutation of {count}");
+            }
+            var first = new RandomPermutation(1000, new Random(7));
+            var again = new RandomPermutation(1000, new Random(7));
+            var other = new RandomPermutation(1000, new Random(8));
+            var order = Enumerable.Range(0, 1000).Select(i => first[i]).ToArray();
+            CollectionAssert.AreEqual(order, Enumerable.Range(0, 1000).Select(i => again[i]).ToArray(), "the same seed, the same order");
+            int same = Enumerable.Range(0, 1000).Count(i => other[i] == order[i]);
+            Assert.IsLessThan(20, same, "positions where another seed gives the same value (about 1 expected)");
+            int fixedPoints = Enumerable.Range(0, 1000).Count(i => order[i] == i);
+            Assert.IsLessThan(20, fixedPoints, "positions left in place (about 1 expected for a random order)");
+            // A shuffled order has no long runs of consecutive windows: adjacent values are rarely neighbours.
+            int neighbours = Enumerable.Range(1, 999).Count(i => Math.Abs(order[i] - order[i - 1]) == 1);
+            Assert.IsLessThan(20, neighbours, "adjacent positions holding consecutive values (about 2 expected)");
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => first[1000]);
+        }
+    }
+}
