@@ -72,7 +72,9 @@ namespace MlnetLstm.Trainers
             var tokens = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
             var classes = ClassLabels.Bind(input.Schema, TrainerOptions.LabelColumnName);
             InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentClassificationTransformer)?.Vocabulary, tokens.Tokens, tokens.Name);
-            var (sequences, labels) = Read(input, tokens, classes);
+            // Before reading: the longest row training can take depends on the network.
+            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, tokens.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, classes.Count, TrainerOptions.Bidirectional);
+            var (sequences, labels) = Read(input, tokens, classes, architecture, "");
             if (sequences.Count == 0)
                 throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{TrainerOptions.TokenColumnName}' and labels in '{TrainerOptions.LabelColumnName}'.");
 
@@ -84,7 +86,7 @@ namespace MlnetLstm.Trainers
                 if (!validationTokens.Carries(tokens) || ClassLabels.Bind(validationData.Schema, TrainerOptions.LabelColumnName).Count != classes.Count)
                     throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's token vocabulary or label classes differ from the training data's. Transform both with the same fitted pipeline.");
                 (trainSequences, trainLabels) = (sequences, labels);
-                (validationSequences, validationLabels) = Read(validationData, validationTokens, classes);
+                (validationSequences, validationLabels) = Read(validationData, validationTokens, classes, architecture, "ValidationData's ");
             }
             else
             {
@@ -97,7 +99,6 @@ namespace MlnetLstm.Trainers
                 validationLabels = labels.Where((_, i) => held[i]).ToList();
             }
 
-            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, tokens.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, classes.Count, TrainerOptions.Bidirectional);
             var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainSequences.Count, TrainerOptions.OneHotProjection,
                 network => new ClassificationObjective(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     TrainerOptions.BatchSize, TrainerOptions.Pooling),
@@ -106,7 +107,11 @@ namespace MlnetLstm.Trainers
                 TrainerOptions.ScoreColumnName, TrainerOptions.PredictedLabelColumnName);
         }
 
-        private static (List<int[]> Sequences, List<long> Labels) Read(IDataView data, TokenColumn tokens, ClassLabels classes)
+        /// <summary>
+        /// The token sequences and 0-based labels of every row; a row without a label, or longer than a batch's memory
+        /// allows (<see cref="BatchMemory"/>), is an error naming it. <paramref name="whose"/> prefixes the column in messages.
+        /// </summary>
+        private static (List<int[]> Sequences, List<long> Labels) Read(IDataView data, TokenColumn tokens, ClassLabels classes, RecurrentArchitecture architecture, string whose)
         {
             var sequences = new List<int[]>();
             var labels = new List<long>();
@@ -124,6 +129,8 @@ namespace MlnetLstm.Trainers
                     throw new InvalidOperationException(
                         $"Row {cursor.Position} of label column '{classes.ColumnName}' is {(key == 0 ? "missing (key 0)" : $"key {key}")}; every training row needs a label from 1 to {classes.Count}. " +
                         "Drop rows without a label (mlContext.Data.FilterRowsByMissingValues) before training.");
+                BatchMemory.CheckRow($"Row {cursor.Position} of {whose}token column '{tokens.Name}'", ids.Count, "tokens", architecture,
+                    "Split long texts into shorter rows (the fitted model classifies a text of any length)");
                 sequences.Add(ids.ToArray());
                 labels.Add(key - 1);
             }

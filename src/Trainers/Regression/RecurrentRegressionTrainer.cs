@@ -74,6 +74,10 @@ namespace MlnetLstm.Trainers
         private protected override RecurrentRegressionTransformer FitCore(IDataView input, TrainingClock clock)
         {
             var shape = CheckColumns(input.Schema);
+            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, NetworkInput.Features, TrainerOptions.FeaturesPerStep, 0,
+                TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, shape.Horizon);
+            BatchMemory.CheckRow($"Every window of feature column '{TrainerOptions.FeatureColumnName}'", shape.Steps, "steps", architecture,
+                "Use shorter windows (the windowSize of SequenceWindows.FromSeries)");
             var (features, labels) = NumericColumns.ReadAll(input, TrainerOptions.FeatureColumnName, TrainerOptions.LabelColumnName);
             if (features.Count == 0)
                 throw new InvalidOperationException($"The training data has no rows. Fit on windows in columns '{TrainerOptions.FeatureColumnName}' and '{TrainerOptions.LabelColumnName}'.");
@@ -95,8 +99,6 @@ namespace MlnetLstm.Trainers
             var scaling = new RegressionScaling(
                 Standardization.Learn(features.Take(trainRows).ToArray(), TrainerOptions.FeaturesPerStep),
                 Standardization.Learn(labels.Take(trainRows).ToArray(), shape.Horizon));
-            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, NetworkInput.Features, TrainerOptions.FeaturesPerStep, 0,
-                TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, shape.Horizon);
             var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainRows, OneHotProjection.Auto, network =>
             {
                 Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);
