@@ -9,7 +9,10 @@ namespace MlnetLstm.Trainers
 {
     /// <summary>
     /// Next-token prediction over one token stream (documents joined by the end-of-text token), batched by sequential
-    /// partitioning with carried state or by random windows, with cross-entropy loss. Every document starts from the
+    /// partitioning with carried state or by random windows, with cross-entropy loss. The tokens stay in their
+    /// <see cref="TokenCache"/>: a batch reads its rows' windows into buffers allocated once, and validation reads a
+    /// chunk at a time, so memory does not grow with the corpus. An epoch's batches depend only on the seed and the
+    /// epoch number, so a checkpoint (written after an epoch) needs no stream position to resume from. Every document starts from the
     /// zero state, as when a PredictionEngine scores one: the state of a row is reset where it reads the end-of-text
     /// token, so the model never learns to lean on the end of the previous document.
     /// </summary>
@@ -26,6 +29,7 @@ namespace MlnetLstm.Trainers
         private readonly long[] _row;
         private readonly long[] _inputs;
         private readonly long[] _targets;
+        private readonly long[] _shape;
         private long _offset;
         private long _perRow;
         private RandomPermutation _windows;
@@ -50,6 +54,7 @@ namespace MlnetLstm.Trainers
             _row = new long[sequenceLength + 1];
             _inputs = new long[(long)sequenceLength * batchSize];
             _targets = new long[(long)sequenceLength * batchSize];
+            _shape = new long[] { sequenceLength, batchSize };
         }
 
         public override string ItemName => "token";
@@ -105,9 +110,8 @@ namespace MlnetLstm.Trainers
                     _targets[t * _batchSize + b] = _row[t + 1];
                 }
             }
-            var shape = new long[] { _steps, _batchSize };
-            var inputs = tensor(_inputs, shape, device: _network.Device);
-            var targets = tensor(_targets, shape, device: _network.Device);
+            var inputs = tensor(_inputs, _shape, device: _network.Device);
+            var targets = tensor(_targets, _shape, device: _network.Device);
             var state = _sampling == BatchSampling.Sequential ? _state ?? _network.ZeroState(_batchSize) : _network.ZeroState(_batchSize);
 
             var (output, newState) = EncodeDocuments(inputs, state);
