@@ -64,8 +64,8 @@ namespace MlnetLstm.Benchmarks
 
         /// <summary>
         /// Fits the tokenizer and the language model on <paramref name="characters"/> of generated text under
-        /// <paramref name="budget"/>, the token cache in <paramref name="folder"/> (sampled every 100 ms for the disk it
-        /// takes). The first batch is when the training loop logs what it trains (with a fixed hidden size nothing is measured first).
+        /// <paramref name="budget"/>, the token cache in <paramref name="folder"/> (its open files sampled every 100 ms
+        /// for the disk they take). The first batch is when the training loop logs what it trains (with a fixed hidden size nothing is measured first).
         /// </summary>
         public static GeneratedResult Generate(long characters, TimeSpan budget, string folder)
         {
@@ -82,7 +82,21 @@ namespace MlnetLstm.Benchmarks
             long cacheBytes = 0;
             using var sampler = new Timer(_ =>
             {
-                long bytes = Directory.EnumerateFiles(folder).Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0; } });
+                // The cache is unlinked as soon as it is open: it shows among the process's descriptors, not in the folder.
+                long bytes = Directory.EnumerateFiles("/proc/self/fd").Sum(d =>
+                {
+                    try
+                    {
+                        // Its size is the descriptor's offset: it is written front to back, then read with positioned reads only.
+                        return new FileInfo(d).LinkTarget?.StartsWith(folder, StringComparison.Ordinal) == true
+                            ? long.Parse(File.ReadLines($"/proc/self/fdinfo/{Path.GetFileName(d)}").First(l => l.StartsWith("pos:", StringComparison.Ordinal))[4..].Trim())
+                            : 0;
+                    }
+                    catch (IOException)
+                    {
+                        return 0;
+                    }
+                });
                 Interlocked.Exchange(ref cacheBytes, Math.Max(Interlocked.Read(ref cacheBytes), bytes));
             }, null, 0, 100);
             // A first small Fit loads what a process loads once (libtorch, the JIT): "before" is the process's baseline with them.

@@ -14,7 +14,9 @@ namespace MlnetLstm.Trainers
     /// vocabulary over 65,536 tokens) and read back a window at a time, so that training holds the windows it reads,
     /// not the corpus: what ML.NET's own caching does for trainers that pass over the data several times. Rows are
     /// joined by the end-of-text token (one after every row). The file is made in the environment's temporary folder
-    /// (<c>MLContext.TempFilePath</c>), opened delete-on-close and deleted when the cache is disposed. It is read with
+    /// (<c>MLContext.TempFilePath</c>) and opened delete-on-close; on Unix it is unlinked as soon as it is open (it
+    /// lives on while open), so not even a killed process leaves it behind, and on Windows it goes when the cache is
+    /// disposed. It is read with
     /// positioned reads rather than mapped: the pages of a mapping count in the process's resident set, so a mapped
     /// 1 GB cache would show as 1 GB resident after an epoch, although the kernel could drop it.
     /// </summary>
@@ -59,6 +61,9 @@ namespace MlnetLstm.Trainers
             try
             {
                 file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+                // Unix keeps an unlinked file for as long as it is open: unlinked now, a killed process leaves nothing behind.
+                if (!OperatingSystem.IsWindows())
+                    File.Delete(path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

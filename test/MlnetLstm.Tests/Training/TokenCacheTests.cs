@@ -11,14 +11,43 @@ using static MlnetLstm.Tests.LanguageModelTestKit;
 namespace MlnetLstm.Tests
 {
     /// <summary>
-    /// The language model's on-disk token cache: in MLContext.TempFilePath while Fit runs, 2 bytes per token (4 past
-    /// 65,536 tokens), deleted when Fit ends or fails, a clear error for a folder it cannot use; and the seeded
+    /// The language model's on-disk token cache: in MLContext.TempFilePath while Fit runs (unlinked as soon as it is
+    /// open, on Linux), 2 bytes per token (4 past 65,536 tokens), closed when Fit ends or fails, a clear error for a
+    /// folder it cannot use; and the seeded
     /// permutation that shuffles random windows without an array of them.
     /// </summary>
     [TestClass]
     public sealed class TokenCacheTests
     {
         private static string[] CacheFiles(string folder) => Directory.GetFiles(folder, "mlnetlstm-tokens-*.cache");
+
+        /// <summary>
+        /// The token caches this process holds open in <paramref name="folder"/> and their sizes: on Linux the file is
+        /// unlinked as soon as it is open, so it shows only among the process's descriptors, as "… (deleted)". The size
+        /// is the descriptor's offset (/proc/self/fdinfo): the cache is written front to back, then read only with
+        /// positioned reads, which leave the offset where writing ended.
+        /// </summary>
+        private static List<(string Name, long Bytes)> OpenCaches(string folder)
+        {
+            var open = new List<(string, long)>();
+            foreach (var descriptor in Directory.GetFiles("/proc/self/fd"))
+            {
+                string? target = null;
+                try
+                {
+                    target = new FileInfo(descriptor).LinkTarget;
+                }
+                catch (IOException)
+                {
+                }
+                if (target is not null && target.StartsWith(Path.Combine(folder, "mlnetlstm-tokens-"), StringComparison.Ordinal))
+                    open.Add((Path.GetFileName(target), Offset(Path.GetFileName(descriptor))));
+            }
+            return open;
+        }
+
+        private static long Offset(string descriptor) => long.Parse(File.ReadLines($"/proc/self/fdinfo/{descriptor}")
+            .First(l => l.StartsWith("pos:", StringComparison.Ordinal))[4..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
         [TestMethod]
         public void TheCacheIsInTempFilePathWhileFitRunsTwoBytesPerTokenAndDeletedAfter()
@@ -27,13 +56,21 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1) { TempFilePath = folder };
             var seen = new List<(string Name, long Bytes)>();
             var options = SmallOptions(epochs: 2);
-            options.EpochCompleted = _ => seen.AddRange(CacheFiles(folder).Select(f => (Path.GetFileName(f), new FileInfo(f).Length)));
+            var listed = new List<string>();
+            options.EpochCompleted = _ =>
+            {
+                seen.AddRange(OpenCaches(folder));
+                listed.AddRange(CacheFiles(folder));
+            };
             Fit(ml, options, PeriodicText(20), PeriodicText(10));
 
             // Two epochs, each seeing the one cache: 140 + 70 characters and an end-of-text token after each row, 2 bytes each.
             Assert.HasCount(2, seen, string.Join(", ", seen));
             Assert.AreEqual(seen[0], seen[1]);
+            Assert.EndsWith(".cache (deleted)", seen[0].Name, "an open cache is already unlinked, so a killed process leaves nothing behind");
             Assert.AreEqual(2L * (140 + 1 + 70 + 1), seen[0].Bytes, "bytes of the token cache");
+            Assert.IsEmpty(listed, "cache files listed in the folder while Fit runs");
+            Assert.IsEmpty(OpenCaches(folder), "caches still open after Fit");
             Assert.IsEmpty(CacheFiles(folder), "cache files left after Fit");
         }
 
@@ -46,10 +83,10 @@ namespace MlnetLstm.Tests
             var sizes = new List<long>();
             var options = SmallOptions(epochs: 1);
             options.ValidationData = tokenizer.Transform(TestData.Texts(ml, PeriodicText(3)));
-            options.EpochCompleted = _ => sizes.AddRange(CacheFiles(folder).Select(f => new FileInfo(f).Length).Order());
+            options.EpochCompleted = _ => sizes.AddRange(OpenCaches(folder).Select(c => c.Bytes).Order());
             ml.Transforms.Text.RecurrentLanguageModel(options).Fit(tokenizer.Transform(TestData.Texts(ml, PeriodicText(20))));
             CollectionAssert.AreEqual(new[] { 2L * (21 + 1), 2L * (140 + 1) }, sizes, "bytes of the validation and training caches");
-            Assert.IsEmpty(CacheFiles(folder), "cache files left after Fit");
+            Assert.IsEmpty(OpenCaches(folder), "caches still open after Fit");
         }
 
         [TestMethod]
@@ -59,6 +96,7 @@ namespace MlnetLstm.Tests
             var ml = new MLContext(seed: 1) { TempFilePath = folder };
             var e = Assert.ThrowsExactly<InvalidOperationException>(() => Fit(ml, SmallOptions(), "abc"));
             StringAssert.Contains(e.Message, "fewer than the 41 one batch needs");
+            Assert.IsEmpty(OpenCaches(folder), "caches still open after a failed Fit");
             Assert.IsEmpty(CacheFiles(folder), "cache files left after a failed Fit");
         }
 
