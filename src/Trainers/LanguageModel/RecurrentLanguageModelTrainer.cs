@@ -14,6 +14,9 @@ namespace MlnetLstm.Trainers
     /// end-of-text token into one stream; the model learns to predict each next token. The fitted
     /// <see cref="RecurrentLanguageModelTransformer"/> continues prefixes, gives next-token probabilities and scores
     /// text. Enter it through <see cref="RecurrentCatalog.RecurrentLanguageModel(TransformsCatalog.TextTransforms, Options)"/>.
+    /// Fit reads the token column once into a cache file in <c>MLContext.TempFilePath</c> (2 bytes per token, 4 for a
+    /// vocabulary over 65,536 tokens; gone when Fit ends) and trains from it a window at a time, so a corpus larger
+    /// than memory trains in memory that does not grow with it; the folder needs that much free disk while Fit runs.
     /// </summary>
     public sealed class RecurrentLanguageModelTrainer : RecurrentTrainerBase<RecurrentLanguageModelTrainer.Options, RecurrentLanguageModelTransformer>
     {
