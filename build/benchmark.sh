@@ -10,6 +10,13 @@
 #                       process, and scoring memory: docs/scoring-benchmarks.md, about 3 minutes
 #   --shared-cpu        only training on a shared CPU (quiet, beside one and two busy processes, beside a second
 #                       training; automatic, default and one thread): docs/shared-cpu.md, about 13 minutes
+#   --streaming         only the streamed token source: the language model on a generated 1 GB text under a 300 s
+#                       budget for its whole Fit, the cache written included (peak resident set, token cache on disk,
+#                       time to the first batch, tokens/s), and
+#                       Moby-Dick throughput with this build and with the build before the streamed source
+#                       (MLNETLSTM_STREAMING_BASELINE, default 3147730, built in a temporary worktree), alternating
+#                       3 rounds of 60 s each: its section of docs/benchmarks.md, about 17 minutes.
+#                       --megabytes N, --seconds S (the generated run), --rounds R, --moby-seconds S change them.
 # Other arguments go to the benchmark program (--quick, --output FILE).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,9 +29,24 @@ for arg in "$@"; do
         --install-pytorch) install_pytorch=1 ;;
         --scoring) command=scoring ;;
         --shared-cpu) command=shared-cpu ;;
+        --streaming) command=streaming ;;
         *) args+=("$arg") ;;
     esac
 done
+# Options the script itself reads for --streaming (the others go to the program).
+rounds=3
+moby_seconds=60
+if [[ $command == streaming ]]; then
+    rest=()
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case "${args[i]}" in
+            --rounds) rounds=${args[i + 1]}; i=$((i + 1)) ;;
+            --moby-seconds) moby_seconds=${args[i + 1]}; i=$((i + 1)) ;;
+            *) rest+=("${args[i]}") ;;
+        esac
+    done
+    args=("${rest[@]+"${rest[@]}"}")
+fi
 bash build/setup.sh
 if (( install_pytorch )) && ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
     release=()
@@ -36,4 +58,23 @@ if (( install_pytorch )) && ! /usr/bin/python3 -c "import torch" 2>/dev/null; th
 fi
 dotnet build build/Benchmarks -c Release -v quiet -nologo
 echo "[benchmark] load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-dotnet build/Benchmarks/bin/Release/net10.0/MlnetLstm.Benchmarks.dll "$command" "${args[@]}"
+program=build/Benchmarks/bin/Release/net10.0/MlnetLstm.Benchmarks.dll
+if [[ $command == streaming ]]; then
+    # The build before the streamed token source, with this build's benchmark sources (public API only), in a
+    # temporary worktree; the two measure Moby-Dick alternately, one process per round.
+    baseline=${MLNETLSTM_STREAMING_BASELINE:-3147730}
+    work=$(mktemp -d)
+    trap 'git -C "$root" worktree remove --force "$work/baseline" 2>/dev/null || true; rm -rf "$work"' EXIT
+    git -C "$root" worktree add --detach "$work/baseline" "$baseline" >/dev/null
+    ln -s "$root/.cache" "$work/baseline/.cache"
+    cp build/Benchmarks/*.cs "$work/baseline/build/Benchmarks/"
+    dotnet build "$work/baseline/build/Benchmarks" -c Release -v quiet -nologo
+    for ((round = 1; round <= rounds; round++)); do
+        echo "[benchmark] Moby-Dick round $round of $rounds: in memory (build $baseline), then streamed (this build)"
+        (cd "$work/baseline" && dotnet "$program" streaming-moby-dick --seconds "$moby_seconds" --result "$work/baseline.txt")
+        dotnet "$program" streaming-moby-dick --seconds "$moby_seconds" --result "$work/current.txt"
+    done
+    dotnet "$program" streaming --baseline "$work/baseline.txt" --current "$work/current.txt" "${args[@]+"${args[@]}"}"
+    exit 0
+fi
+dotnet "$program" "$command" "${args[@]}"

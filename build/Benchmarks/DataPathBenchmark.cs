@@ -9,9 +9,8 @@ namespace MlnetLstm.Benchmarks
 {
     /// <summary>
     /// The cost of the ML.NET data path of a language-model Fit on a whole corpus (one row per paragraph): fitting the
-    /// tokenizer, cursoring the tokenized rows into one token stream, copying it into a tensor, building the network,
-    /// i.e. everything before the first batch. Batches are then views of that tensor, so the data path is paid once per
-    /// Fit; it is reported as a share of one epoch over the same corpus at the throughput measured in the same Fit.
+    /// tokenizer, cursoring the tokenized rows into the on-disk token cache, building the network, i.e. everything
+    /// before the first batch. Batches then read windows of that cache, so the data path is paid once per Fit; it is reported as a share of one epoch over the same corpus at the throughput measured in the same Fit.
     /// </summary>
     internal static class DataPathBenchmark
     {

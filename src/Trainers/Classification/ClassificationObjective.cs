@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using static TorchSharp.torch;
 
@@ -6,7 +7,11 @@ using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Trainers
 {
-    /// <summary>Sequence classification: token sequences of any length, padded per batch, pooled, with cross-entropy over the classes.</summary>
+    /// <summary>
+    /// Sequence classification: token sequences of any length, padded per batch, pooled, with cross-entropy over the
+    /// classes. A batch holds up to BatchSize rows, fewer where its padded steps × rows would pass
+    /// <see cref="BatchMemory.MaximumSteps"/> (long rows train in smaller batches, in bounded memory).
+    /// </summary>
     internal sealed class ClassificationObjective : TrainingObjective
     {
         private readonly RecurrentNetwork _network;
@@ -15,8 +20,10 @@ namespace MlnetLstm.Trainers
         private readonly int[][] _validationSequences;
         private readonly long[] _validationLabels;
         private readonly int _batchSize;
+        private readonly long _maximumSteps;
         private readonly SequencePooling _pooling;
         private int[] _order = Array.Empty<int>();
+        private List<int> _batchStarts = new();
 
         public ClassificationObjective(RecurrentNetwork network, int[][] sequences, long[] labels, int[][] validationSequences, long[] validationLabels,
             int batchSize, SequencePooling pooling)
@@ -27,6 +34,7 @@ namespace MlnetLstm.Trainers
             _validationSequences = validationSequences;
             _validationLabels = validationLabels;
             _batchSize = batchSize;
+            _maximumSteps = BatchMemory.MaximumSteps(network.Architecture);
             _pooling = pooling;
         }
 
@@ -36,12 +44,37 @@ namespace MlnetLstm.Trainers
         {
             _order = Enumerable.Range(0, _sequences.Length).ToArray();
             random.Shuffle(_order);
-            return (_order.Length + _batchSize - 1) / _batchSize;
+            _batchStarts = BatchStarts(_order.Select(r => _sequences[r].Length).ToArray());
+            return _batchStarts.Count - 1;
+        }
+
+        /// <summary>
+        /// Where each batch starts among rows of these lengths, in order (and, last, the row count): BatchSize rows,
+        /// or fewer when the next row would take the batch's padded steps × rows past the memory limit.
+        /// </summary>
+        private List<int> BatchStarts(int[] lengths)
+        {
+            var starts = new List<int> { 0 };
+            long longest = 0;
+            for (int i = 0, inBatch = 0; i < lengths.Length; i++, inBatch++)
+            {
+                long steps = Math.Max(1, lengths[i]);
+                if (inBatch == _batchSize || (inBatch > 0 && (inBatch + 1) * Math.Max(longest, steps) > _maximumSteps))
+                {
+                    starts.Add(i);
+                    inBatch = 0;
+                    longest = 0;
+                }
+                longest = Math.Max(longest, steps);
+            }
+            if (lengths.Length > 0)
+                starts.Add(lengths.Length);
+            return starts;
         }
 
         public override (Tensor Loss, long Count) TrainBatch(int index)
         {
-            var rows = _order.Skip(index * _batchSize).Take(_batchSize).ToArray();
+            var rows = _order[_batchStarts[index].._batchStarts[index + 1]];
             var logits = Logits(_network, rows.Select(r => _sequences[r]).ToArray(), _pooling);
             var labels = tensor(rows.Select(r => _labels[r]).ToArray(), device: _network.Device);
             return (nn.functional.cross_entropy(logits, labels), rows.Length);
@@ -53,18 +86,19 @@ namespace MlnetLstm.Trainers
         {
             if (_validationSequences.Length == 0)
                 return null;
+            var starts = BatchStarts(_validationSequences.Select(s => s.Length).ToArray());
             double sum = 0;
-            int start = 0;
-            for (; start < _validationSequences.Length; start += _batchSize)
+            int batch = 0;
+            for (; batch < starts.Count - 1; batch++)
             {
-                if (start > 0 && outOfTime())
+                if (batch > 0 && outOfTime())
                     break;
-                int count = Math.Min(_batchSize, _validationSequences.Length - start);
+                int start = starts[batch], count = starts[batch + 1] - start;
                 var logits = Logits(_network, _validationSequences.AsSpan(start, count).ToArray(), _pooling);
                 var labels = tensor(_validationLabels.AsSpan(start, count).ToArray(), device: _network.Device);
                 sum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
             }
-            int scored = Math.Min(start, _validationSequences.Length);
+            int scored = starts[batch];
             return new ValidationResult(sum, scored, null, (double)scored / _validationSequences.Length);
         }
 

@@ -73,7 +73,9 @@ namespace MlnetLstm.Trainers
             var classes = ClassLabels.Bind(input.Schema, options.LabelColumnName);
             var ids = new NetworkVocabulary(tokens.Name, tokens.Tokens, classes.Names);
             InitialWeights.CheckTokens(options.InitialModel, (options.InitialModel as RecurrentClassificationTransformer)?.Vocabulary, ids);
-            var (sequences, labels) = Read(input, tokens, classes);
+            // Before reading: the longest row training can take depends on the network.
+            var architecture = new RecurrentArchitecture(options.Cell, options.NetworkInput, tokens.Tokens.Length, options.EmbeddingSize, options.EffectiveHiddenSize, options.Layers, options.Dropout, classes.Count, options.Bidirectional);
+            var (sequences, labels) = Read(input, tokens, classes, architecture, "");
             if (sequences.Count == 0)
                 throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{options.TokenColumnName}' and labels in '{options.LabelColumnName}'.");
 
@@ -85,7 +87,7 @@ namespace MlnetLstm.Trainers
                 if (!validationTokens.Carries(tokens) || ClassLabels.Bind(validationData.Schema, options.LabelColumnName).Count != classes.Count)
                     throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's token vocabulary or label classes differ from the training data's. Transform both with the same fitted pipeline.");
                 (trainSequences, trainLabels) = (sequences, labels);
-                (validationSequences, validationLabels) = Read(validationData, validationTokens, classes);
+                (validationSequences, validationLabels) = Read(validationData, validationTokens, classes, architecture, "ValidationData's ");
             }
             else
             {
@@ -98,7 +100,6 @@ namespace MlnetLstm.Trainers
                 validationLabels = labels.Where((_, i) => held[i]).ToList();
             }
 
-            var architecture = new RecurrentArchitecture(options.Cell, options.NetworkInput, tokens.Tokens.Length, options.EmbeddingSize, options.EffectiveHiddenSize, options.Layers, options.Dropout, classes.Count, options.Bidirectional);
             var trained = TrainingLoop.Train(Host, options, clock, new[] { architecture }, ids, trainSequences.Count, options.OneHotProjection,
                 network => new ClassificationObjective(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
                     options.BatchSize, options.Pooling),
@@ -107,7 +108,11 @@ namespace MlnetLstm.Trainers
                 options.ScoreColumnName, options.PredictedLabelColumnName);
         }
 
-        private static (List<int[]> Sequences, List<long> Labels) Read(IDataView data, TokenColumn tokens, ClassLabels classes)
+        /// <summary>
+        /// The token sequences and 0-based labels of every row; a row without a label, or longer than a batch's memory
+        /// allows (<see cref="BatchMemory"/>), is an error naming it. <paramref name="whose"/> prefixes the column in messages.
+        /// </summary>
+        private static (List<int[]> Sequences, List<long> Labels) Read(IDataView data, TokenColumn tokens, ClassLabels classes, RecurrentArchitecture architecture, string whose)
         {
             var sequences = new List<int[]>();
             var labels = new List<long>();
@@ -124,6 +129,8 @@ namespace MlnetLstm.Trainers
                     throw new InvalidOperationException(
                         $"Row {cursor.Position} of label column '{classes.ColumnName}' is {(key == 0 ? "missing (key 0)" : $"key {key}")}; every training row needs a label from 1 to {classes.Count}. " +
                         "Drop rows without a label (mlContext.Data.FilterRowsByMissingValues) before training.");
+                BatchMemory.CheckRow($"Row {cursor.Position} of {whose}token column '{tokens.Name}'", ids.Count, "tokens", architecture,
+                    "Split long texts into shorter rows (the fitted model classifies a text of any length)");
                 sequences.Add(ids.ToArray());
                 labels.Add(key - 1);
             }

@@ -14,6 +14,9 @@ namespace MlnetLstm.Trainers
     /// end-of-text token into one stream; the model learns to predict each next token. The fitted
     /// <see cref="RecurrentLanguageModelTransformer"/> continues prefixes, gives next-token probabilities and scores
     /// text. Enter it through <see cref="RecurrentCatalog.RecurrentLanguageModel(TransformsCatalog.TextTransforms, Options)"/>.
+    /// Fit reads the token column once into a cache file in <c>MLContext.TempFilePath</c> (2 bytes per token, 4 for a
+    /// vocabulary over 65,536 tokens; gone when Fit ends) and trains from it a window at a time, so a corpus larger
+    /// than memory trains in memory that does not grow with it; the folder needs that much free disk while Fit runs.
     /// </summary>
     public sealed class RecurrentLanguageModelTrainer : RecurrentTrainerBase<RecurrentLanguageModelTrainer.Options, RecurrentLanguageModelTransformer>
     {
@@ -137,22 +140,25 @@ namespace MlnetLstm.Trainers
             var ids = new NetworkVocabulary(column.Name, vocabulary.Tokens);
             InitialWeights.CheckTokens(options.InitialModel, (options.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, ids);
 
-            var stream = ReadStream(input, column, vocabulary.EndOfText, "training data");
-            int[] train, validation;
-            if (options.ValidationData is { } validationData)
+            // The tokens go to an on-disk cache once per Fit, read back a window at a time: training memory does not grow with the corpus.
+            string folder = TokenCache.Folder(Host);
+            using var cache = TokenCache.Write(input, column, vocabulary.EndOfText, folder, "training data");
+            if (cache.Length == 0)
+                throw new InvalidOperationException($"The training data has no rows. Fit a language model on data with text in column '{column.Name}'.");
+            TokenStream train, validation;
+            using var validationCache = options.ValidationData is { } validationData ? ValidationCache(validationData, options, vocabulary, folder) : null;
+            if (validationCache is not null)
             {
-                var validationColumn = TokenColumn.Bind(validationData.Schema, options.TokenColumnName);
-                if (!validationColumn.Carries(vocabulary))
-                    throw new ArgumentOutOfRangeException(nameof(input),
-                        $"ValidationData's column '{validationColumn.Name}' has a different vocabulary than the training data's. Transform both with the same fitted tokenizer.");
-                train = stream;
-                validation = ReadStream(validationData, validationColumn, vocabulary.EndOfText, "validation data");
+                if (validationCache.Length == 0)
+                    throw new InvalidOperationException($"The validation data has no rows. Fit a language model on data with text in column '{column.Name}'.");
+                train = cache.Stream;
+                validation = validationCache.Stream;
             }
             else
             {
-                int split = (int)(stream.Length * (1 - options.ValidationFraction));
-                train = stream[..split];
-                validation = stream[split..];
+                long split = (long)(cache.Length * (1 - options.ValidationFraction));
+                train = cache.Stream.Slice(0, split);
+                validation = cache.Stream.Slice(split, cache.Length - split);
             }
 
             long needed = LanguageModelObjective.MinimumTokens(options.SequenceLength, options.BatchSize);
@@ -165,25 +171,19 @@ namespace MlnetLstm.Trainers
                 options.EmbeddingSize, size, options.Layers, options.Dropout, vocabulary.Tokens.Length)).ToList();
             var trained = TrainingLoop.Train(Host, options, clock, candidates, ids, train.Length - 1, options.OneHotProjection,
                 network => new LanguageModelObjective(network, train, validation, options.SequenceLength, options.BatchSize, options.BatchSampling, vocabulary.EndOfText),
-                $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
+                $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}, " +
+                $"cached in '{folder}' ({(cache.Bytes + (validationCache?.Bytes ?? 0)) / (1 << 20):N0} MiB)");
             return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, options.Columns, options.Generation);
         }
 
-        private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)
+        /// <summary>The token cache of ValidationData, whose column must carry the training data's vocabulary.</summary>
+        private static TokenCache ValidationCache(IDataView validationData, Options options, LanguageModelVocabulary vocabulary, string folder)
         {
-            var stream = new List<int>();
-            using (var cursor = data.GetRowCursor(new[] { column.Column }))
-            {
-                var read = column.MakeReader(cursor);
-                while (cursor.MoveNext())
-                {
-                    stream.AddRange(read());
-                    stream.Add(endOfText);
-                }
-            }
-            if (stream.Count == 0)
-                throw new InvalidOperationException($"The {what} has no rows. Fit a language model on data with text in column '{column.Name}'.");
-            return stream.ToArray();
+            var validationColumn = TokenColumn.Bind(validationData.Schema, options.TokenColumnName);
+            if (!validationColumn.Carries(vocabulary))
+                throw new ArgumentOutOfRangeException(nameof(validationData),
+                    $"ValidationData's column '{validationColumn.Name}' has a different vocabulary than the training data's. Transform both with the same fitted tokenizer.");
+            return TokenCache.Write(validationData, validationColumn, vocabulary.EndOfText, folder, "validation data");
         }
 
         private protected override SchemaShape OutputSchema(SchemaShape inputSchema)

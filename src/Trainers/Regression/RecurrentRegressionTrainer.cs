@@ -74,6 +74,10 @@ namespace MlnetLstm.Trainers
         private protected override RecurrentRegressionTransformer FitCore(IDataView input, Options options, TrainingClock clock)
         {
             var shape = CheckColumns(input.Schema, options);
+            var architecture = new RecurrentArchitecture(options.Cell, NetworkInput.Features, options.FeaturesPerStep, 0,
+                options.EffectiveHiddenSize, options.Layers, options.Dropout, shape.Horizon);
+            BatchMemory.CheckRow($"Every window of feature column '{options.FeatureColumnName}'", shape.Steps, "steps", architecture,
+                "Use shorter windows (the windowSize of SequenceWindows.FromSeries)");
             var (features, labels) = NumericColumns.ReadAll(input, options.FeatureColumnName, options.LabelColumnName);
             if (features.Count == 0)
                 throw new InvalidOperationException($"The training data has no rows. Fit on windows in columns '{options.FeatureColumnName}' and '{options.LabelColumnName}'.");
@@ -95,8 +99,6 @@ namespace MlnetLstm.Trainers
             var scaling = new RegressionScaling(
                 Standardization.Learn(features.Take(trainRows).ToArray(), options.FeaturesPerStep),
                 Standardization.Learn(labels.Take(trainRows).ToArray(), shape.Horizon));
-            var architecture = new RecurrentArchitecture(options.Cell, NetworkInput.Features, options.FeaturesPerStep, 0,
-                options.EffectiveHiddenSize, options.Layers, options.Dropout, shape.Horizon);
             var trained = TrainingLoop.Train(Host, options, clock, new[] { architecture }, vocabulary: null, trainRows, OneHotProjection.Auto, network =>
             {
                 Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);

@@ -6,7 +6,10 @@ using MlnetLstm.Transforms;
 
 namespace MlnetLstm.Trainers
 {
-    /// <summary>Sequence regression: windows [steps, features] → the next values, with squared-error or Huber loss on standardized values.</summary>
+    /// <summary>
+    /// Sequence regression: windows [steps, features] → the next values, with squared-error or Huber loss on
+    /// standardized values, in batches whose activations stay within <see cref="BatchMemory.Budget"/>.
+    /// </summary>
     internal sealed class RegressionObjective : TrainingObjective
     {
         private readonly RecurrentNetwork _network;
@@ -24,7 +27,7 @@ namespace MlnetLstm.Trainers
         /// <param name="labels">Standardized labels, [rows, horizon].</param>
         /// <param name="validationFeatures">Validation windows, or null.</param>
         /// <param name="validationLabels">Validation labels, or null.</param>
-        /// <param name="batchSize">Windows per batch.</param>
+        /// <param name="batchSize">Windows per batch: fewer when so many long windows would pass <see cref="BatchMemory.MaximumSteps"/>.</param>
         /// <param name="loss">The loss.</param>
         /// <param name="huberDelta">Huber's δ, in standard deviations.</param>
         public RegressionObjective(RecurrentNetwork network, Tensor features, Tensor labels, Tensor? validationFeatures, Tensor? validationLabels,
@@ -35,7 +38,7 @@ namespace MlnetLstm.Trainers
             _labels = labels;
             _validationFeatures = validationFeatures;
             _validationLabels = validationLabels;
-            _batchSize = batchSize;
+            _batchSize = (int)Math.Clamp(BatchMemory.MaximumSteps(network.Architecture) / Math.Max(1, features.shape[1]), 1, batchSize);
             _loss = loss;
             _huberDelta = huberDelta;
         }

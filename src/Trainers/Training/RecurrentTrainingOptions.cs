@@ -48,7 +48,11 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public TimeSpan? TimeBudget { get; set; }
 
-        /// <summary>Sequences per mini-batch. Default 32; at least 1.</summary>
+        /// <summary>
+        /// Sequences per mini-batch. Default 32; at least 1. The classifier and the regressor put fewer long sequences
+        /// in a batch, so that back-propagation keeps at most 192 MiB of activations (about 2.2 KB per time step of a
+        /// row at hidden size 32), and refuse before training a row that alone would keep more (docs/bad-input.md).
+        /// </summary>
         public int BatchSize { get; set; } = 32;
 
         /// <summary>The optimizer. Default Adam (docs/recipe.md measures it against Dive into Deep Learning's SGD at learning rate 1).</summary>
