@@ -32,16 +32,7 @@ namespace MlnetLstm.Transforms
                     var text = rune.ToString();
                     characterCounts[text] = characterCounts.GetValueOrDefault(text) + count;
                 }
-            var alphabet = characterCounts
-                .Where(kv => kv.Value >= minimumCount && !reserved.Contains(kv.Key, StringComparer.Ordinal))
-                .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
-                .Take(vocabularySize - reserved.Count)
-                .Select(kv => kv.Key)
-                .ToList();
-            if (alphabet.Count == 0)
-                throw new InvalidOperationException(characterCounts.Count == 0
-                    ? $"Input column '{column}' holds no text to learn a vocabulary from (every row is empty or the data has no rows). Fit on data with text in that column."
-                    : $"No character of column '{column}' is seen at least MinimumCount = {minimumCount} times; lower MinimumCount.");
+            var alphabet = VocabularyTokenizingEstimator.MostFrequent(characterCounts, reserved, minimumCount, vocabularySize - reserved.Count, column, "character");
 
             var tokens = reserved.Concat(alphabet).ToList();
             var ids = new Dictionary<string, int>(StringComparer.Ordinal);

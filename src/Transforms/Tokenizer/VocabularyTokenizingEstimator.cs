@@ -105,6 +105,26 @@ namespace MlnetLstm.Transforms
             return reserved;
         }
 
+        /// <summary>
+        /// The tokens seen at least <paramref name="minimumCount"/> times that are not reserved, the most frequent first
+        /// (ties in ordinal order), at most <paramref name="take"/>; or an exception naming the column when there is none.
+        /// </summary>
+        internal static List<string> MostFrequent(IReadOnlyDictionary<string, long> counts, IReadOnlyList<string> reserved, int minimumCount, int take, string column, string what)
+        {
+            var learned = counts
+                .Where(kv => kv.Value >= minimumCount && !reserved.Contains(kv.Key, StringComparer.Ordinal))
+                .OrderByDescending(kv => kv.Value)
+                .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+                .Take(take)
+                .Select(kv => kv.Key)
+                .ToList();
+            if (learned.Count == 0)
+                throw new InvalidOperationException(counts.Count == 0
+                    ? $"Input column '{column}' holds no text to learn a vocabulary from (every row is empty or the data has no rows). Fit on data with text in that column."
+                    : $"No {what} of column '{column}' is seen at least MinimumCount = {minimumCount} times; lower MinimumCount.");
+            return learned;
+        }
+
         private string InputColumn => _options.InputColumnName ?? _options.OutputColumnName;
 
         /// <summary>Learns the vocabulary from the input column of <paramref name="input"/>.</summary>
@@ -132,17 +152,7 @@ namespace MlnetLstm.Transforms
             }
 
             var reserved = _options.ReservedTokens;
-            var learned = counts
-                .Where(kv => kv.Value >= _options.MinimumCount && !reserved.Contains(kv.Key, StringComparer.Ordinal))
-                .OrderByDescending(kv => kv.Value)
-                .ThenBy(kv => kv.Key, StringComparer.Ordinal)
-                .Take(_options.MaximumVocabularySize - reserved.Count)
-                .Select(kv => kv.Key)
-                .ToList();
-            if (learned.Count == 0)
-                throw new InvalidOperationException(counts.Count == 0
-                    ? $"Input column '{InputColumn}' holds no text to learn a vocabulary from (every row is empty or the data has no rows). Fit on data with text in that column."
-                    : $"No token of column '{InputColumn}' is seen at least MinimumCount = {_options.MinimumCount} times; lower MinimumCount.");
+            var learned = MostFrequent(counts, reserved, _options.MinimumCount, _options.MaximumVocabularySize - reserved.Count, InputColumn, "token");
 
             var vocabulary = new Vocabulary(_options.Level, _options.CaseFolding, reserved.Concat(learned).ToList(), reserved.ToList().IndexOf(_options.UnknownToken), reserved.Count);
             return new VocabularyTokenizingTransformer(_host, vocabulary, _options.OutputColumnName, InputColumn);

@@ -46,6 +46,24 @@ namespace MlnetLstm.Tests
             Assert.AreEqual("ab abc", vocabulary.Tokenizer.Decode(new[] { 6, 4, 7 }));
         }
 
+        // With MinimumCount 2 on "ab ab ab abc": c (seen once) stays out, so "abc" is ab + <unk>, and (ab, c) is never a pair.
+        [TestMethod]
+        public void MinimumCountLeavesOutRareCharactersAndPairs()
+        {
+            var ml = new MLContext(seed: 1);
+            var data = TestData.Texts(ml, "ab ab ab abc");
+            var options = new BpeTokenizingEstimator.Options { InputColumnName = "Text", VocabularySize = 6, MinimumCount = 2 };
+            var vocabulary = ml.Transforms.Text.TokenizeWithLearnedBpe(options).Fit(data).Vocabulary;
+            CollectionAssert.AreEqual(new[] { "<unk>", "<eos>", "a", "b", " ", "ab" }, vocabulary.Tokens.ToArray());
+            CollectionAssert.AreEqual(new[] { 5, 0 }, vocabulary.Encode("abc", out int unknown));
+            Assert.AreEqual(1, unknown);
+
+            options.VocabularySize = 7;
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.Text.TokenizeWithLearnedBpe(options).Fit(data));
+            Assert.Contains("seen at least MinimumCount = 2 times", e.Message);
+            Assert.Contains("at most 6, lower MinimumCount", e.Message);
+        }
+
         [TestMethod]
         public void IsLosslessAndTheSameForTheSameData()
         {
