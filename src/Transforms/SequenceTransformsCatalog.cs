@@ -92,6 +92,47 @@ namespace Microsoft.ML
             => new(catalog.GetEnvironment(), options);
 
         /// <summary>
+        /// Learns a byte-pair-encoding vocabulary of <paramref name="vocabularySize"/> subword tokens (characters, then
+        /// the most frequent merged pairs within runs of letters, digits or symbols) and maps text to a variable-length
+        /// vector of token keys (id + 1) carrying the vocabulary as key values; the fitted transformer's
+        /// <see cref="BpeVocabulary.Tokenizer"/> is the Microsoft.ML.Tokenizers <c>BpeTokenizer</c> of that vocabulary.
+        /// Reserved tokens: <c>&lt;unk&gt;</c>, <c>&lt;eos&gt;</c>. A subword language model reads several characters per
+        /// step; compare it with a character model in bits per character.
+        /// </summary>
+        /// <param name="catalog">The text transforms catalog.</param>
+        /// <param name="outputColumnName">The output column of token keys.</param>
+        /// <param name="inputColumnName">The input text column; defaults to <paramref name="outputColumnName"/>.</param>
+        /// <param name="vocabularySize">The vocabulary size, reserved tokens included.</param>
+        /// <param name="minimumCount">Characters seen fewer times than this map to <c>&lt;unk&gt;</c>; pairs seen fewer times are not merged.</param>
+        /// <returns>The tokenizer estimator; its <c>Fit</c> learns the vocabulary, the same for the same data.</returns>
+        /// <remarks>
+        /// <format type="text/markdown"><![CDATA[
+        /// | Estimator characteristics | |
+        /// | -- | -- |
+        /// | Does this estimator need to look at the data to train its parameters? | Yes: it learns the vocabulary and merges |
+        /// | Input column data type | Text |
+        /// | Output column data type | Variable-size vector of keys, with the vocabulary as key values |
+        /// | Exportable to ONNX | No: no ONNX operator applies BPE merges; export the language model with ExportOnnxGenerator and tokenize with the BpeTokenizer |
+        /// ]]></format>
+        /// </remarks>
+        public static BpeTokenizingEstimator TokenizeWithLearnedBpe(this TransformsCatalog.TextTransforms catalog,
+            string outputColumnName, string? inputColumnName = null, int vocabularySize = 1000, int minimumCount = 1)
+            => catalog.TokenizeWithLearnedBpe(new BpeTokenizingEstimator.Options
+            {
+                OutputColumnName = outputColumnName,
+                InputColumnName = inputColumnName,
+                VocabularySize = vocabularySize,
+                MinimumCount = minimumCount,
+            });
+
+        /// <summary>Learns a BPE vocabulary and maps text to token keys, with every option of <see cref="BpeTokenizingEstimator.Options"/>.</summary>
+        /// <param name="catalog">The text transforms catalog.</param>
+        /// <param name="options">The tokenizer options.</param>
+        /// <returns>The tokenizer estimator; its <c>Fit</c> learns the vocabulary.</returns>
+        public static BpeTokenizingEstimator TokenizeWithLearnedBpe(this TransformsCatalog.TextTransforms catalog, BpeTokenizingEstimator.Options options)
+            => new(catalog.GetEnvironment(), options);
+
+        /// <summary>
         /// Maps a vector of token keys to a sparse one-hot sequence (T×V floats with T non-zeros).
         /// </summary>
         /// <param name="catalog">The categorical transforms catalog.</param>

@@ -6,7 +6,8 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Samples
 {
     /// <summary>Command-line options of the samples, parsed with System.CommandLine.</summary>
-    internal sealed record SampleOptions(string Corpus, RecurrentCell Cell, int? HiddenSize, int? Layers, int? Epochs, TimeSpan TimeBudget, string OutputDirectory, string CacheDirectory, int Seed)
+    internal sealed record SampleOptions(string Corpus, RecurrentCell Cell, int? HiddenSize, int? Layers, int? Epochs, TimeSpan TimeBudget, string OutputDirectory, string CacheDirectory, int Seed,
+        bool Bpe, int? VocabularySize)
     {
         private static readonly Option<string> CorpusOption = new("--corpus")
         {
@@ -22,6 +23,15 @@ namespace MlnetLstm.Samples
             Recursive = true,
         };
 
+        private static readonly Option<string> TokenizerOption = new("--tokenizer")
+        {
+            Description = "The language model's tokens: character (the default) or bpe (subwords learned from the corpus, TokenizeWithLearnedBpe)",
+            DefaultValueFactory = _ => "character",
+            Recursive = true,
+        };
+
+        private static readonly Option<int?> VocabularyOption = Positive("--vocabulary",
+            "With --tokenizer bpe: the subword vocabulary size (default 512 for moby-dick, 6000 for songci, above its 4,300 characters)");
         private static readonly Option<int?> HiddenOption = Positive("--hidden", "Hidden units per layer (language model; default: the trainer's)");
         private static readonly Option<int?> LayersOption = Positive("--layers", "Recurrent layers (language model; default: the trainer's)");
         private static readonly Option<int?> EpochsOption = Positive("--epochs", "Most passes over the data (language model; default: as many as the time budget allows)");
@@ -58,6 +68,7 @@ namespace MlnetLstm.Samples
         {
             CorpusOption.AcceptOnlyFromAmong("moby-dick", "songci");
             CellOption.AcceptOnlyFromAmong("lstm", "gru", "rnn");
+            TokenizerOption.AcceptOnlyFromAmong("character", "bpe");
             MinutesOption.Validators.Add(result =>
             {
                 if (result.GetValueOrDefault<double>() is not (> 0 and <= 10_000))
@@ -84,7 +95,7 @@ namespace MlnetLstm.Samples
             Action<SampleOptions> onnx)
         {
             var root = new RootCommand("MlnetLstm samples. With no command: the README main job, a character language model trained on a corpus, saved, reloaded and continued from prefixes.");
-            foreach (var option in new Option[] { CorpusOption, CellOption, HiddenOption, LayersOption, EpochsOption, MinutesOption, OutputOption, CacheOption, SeedOption })
+            foreach (var option in new Option[] { CorpusOption, CellOption, TokenizerOption, VocabularyOption, HiddenOption, LayersOption, EpochsOption, MinutesOption, OutputOption, CacheOption, SeedOption })
                 root.Options.Add(option);
             root.SetAction(result => languageModel(From(result)));
             void Add(string name, string description, Action<SampleOptions> run)
@@ -110,6 +121,8 @@ namespace MlnetLstm.Samples
             TimeSpan.FromMinutes(result.GetValue(MinutesOption)),
             result.GetValue(OutputOption)!,
             result.GetValue(CacheOption)!,
-            result.GetValue(SeedOption));
+            result.GetValue(SeedOption),
+            result.GetValue(TokenizerOption) == "bpe",
+            result.GetValue(VocabularyOption));
     }
 }

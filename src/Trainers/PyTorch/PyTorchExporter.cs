@@ -29,7 +29,7 @@ namespace MlnetLstm.Trainers
             if (recurrent.Count != 1)
                 throw new ArgumentException($"The model holds {recurrent.Count} recurrent models (language model, classifier or regressor); export takes a model, or a pipeline, with exactly one.", nameof(model));
             var network = recurrent[0];
-            var tokenizer = transformers.TakeWhile(t => !ReferenceEquals(t, network)).OfType<VocabularyTokenizingTransformer>().LastOrDefault();
+            var tokenizer = transformers.TakeWhile(t => !ReferenceEquals(t, network)).LastOrDefault(t => t is VocabularyTokenizingTransformer or BpeTokenizingTransformer);
             var keys = options.Names.Keys(network.Trained.Architecture, nameof(options.Names));
             var weights = network.Trained.Weights;
             var entries = keys.Select(k => new StateDictEntry(k.Key, k.Shape, "F32", weights[k.Name])).ToList();

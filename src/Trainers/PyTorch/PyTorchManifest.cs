@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using Microsoft.ML;
 
 using MlnetLstm.Transforms;
 
@@ -23,11 +24,14 @@ namespace MlnetLstm.Trainers
         //   "input_size", "embedding_size", "hidden_size", "num_layers": ints, "bidirectional": bool, "output_size": int,
         //   "names": { "rnn": "<module>", "head": "<module>", "embedding": "<module>" },
         //   "keys": { "<state_dict key>": [shape…], … } (in state_dict order),
-        //   language model and classifier: "vocabulary": { "tokens": [...], "level": "character" | "word", "separator": "",
-        //     "unknown": "<unk>" | null, "case_folding": bool, and for a language model "end_of_text": "<eos>" },
+        //   language model and classifier: "vocabulary": { "tokens": [...], "level": "character" | "word" | "bpe", "separator": "",
+        //     "unknown": "<unk>" | null, "case_folding": bool, for "bpe" "merges": [["left", "right"], …] (in the order they
+        //     apply, within runs of letters, digits or other symbols and single white-space characters: BpeVocabulary),
+        //     and for a language model "end_of_text": "<eos>" },
         //   classifier: "classes": [...], "pooling": "last" | "mean" | "max",
         //   regressor: "window_length", "features_per_step", "feature_mean", "feature_std", "label_mean", "label_std" }
-        public static void Write(string path, RecurrentTransformerBase model, VocabularyTokenizingTransformer? tokenizer, PyTorchParameterNames names,
+        // tokenizer: the pipeline's tokenizer before the model (a VocabularyTokenizingTransformer or BpeTokenizingTransformer), or null.
+        public static void Write(string path, RecurrentTransformerBase model, ITransformer? tokenizer, PyTorchParameterNames names,
             IReadOnlyList<(string Name, string Key, long[] Shape)> keys)
         {
             var a = model.Trained.Architecture;
@@ -80,7 +84,12 @@ namespace MlnetLstm.Trainers
                         break;
                     }
                 case RecurrentClassificationTransformer classifier:
-                    Vocabulary(json, classifier.Vocabulary, classifier.Separator, tokenizer?.Vocabulary.UnknownToken, tokenizer);
+                    Vocabulary(json, classifier.Vocabulary, classifier.Separator, tokenizer switch
+                    {
+                        VocabularyTokenizingTransformer t => t.Vocabulary.UnknownToken,
+                        BpeTokenizingTransformer t => t.Vocabulary.UnknownToken,
+                        _ => null,
+                    }, tokenizer);
                     json.WriteEndObject();
                     json.WriteStartArray("classes");
                     for (int i = 0; i < classifier.Classes.Count; i++)
@@ -101,20 +110,32 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Opens the "vocabulary" object (the caller closes it, after adding its own fields).</summary>
-        private static void Vocabulary(Utf8JsonWriter json, IReadOnlyList<string> tokens, string separator, string? unknown, VocabularyTokenizingTransformer? tokenizer)
+        private static void Vocabulary(Utf8JsonWriter json, IReadOnlyList<string> tokens, string separator, string? unknown, ITransformer? tokenizer)
         {
             json.WriteStartObject("vocabulary");
             json.WriteStartArray("tokens");
             foreach (var token in tokens)
                 json.WriteStringValue(token);
             json.WriteEndArray();
-            json.WriteString("level", separator == " " ? "word" : "character");
+            json.WriteString("level", tokenizer is BpeTokenizingTransformer ? "bpe" : separator == " " ? "word" : "character");
             json.WriteString("separator", separator);
             if (unknown is null)
                 json.WriteNull("unknown");
             else
                 json.WriteString("unknown", unknown);
-            json.WriteBoolean("case_folding", tokenizer?.Vocabulary.CaseFolding ?? false);
+            json.WriteBoolean("case_folding", tokenizer is VocabularyTokenizingTransformer { Vocabulary.CaseFolding: true });
+            if (tokenizer is BpeTokenizingTransformer bpe)
+            {
+                json.WriteStartArray("merges");
+                foreach (var (left, right) in bpe.Vocabulary.Merges)
+                {
+                    json.WriteStartArray();
+                    json.WriteStringValue(left);
+                    json.WriteStringValue(right);
+                    json.WriteEndArray();
+                }
+                json.WriteEndArray();
+            }
         }
 
         private static void Numbers(Utf8JsonWriter json, string name, IEnumerable<double> values)

@@ -5,7 +5,7 @@ namespace MlnetLstm.Trainers
     /// <summary>Options of the trainers that read a token column: the language model and the sequence classifier.</summary>
     public abstract class TokenSequenceOptions : RecurrentTrainingOptions
     {
-        /// <summary>The token column: token keys from TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary (with their vocabulary), or a one-hot sequence from OneHotEncodeSequence. Default "Tokens".</summary>
+        /// <summary>The token column: token keys from TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary/TokenizeWithLearnedBpe (with their vocabulary), or a one-hot sequence from OneHotEncodeSequence. Default "Tokens".</summary>
         public string TokenColumnName { get; set; } = "Tokens";
 
         /// <summary>How tokens enter the first layer: one-hot (as in Dive into Deep Learning's RNN chapter) or a learned embedding. Default one-hot for the language model, an embedding for the classifier.</summary>

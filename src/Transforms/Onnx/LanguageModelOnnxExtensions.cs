@@ -69,9 +69,13 @@ namespace MlnetLstm.Transforms
         {
             var vocabulary = model.LanguageModelVocabulary;
             // The tokenizer that made the model's tokens, for the rules that split text (absent when the pipeline starts at tokens).
-            var tokenizer = TransformerChains.Flatten(pipeline).OfType<VocabularyTokenizingTransformer>()
+            var transformers = TransformerChains.Flatten(pipeline).ToList();
+            var tokenizer = transformers.OfType<VocabularyTokenizingTransformer>()
                 .LastOrDefault(t => t.Vocabulary.Tokens.SequenceEqual(vocabulary.Tokens) && t.Vocabulary.Separator == vocabulary.Separator);
-            return VocabularyJson.Write(vocabulary, tokenizer?.Vocabulary);
+            var bpe = vocabulary.Separator.Length == 0
+                ? transformers.OfType<BpeTokenizingTransformer>().LastOrDefault(t => t.Vocabulary.Tokens.SequenceEqual(vocabulary.Tokens))
+                : null;
+            return VocabularyJson.Write(vocabulary, tokenizer?.Vocabulary, bpe?.Vocabulary);
         }
     }
 }

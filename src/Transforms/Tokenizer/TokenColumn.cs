@@ -8,7 +8,7 @@ using MlnetLstm.Transforms;
 namespace MlnetLstm.Transforms
 {
     /// <summary>
-    /// A token column as a language model reads it: key-typed token ids (from TokenizeWithCharacterVocabulary) or a sparse
+    /// A token column as a language model reads it: key-typed token ids (from TokenizeWithCharacterVocabulary, TokenizeWithWordVocabulary or TokenizeWithLearnedBpe) or a sparse
     /// one-hot sequence (from OneHotEncodeSequence), with the vocabulary from its annotations. Reading a row gives
     /// 0-based token ids; anything that is not a clean token sequence is an error that names the column.
     /// </summary>
@@ -52,7 +52,7 @@ namespace MlnetLstm.Transforms
                 default:
                     throw new ArgumentOutOfRangeException(nameof(schema),
                         $"Token column '{name}' is {column.Type}{(vocabulary is null ? " without a vocabulary annotation" : "")}; a language model needs the key vector of " +
-                        "TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary (with its KeyValues), or the one-hot sequence of OneHotEncodeSequence.");
+                        "TokenizeWithCharacterVocabulary/TokenizeWithWordVocabulary/TokenizeWithLearnedBpe (with its KeyValues), or the one-hot sequence of OneHotEncodeSequence.");
             }
         }
 

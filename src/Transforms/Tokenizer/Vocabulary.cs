@@ -15,7 +15,7 @@ namespace MlnetLstm.Transforms
     /// U+FFFD, the replacement character, which is then a token like any other (or <see cref="UnknownToken"/>).
     /// A vocabulary is immutable and safe to use from many threads.
     /// </remarks>
-    public sealed class Vocabulary
+    public sealed class Vocabulary : ITextTokenizer
     {
         /// <summary>The most tokens a vocabulary may have; also the bound checked when a saved one is read.</summary>
         public const int MaximumSize = 1 << 24;
@@ -83,14 +83,7 @@ namespace MlnetLstm.Transforms
         public int[] Encode(string text) => Encode(text, out _);
 
         /// <summary>Maps text to token ids and counts the tokens that mapped to <see cref="UnknownId"/>.</summary>
-        public int[] Encode(string text, out int unknownCount)
-        {
-            if (text is null)
-                throw new ArgumentNullException(nameof(text));
-            var ids = new List<int>(text.Length);
-            unknownCount = Encode(text.AsSpan(), ids);
-            return ids.ToArray();
-        }
+        public int[] Encode(string text, out int unknownCount) => TokenKeys.Encode(this, text, out unknownCount);
 
         /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="ids"/>; returns how many were unknown.</summary>
         internal int Encode(ReadOnlySpan<char> text, List<int> ids)
@@ -107,6 +100,8 @@ namespace MlnetLstm.Transforms
             }
             return unknown;
         }
+
+        int ITextTokenizer.Encode(ReadOnlySpan<char> text, List<int> ids) => Encode(text, ids);
 
         /// <summary>Maps ids back to text: the tokens' text, joined by <see cref="Separator"/>.</summary>
         /// <exception cref="ArgumentOutOfRangeException">An id is not in the vocabulary.</exception>

@@ -64,31 +64,65 @@ namespace MlnetLstm.Transforms
         {
             if (options is null)
                 throw new ArgumentNullException(nameof(options));
-            if (string.IsNullOrWhiteSpace(options.OutputColumnName))
-                throw new ArgumentException("OutputColumnName must name the output column.", nameof(options));
-            if (options.InputColumnName is not null && options.InputColumnName.Length == 0)
-                throw new ArgumentException("InputColumnName must name the input text column, or be null to use OutputColumnName.", nameof(options));
+            CheckColumns(options.OutputColumnName, options.InputColumnName);
             if (!Enum.IsDefined(options.Level))
                 throw new ArgumentOutOfRangeException(nameof(options), $"Level {(int)options.Level} is not a TokenizerLevel: use Character or Word.");
             if (options.MinimumCount < 1)
                 throw new ArgumentOutOfRangeException(nameof(options), $"MinimumCount is {options.MinimumCount}: it must be at least 1 (1 keeps every token seen).");
-            var reserved = options.ReservedTokens ?? throw new ArgumentNullException(nameof(options), "ReservedTokens must not be null; it must at least contain UnknownToken.");
-            if (reserved.Any(string.IsNullOrEmpty))
-                throw new ArgumentException("ReservedTokens contains an empty token; reserved tokens must be non-empty text such as \"<eos>\".", nameof(options));
-            // A lone surrogate reads as U+FFFD, so it shows as more replacement characters read than written.
-            static bool HasLoneSurrogate(string t) => t.EnumerateRunes().Count(r => r == Rune.ReplacementChar) != t.Count(c => c == '\uFFFD');
-            if (reserved.FirstOrDefault(HasLoneSurrogate) is { } invalid)
-                throw new ArgumentException($"Reserved token '{invalid}' contains invalid UTF-16 (a lone surrogate), which would not survive saving; use valid text.", nameof(options));
-            if (options.Level == TokenizerLevel.Word && reserved.FirstOrDefault(t => t.Any(char.IsWhiteSpace)) is { } spaced)
-                throw new ArgumentException($"Reserved token '{spaced}' contains white space, so in word mode no word can ever equal it; use a token without spaces, such as \"<eos>\".", nameof(options));
-            if (reserved.Distinct(StringComparer.Ordinal).Count() != reserved.Count)
-                throw new ArgumentException($"ReservedTokens contains a token twice: {string.Join(", ", reserved)}. List each once.", nameof(options));
-            if (string.IsNullOrEmpty(options.UnknownToken) || !reserved.Contains(options.UnknownToken, StringComparer.Ordinal))
-                throw new ArgumentException($"UnknownToken '{options.UnknownToken}' must be one of ReservedTokens ({string.Join(", ", reserved)}): unseen text maps to it.", nameof(options));
+            var reserved = CheckReservedTokens(options.ReservedTokens, options.UnknownToken, options.Level == TokenizerLevel.Word);
             if (options.MaximumVocabularySize <= reserved.Count || options.MaximumVocabularySize > Vocabulary.MaximumSize)
                 throw new ArgumentOutOfRangeException(nameof(options),
                     $"MaximumVocabularySize is {options.MaximumVocabularySize}: it counts the {reserved.Count} reserved tokens, so it must be from {reserved.Count + 1} to {Vocabulary.MaximumSize}.");
             return options;
+        }
+
+        /// <summary>Checks a tokenizer's column options, or throws naming the option.</summary>
+        internal static void CheckColumns(string outputColumnName, string? inputColumnName)
+        {
+            if (string.IsNullOrWhiteSpace(outputColumnName))
+                throw new ArgumentException("OutputColumnName must name the output column.", "options");
+            if (inputColumnName is not null && inputColumnName.Length == 0)
+                throw new ArgumentException("InputColumnName must name the input text column, or be null to use OutputColumnName.", "options");
+        }
+
+        /// <summary>Checks a tokenizer's ReservedTokens and UnknownToken options, or throws naming the option; <paramref name="words"/> forbids white space in them.</summary>
+        internal static IReadOnlyList<string> CheckReservedTokens(IReadOnlyList<string>? reserved, string unknownToken, bool words)
+        {
+            if (reserved is null)
+                throw new ArgumentNullException("options", "ReservedTokens must not be null; it must at least contain UnknownToken.");
+            if (reserved.Any(string.IsNullOrEmpty))
+                throw new ArgumentException("ReservedTokens contains an empty token; reserved tokens must be non-empty text such as \"<eos>\".", "options");
+            // A lone surrogate reads as U+FFFD, so it shows as more replacement characters read than written.
+            static bool HasLoneSurrogate(string t) => t.EnumerateRunes().Count(r => r == Rune.ReplacementChar) != t.Count(c => c == '\uFFFD');
+            if (reserved.FirstOrDefault(HasLoneSurrogate) is { } invalid)
+                throw new ArgumentException($"Reserved token '{invalid}' contains invalid UTF-16 (a lone surrogate), which would not survive saving; use valid text.", "options");
+            if (words && reserved.FirstOrDefault(t => t.Any(char.IsWhiteSpace)) is { } spaced)
+                throw new ArgumentException($"Reserved token '{spaced}' contains white space, so in word mode no word can ever equal it; use a token without spaces, such as \"<eos>\".", "options");
+            if (reserved.Distinct(StringComparer.Ordinal).Count() != reserved.Count)
+                throw new ArgumentException($"ReservedTokens contains a token twice: {string.Join(", ", reserved)}. List each once.", "options");
+            if (string.IsNullOrEmpty(unknownToken) || !reserved.Contains(unknownToken, StringComparer.Ordinal))
+                throw new ArgumentException($"UnknownToken '{unknownToken}' must be one of ReservedTokens ({string.Join(", ", reserved)}): unseen text maps to it.", "options");
+            return reserved;
+        }
+
+        /// <summary>
+        /// The tokens seen at least <paramref name="minimumCount"/> times that are not reserved, the most frequent first
+        /// (ties in ordinal order), at most <paramref name="take"/>; or an exception naming the column when there is none.
+        /// </summary>
+        internal static List<string> MostFrequent(IReadOnlyDictionary<string, long> counts, IReadOnlyList<string> reserved, int minimumCount, int take, string column, string what)
+        {
+            var learned = counts
+                .Where(kv => kv.Value >= minimumCount && !reserved.Contains(kv.Key, StringComparer.Ordinal))
+                .OrderByDescending(kv => kv.Value)
+                .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+                .Take(take)
+                .Select(kv => kv.Key)
+                .ToList();
+            if (learned.Count == 0)
+                throw new InvalidOperationException(counts.Count == 0
+                    ? $"Input column '{column}' holds no text to learn a vocabulary from (every row is empty or the data has no rows). Fit on data with text in that column."
+                    : $"No {what} of column '{column}' is seen at least MinimumCount = {minimumCount} times; lower MinimumCount.");
+            return learned;
         }
 
         private string InputColumn => _options.InputColumnName ?? _options.OutputColumnName;
@@ -118,17 +152,7 @@ namespace MlnetLstm.Transforms
             }
 
             var reserved = _options.ReservedTokens;
-            var learned = counts
-                .Where(kv => kv.Value >= _options.MinimumCount && !reserved.Contains(kv.Key, StringComparer.Ordinal))
-                .OrderByDescending(kv => kv.Value)
-                .ThenBy(kv => kv.Key, StringComparer.Ordinal)
-                .Take(_options.MaximumVocabularySize - reserved.Count)
-                .Select(kv => kv.Key)
-                .ToList();
-            if (learned.Count == 0)
-                throw new InvalidOperationException(counts.Count == 0
-                    ? $"Input column '{InputColumn}' holds no text to learn a vocabulary from (every row is empty or the data has no rows). Fit on data with text in that column."
-                    : $"No token of column '{InputColumn}' is seen at least MinimumCount = {_options.MinimumCount} times; lower MinimumCount.");
+            var learned = MostFrequent(counts, reserved, _options.MinimumCount, _options.MaximumVocabularySize - reserved.Count, InputColumn, "token");
 
             var vocabulary = new Vocabulary(_options.Level, _options.CaseFolding, reserved.Concat(learned).ToList(), reserved.ToList().IndexOf(_options.UnknownToken), reserved.Count);
             return new VocabularyTokenizingTransformer(_host, vocabulary, _options.OutputColumnName, InputColumn);
@@ -138,20 +162,7 @@ namespace MlnetLstm.Transforms
         public SchemaShape GetOutputSchema(SchemaShape inputSchema)
         {
             _host.CheckValue(inputSchema, nameof(inputSchema));
-            if (!inputSchema.TryFindColumn(InputColumn, out var column))
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{InputColumn}' is not in the data. Name the text column to tokenize.");
-            if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not TextDataViewType)
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{InputColumn}' must be a text (string) column; it is {column.ItemType}{(column.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}.");
-            var result = inputSchema.ToDictionary(c => c.Name);
-            var annotations = new SchemaShape(new[]
-            {
-                new SchemaShape.Column(AnnotationUtils.Kinds.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false),
-                new SchemaShape.Column(SequenceAnnotations.TokenSeparator, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
-                new SchemaShape.Column(SequenceAnnotations.UnknownToken, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false),
-            });
-            result[_options.OutputColumnName] = new SchemaShape.Column(_options.OutputColumnName, SchemaShape.Column.VectorKind.VariableVector,
-                NumberDataViewType.UInt32, true, annotations);
-            return new SchemaShape(result.Values);
+            return TokenKeys.OutputSchema(inputSchema, InputColumn, _options.OutputColumnName);
         }
     }
 }

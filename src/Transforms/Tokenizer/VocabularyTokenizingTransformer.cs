@@ -113,41 +113,13 @@ namespace MlnetLstm.Transforms
             }
 
             /// <inheritdoc/>
-            protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
-            {
-                var vocabulary = _parent.Vocabulary;
-                var annotations = new DataViewSchema.Annotations.Builder();
-                SequenceAnnotations.AddVocabulary(annotations, AnnotationUtils.Kinds.KeyValues, vocabulary.Tokens, vocabulary.Separator, vocabulary.UnknownToken);
-                var type = new VectorDataViewType(new KeyDataViewType(typeof(uint), vocabulary.Count));
-                return new[] { new DataViewSchema.DetachedColumn(_parent.OutputColumnName, type, annotations.ToAnnotations()) };
-            }
+            protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => new[] { TokenKeys.Column(_parent.OutputColumnName, _parent.Vocabulary) };
 
             /// <inheritdoc/>
             protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
             {
                 disposer = null;
-                var textGetter = input.GetGetter<ReadOnlyMemory<char>>(input.Schema[ColMapNewToOld[iinfo]]);
-                var vocabulary = _parent.Vocabulary;
-                var buffer = new List<int>();
-                ReadOnlyMemory<char> text = default;
-                var encoded = new RowCache<List<int>>(input, () =>
-                {
-                    textGetter(ref text);
-                    buffer.Clear();
-                    // At most one token per character: no growth by doubling (and its transient copies) for long texts.
-                    buffer.EnsureCapacity(text.Length);
-                    vocabulary.Encode(text.Span, buffer);
-                    return buffer;
-                });
-                ValueGetter<VBuffer<uint>> getter = (ref VBuffer<uint> dst) =>
-                {
-                    var ids = encoded.Value;
-                    var editor = VBufferEditor.Create(ref dst, ids.Count);
-                    for (int i = 0; i < ids.Count; i++)
-                        editor.Values[i] = (uint)ids[i] + 1;
-                    dst = editor.Commit();
-                };
-                return getter;
+                return TokenKeys.MakeGetter(input, input.Schema[ColMapNewToOld[iinfo]], _parent.Vocabulary);
             }
         }
     }

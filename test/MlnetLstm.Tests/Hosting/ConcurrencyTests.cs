@@ -72,8 +72,20 @@ namespace MlnetLstm.Tests
             Run(ml.Model.Load(stream, out _), maximumRetained: null, ml);
         }
 
-        private static void Run(ITransformer model, int? maximumRetained, MLContext? ml = null)
+        [TestMethod]
+        public void PoolOverALearnedBpeModelGivesTheSingleThreadedOutputs()
         {
+            // One BpeTokenizer (Microsoft.ML.Tokenizers, with its word cache) serves every thread's engine.
+            var subword = _ml.Transforms.Text.TokenizeWithLearnedBpe("Tokens", "Text", 60)
+                .Append(_ml.Transforms.Text.RecurrentLanguageModel(TinyLanguageModel.Options(epochs: 2)))
+                .Fit(TinyLanguageModel.Data(_ml, TinyLanguageModel.Corpus(600)));
+            using var engine = _ml.Model.CreatePredictionEngine<TextRow, LanguageModelOutput>(subword, ignoreMissingColumns: false);
+            Run(subword, maximumRetained: null, expected: _prefixes.Select(p => Runner.Format(engine.Predict(new TextRow { Text = p }))).ToArray());
+        }
+
+        private static void Run(ITransformer model, int? maximumRetained, MLContext? ml = null, string[]? expected = null)
+        {
+            expected ??= _expected;
             using var pool = new ScoringEnginePool<TextRow, LanguageModelOutput>(ml ?? _ml, model, maximumRetained);
             var mismatches = new ConcurrentQueue<string>();
             var errors = new ConcurrentQueue<Exception>();
@@ -90,8 +102,8 @@ namespace MlnetLstm.Tests
                         // Each thread walks the prefixes in its own order, so different prefixes run at the same time.
                         int k = (t * 7 + i * (2 * t + 1)) % _prefixes.Length;
                         string actual = Runner.Format(pool.Predict(new TextRow { Text = _prefixes[k] }));
-                        if (actual != _expected[k])
-                            mismatches.Enqueue($"thread {t}, prediction {i}, prefix '{_prefixes[k]}':\n  got      {actual}\n  expected {_expected[k]}");
+                        if (actual != expected[k])
+                            mismatches.Enqueue($"thread {t}, prediction {i}, prefix '{_prefixes[k]}':\n  got      {actual}\n  expected {expected[k]}");
                         Interlocked.Increment(ref compared);
                     }
                 }

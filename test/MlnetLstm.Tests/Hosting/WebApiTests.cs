@@ -129,6 +129,28 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
+        public async Task ServesALearnedBpeModelUnchanged()
+        {
+            var data = TinyLanguageModel.Data(_ml, TinyLanguageModel.Corpus(600));
+            var subword = _ml.Transforms.Text.TokenizeWithLearnedBpe("Tokens", "Text", 40)
+                .Append(_ml.Transforms.Text.RecurrentLanguageModel(TinyLanguageModel.Options(epochs: 1)))
+                .Fit(data);
+            using var app = new App(subword, "web-bpe");
+            using var client = app.CreateClient();
+            var sampled = await GenerateAsync(client, """{"prefix": "the whale ", "maxNewTokens": 20, "greedy": false, "seed": 3, "stopToken": null}""");
+            var pieces = subword.GenerateTokens(new TextRow { Text = "the whale " }, subword.GetLanguageModel().Generation with { MaximumNewTokens = 20, Greedy = false, Seed = 3, StopToken = null }).ToList();
+            Assert.AreEqual(string.Concat(pieces), sampled.Text);
+            Assert.AreEqual(pieces.Count, sampled.Tokens, "one event per subword");
+
+            const string text = "the old ship and the cold sea.";
+            var scored = await ScoreAsync(client, text);
+            var expected = Library(subword, text);
+            Assert.AreEqual(expected.BitsPerToken, scored.GetProperty("bitsPerToken").GetDouble(), 1e-12);
+            Assert.AreEqual(-expected.LogLikelihood / Math.Log(2) / text.Length, scored.GetProperty("bitsPerCharacter").GetDouble(), 1e-12);
+            Assert.IsLessThan(expected.BitsPerToken, scored.GetProperty("bitsPerCharacter").GetDouble(), "a subword covers more than one character");
+        }
+
+        [TestMethod]
         public async Task ScoreGivesTheLibrarysLikelihoodPerplexityAndBitsPerCharacter()
         {
             using var app = new WebApiApp(_ml, _a, "web-score");

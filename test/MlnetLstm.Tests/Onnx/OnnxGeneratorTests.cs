@@ -89,6 +89,36 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
+        public void LearnedBpeModelExportsTheGeneratorWithItsMergesAndScoresAsTheModel()
+        {
+            var ml = new MLContext(seed: 1);
+            var options = LanguageModelTestKit.SmallOptions(seed: 4, epochs: 2);
+            options.HiddenSize = 12;
+            var pipeline = ml.Transforms.Text.TokenizeWithLearnedBpe("Tokens", "Text", 40)
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(options))
+                .Fit(TestData.Texts(ml, TinyLanguageModel.Corpus(800, seed: 7)));
+            var bpe = TransformerChains.Flatten(pipeline).OfType<BpeTokenizingTransformer>().Single().Vocabulary;
+            using var stream = new MemoryStream();
+            pipeline.ExportOnnxGenerator(stream);
+            using var session = OnnxTestKit.Session(stream.ToArray());
+            using var vocabularyJson = JsonDocument.Parse(session.ModelMetadata.CustomMetadataMap["mlnetlstm.vocabulary"]);
+            var vocabulary = vocabularyJson.RootElement;
+            Assert.AreEqual("bpe", vocabulary.GetProperty("level").GetString());
+            CollectionAssert.AreEqual(bpe.Merges.Select(m => $"{m.Left} {m.Right}").ToArray(),
+                vocabulary.GetProperty("merges").EnumerateArray().Select(m => string.Join(" ", m.EnumerateArray().Select(t => t.GetString()))).ToArray());
+
+            // Tokenized outside the pipeline by the Microsoft.ML.Tokenizers BpeTokenizer, the graph scores as the model does.
+            const string prefix = "the old ship";
+            var ids = bpe.Tokenizer.EncodeToIds(prefix).Select(id => (long)id).ToArray();
+            using var engine = ml.Model.CreatePredictionEngine<TextRow, NextTokenScores>(pipeline);
+            var scored = engine.Predict(new TextRow { Text = prefix });
+            var zeros = (new double[12], new long[] { 1, 1, 12 });
+            var outputs = Step(session, new[] { (long)vocabulary.GetProperty("end_of_text_id").GetInt32() }.Concat(ids).ToArray(), zeros, zeros);
+            double delta = OnnxTestKit.MaxAbsDiff(scored.NextTokenProbabilities.Select(v => (double)v).ToArray(), outputs["next_token_probabilities"].Values, "next-token probabilities");
+            Assert.IsTrue(delta < OnnxTestKit.Tolerance, $"max |Δ| {delta}");
+        }
+
+        [TestMethod]
         public void VocabularyJsonDescribesTheTokenizer()
         {
             var ml = new MLContext(seed: 1);

@@ -152,6 +152,27 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
+        public void LearnedBpeLanguageModelExportsItsMerges()
+        {
+            var ml = new MLContext(seed: 1);
+            var options = LanguageModelTestKit.SmallOptions(epochs: 1);
+            var trained = ml.Transforms.Text.TokenizeWithLearnedBpe("Tokens", "Text", 40)
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(options))
+                .Fit(TestData.Texts(ml, TinyLanguageModel.Corpus(600, seed: 3)));
+            var vocabulary = trained.OfType<BpeTokenizingTransformer>().Single().Vocabulary;
+            string path = Path.Combine(_directory, "bpe");
+            ml.Model.ExportToPyTorch(trained, path);
+            var manifest = ReadJson(path + ".json").GetProperty("vocabulary");
+            // Without the merges a PyTorch script would read the subwords as characters ("level": "character" before).
+            Assert.AreEqual("bpe", manifest.GetProperty("level").GetString());
+            Assert.AreEqual("", manifest.GetProperty("separator").GetString());
+            CollectionAssert.AreEqual(vocabulary.Tokens.ToArray(), Strings(manifest.GetProperty("tokens")));
+            CollectionAssert.AreEqual(vocabulary.Merges.Select(m => $"{m.Left} {m.Right}").ToArray(),
+                manifest.GetProperty("merges").EnumerateArray().Select(m => string.Join(" ", Strings(m))).ToArray());
+            Assert.AreEqual("<unk>", manifest.GetProperty("unknown").GetString());
+        }
+
+        [TestMethod]
         public void RegressorSurvivesExportAndImportWithItsScaling()
         {
             var ml = new MLContext(seed: 1);
