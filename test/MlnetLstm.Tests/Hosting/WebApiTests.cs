@@ -135,7 +135,7 @@ namespace MlnetLstm.Tests
             var subword = _ml.Transforms.Text.TokenizeWithLearnedBpe("Tokens", "Text", 40)
                 .Append(_ml.Transforms.Text.RecurrentLanguageModel(TinyLanguageModel.Options(epochs: 1)))
                 .Fit(data);
-            using var app = new App(subword, "web-bpe");
+            using var app = new WebApiApp(_ml, subword, "web-bpe");
             using var client = app.CreateClient();
             var sampled = await GenerateAsync(client, """{"prefix": "the whale ", "maxNewTokens": 20, "greedy": false, "seed": 3, "stopToken": null}""");
             var pieces = subword.GenerateTokens(new TextRow { Text = "the whale " }, subword.GetLanguageModel().Generation with { MaximumNewTokens = 20, Greedy = false, Seed = 3, StopToken = null }).ToList();
