@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +13,8 @@ namespace MlnetLstm.WebApi
     /// continuation as server-sent events, one <c>token</c> event per generated token (<c>{"text": "…"}</c>) and a
     /// closing <c>done</c> event (<c>{"tokens": N, "modelVersion": V}</c>). Options left out take the model's saved
     /// generation settings; every request is checked before the stream starts, so a bad one gets a 400 naming the field.
-    /// Generation stops when the client disconnects.
+    /// Generation stops when the client disconnects. Streams are stepped in a batch with the other requests
+    /// (LanguageModelService.Batcher); 503 with Retry-After when the batcher's queue is full.
     /// </summary>
     internal static class GenerateEndpoint
     {
@@ -31,10 +33,10 @@ namespace MlnetLstm.WebApi
             ["generation"] = "stopToken",
         };
 
-        public static async Task HandleAsync(HttpContext context, LanguageModelService service)
+        public static async Task HandleAsync(HttpContext context, LanguageModelService service, ServiceMetrics metrics)
         {
             var cancellation = context.RequestAborted;
-            IEnumerator<string> tokens;
+            IAsyncEnumerable<string> tokens;
             long version;
             try
             {
@@ -46,6 +48,11 @@ namespace MlnetLstm.WebApi
                 await context.Response.WriteAsJsonAsync(new { error = e.Message, field = e.Field }, Json.Options, cancellation);
                 return;
             }
+            catch (LanguageModelBatcherFullException e)
+            {
+                await BusyResponse.For(context, e, metrics, "/generate").ExecuteAsync(context);
+                return;
+            }
 
             context.Response.ContentType = "text/event-stream; charset=utf-8";
             context.Response.Headers.CacheControl = "no-cache";
@@ -53,14 +60,11 @@ namespace MlnetLstm.WebApi
             int count = 0;
             try
             {
-                using (tokens)
+                await foreach (string token in tokens.WithCancellation(cancellation))
                 {
-                    while (tokens.MoveNext())
-                    {
-                        await context.Response.WriteAsync($"event: token\ndata: {JsonSerializer.Serialize(new { text = tokens.Current }, Json.Options)}\n\n", cancellation);
-                        await context.Response.Body.FlushAsync(cancellation);
-                        count++;
-                    }
+                    await context.Response.WriteAsync($"event: token\ndata: {JsonSerializer.Serialize(new { text = token }, Json.Options)}\n\n", cancellation);
+                    await context.Response.Body.FlushAsync(cancellation);
+                    count++;
                 }
                 await context.Response.WriteAsync($"event: done\ndata: {JsonSerializer.Serialize(new { tokens = count, modelVersion = version }, Json.Options)}\n\n", cancellation);
             }
@@ -71,7 +75,7 @@ namespace MlnetLstm.WebApi
         }
 
         /// <summary>Reads and checks the request, and starts the generation on the model being served now.</summary>
-        private static async Task<(IEnumerator<string> Tokens, long Version)> StartAsync(HttpContext context, LanguageModelService service)
+        private static async Task<(IAsyncEnumerable<string> Tokens, long Version)> StartAsync(HttpContext context, LanguageModelService service)
         {
             var fields = await RequestFields.ReadAsync(context.Request.Body, Fields, context.RequestAborted);
             string prefix = fields.String("prefix") ?? throw new RequestException("prefix", "Field 'prefix' is required: the text to continue.");
@@ -100,8 +104,12 @@ namespace MlnetLstm.WebApi
             };
             try
             {
-                // Checks the options and the prefix now, before the response starts; the tokens come as they are enumerated.
-                return (model.GenerateTokens(new TextInput { Text = prefix }, generation, context.RequestAborted).GetEnumerator(), version);
+                // Checks the options and the prefix now, before the response starts; the tokens come as they are chosen,
+                // in a batch with the other requests, or without batching on this request's thread as they are enumerated.
+                var input = new TextInput { Text = prefix };
+                return (service.Batcher is LanguageModelBatcher batcher
+                    ? batcher.GenerateAsync(model, input, generation, context.RequestAborted)
+                    : model.GenerateTokens(input, generation, context.RequestAborted).ToAsyncEnumerable(), version);
             }
             catch (ArgumentOutOfRangeException e) when (e.ParamName is string option && FieldOfOption.TryGetValue(option, out var field))
             {

@@ -42,6 +42,9 @@ namespace MlnetLstm.Transforms
         /// <summary>The name of the <see cref="Meter"/> the batcher publishes its measurements under.</summary>
         public const string MeterName = "MlnetLstm.Batching";
 
+        /// <summary>How many generated tokens may wait for a continuation's reader; then the continuation sits out the steps until it reads.</summary>
+        private const int ReadAhead = 64;
+
         private readonly LanguageModelBatcherOptions _options;
         private readonly BlockingCollection<Text> _queue;
         private readonly Thread[] _workers;
@@ -161,42 +164,81 @@ namespace MlnetLstm.Transforms
             int round = 0;
             while (!_abort)
             {
-                if (active.Count == 0)
+                try
                 {
-                    if (!_queue.TryTake(out var first, Timeout.Infinite))
-                        break;
-                    Admit(first, active);
-                    // Wait for company a moment, spinning (a sleep lasts a millisecond or more), so that requests that
-                    // arrive together share their steps; a lone request starts after the window.
-                    long deadline = Stopwatch.GetTimestamp() + windowTicks;
-                    var spinner = new SpinWait();
-                    while (active.Count > 0 && active.Count < capacity && Stopwatch.GetTimestamp() < deadline)
+                    if (active.Count == 0)
                     {
-                        if (_queue.TryTake(out var next))
+                        if (!_queue.TryTake(out var first, Timeout.Infinite))
+                            break;
+                        Admit(first, active);
+                        // Wait for company a moment, spinning (a sleep lasts a millisecond or more), so that requests that
+                        // arrive together share their steps; a lone request starts after the window.
+                        long deadline = Stopwatch.GetTimestamp() + windowTicks;
+                        var spinner = new SpinWait();
+                        while (active.Count > 0 && active.Count < capacity && Stopwatch.GetTimestamp() < deadline)
+                        {
+                            if (_queue.TryTake(out var next))
+                                Admit(next, active);
+                            else
+                                spinner.SpinOnce(sleep1Threshold: -1);
+                        }
+                    }
+                    else
+                    {
+                        while (active.Count < capacity && _queue.TryTake(out var next))
                             Admit(next, active);
+                    }
+                    if (active.Count == 0)
+                        continue;
+                    round++;
+                    // A text whose reader is behind holds its next token until the reader catches up (or goes away).
+                    for (int i = 0; i < active.Count; i++)
+                        if (active[i].Held && !active[i].MustHold)
+                        {
+                            active[i].Held = false;
+                            if (!Continue(active[i]))
+                                active[i].Finished = true;
+                        }
+                    int stepped = StepAll(active, round, members, states, tokens, heads, batch);
+                    int kept = 0;
+                    for (int i = 0; i < active.Count; i++)
+                    {
+                        var text = active[i];
+                        if (!text.Finished && text.Round == round)
+                        {
+                            if (text.MustHold)
+                                text.Held = true;
+                            else if (!Continue(text))
+                                text.Finished = true;
+                        }
+                        if (text.Finished)
+                            Interlocked.Decrement(ref _active);
                         else
-                            spinner.SpinOnce(sleep1Threshold: -1);
+                            active[kept++] = text;
+                    }
+                    active.RemoveRange(kept, active.Count - kept);
+                    // Every text waits for its reader: wait for a new request, or a millisecond for a reader to catch up.
+                    if (stepped == 0 && active.Count > 0)
+                    {
+                        if (active.Count < capacity && !_queue.IsCompleted)
+                        {
+                            if (_queue.TryTake(out var arrived, 1))
+                                Admit(arrived, active);
+                        }
+                        else
+                            Thread.Sleep(1);
                     }
                 }
-                else
+                catch (Exception e)
                 {
-                    while (active.Count < capacity && _queue.TryTake(out var next))
-                        Admit(next, active);
-                }
-                if (active.Count == 0)
-                    continue;
-                round++;
-                StepAll(active, round, members, states, tokens, heads, batch);
-                int kept = 0;
-                for (int i = 0; i < active.Count; i++)
-                {
-                    var text = active[i];
-                    if (!text.Finished && Continue(text))
-                        active[kept++] = text;
-                    else
+                    // A fault of the batcher itself, outside any one text: the texts it held are told, the worker goes on.
+                    foreach (var text in active)
+                    {
+                        text.Fail(e);
                         Interlocked.Decrement(ref _active);
+                    }
+                    active.Clear();
                 }
-                active.RemoveRange(kept, active.Count - kept);
             }
             // Stopped before these ended: their callers are told so.
             foreach (var text in active)
@@ -239,22 +281,24 @@ namespace MlnetLstm.Transforms
         }
 
         /// <summary>
-        /// Steps every active text once: the texts of one model together (a reload may leave texts of two models in
-        /// one worker), then the head for those that need logits.
+        /// Steps every active text that is not held once: the texts of one model together (a reload may leave texts of
+        /// two models in one worker), then the head for those that need logits. Stepped texts get the round's number.
         /// </summary>
-        private void StepAll(List<Text> active, int round, Text[] members, RecurrentEngineState[] states, int[] tokens, RecurrentEngineState[] heads,
+        /// <returns>How many texts were stepped.</returns>
+        private int StepAll(List<Text> active, int round, Text[] members, RecurrentEngineState[] states, int[] tokens, RecurrentEngineState[] heads,
             RecurrentEngineBatch batch)
         {
+            int stepped = 0;
             for (int i = 0; i < active.Count; i++)
             {
-                if (active[i].Round == round)
+                if (active[i].Round == round || active[i].Held || active[i].Finished)
                     continue;
                 var engine = active[i].Engine;
                 int count = 0;
                 for (int j = i; j < active.Count; j++)
                 {
                     var text = active[j];
-                    if (text.Round != round && ReferenceEquals(text.Engine, engine))
+                    if (text.Round != round && !text.Held && !text.Finished && ReferenceEquals(text.Engine, engine))
                     {
                         text.Round = round;
                         members[count] = text;
@@ -279,10 +323,12 @@ namespace MlnetLstm.Transforms
                 }
                 _batchSizes.Record(count);
                 _steppedTokens.Add(count);
+                stepped += count;
                 Array.Clear(members, 0, count);
                 Array.Clear(states, 0, count);
                 Array.Clear(heads, 0, count);
             }
+            return stepped;
         }
 
         /// <summary>
@@ -355,7 +401,13 @@ namespace MlnetLstm.Transforms
             public int Round { get; set; }
 
             /// <summary>Whether the text has ended (result delivered or failed).</summary>
-            public bool Finished { get; protected set; }
+            public bool Finished { get; set; }
+
+            /// <summary>Whether the text sits out the steps until <see cref="MustHold"/> turns false (its reader has caught up).</summary>
+            public bool Held { get; set; }
+
+            /// <summary>Whether the text must wait before its next move: a continuation whose reader is <see cref="ReadAhead"/> tokens behind.</summary>
+            public virtual bool MustHold => false;
 
             /// <summary>Sets up the first step; false when the text ends without one.</summary>
             public abstract bool Start();
@@ -433,10 +485,11 @@ namespace MlnetLstm.Transforms
             private readonly Random _random;
             private readonly TokenSampler _sampler;
             private readonly Counter<long> _generatedTokens;
-            // Tokens are handed over as they are chosen; at most MaximumNewTokens of them wait for a slow reader.
+            // Tokens are handed over as they are chosen; at most ReadAhead of them wait for a slow reader (MustHold).
             private readonly Channel<string> _tokens = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             private int _read;
             private int _generated;
+            private int _unread;
             private volatile bool _abandoned;
 
             public GeneratedText(RecurrentLanguageModelTransformer model, int[] prefix, GenerationOptions options, CancellationToken cancellationToken, Counter<long> generatedTokens)
@@ -449,6 +502,12 @@ namespace MlnetLstm.Transforms
                 _sampler = new TokenSampler(Vocabulary);
                 _generatedTokens = generatedTokens;
             }
+
+            /// <summary>
+            /// Held while its reader has <see cref="ReadAhead"/> tokens unread, so a slow or stalled client costs
+            /// neither memory nor steps; not once the reader is gone or cancelled (the next move ends the text).
+            /// </summary>
+            public override bool MustHold => _read == _prefix.Length && Volatile.Read(ref _unread) >= ReadAhead && !_abandoned && !Cancellation.IsCancellationRequested;
 
             public override bool Start()
             {
@@ -476,6 +535,7 @@ namespace MlnetLstm.Transforms
                 int token = _sampler.Choose(State.Output, _options, _stop, _random);
                 if (token < 0 || token == _stop)
                     return Complete();
+                Interlocked.Increment(ref _unread);
                 _tokens.Writer.TryWrite(_generated == 0 ? Vocabulary.Tokens[token] : Vocabulary.Separator + Vocabulary.Tokens[token]);
                 _generatedTokens.Add(1);
                 if (++_generated == _options.MaximumNewTokens)
@@ -488,7 +548,6 @@ namespace MlnetLstm.Transforms
 
             private bool Complete()
             {
-                Finished = true;
                 _tokens.Writer.TryComplete();
                 return false;
             }
@@ -507,7 +566,10 @@ namespace MlnetLstm.Transforms
                     var token = both?.Token ?? cancellationToken;
                     while (await _tokens.Reader.WaitToReadAsync(token).ConfigureAwait(false))
                         while (_tokens.Reader.TryRead(out var text))
+                        {
+                            Interlocked.Decrement(ref _unread);
                             yield return text;
+                        }
                 }
                 finally
                 {

@@ -225,6 +225,36 @@ namespace MlnetLstm.Tests
             await running.DisposeAsync();
         }
 
+        /// <summary>
+        /// A reader that reads nothing holds its continuation after 64 tokens (no memory or steps spent on a stalled
+        /// client); once it reads, the continuation goes on to the same text as the one-text path.
+        /// </summary>
+        [TestMethod]
+        public async Task StalledReaderHoldsItsContinuationAndThenGetsAllOfIt()
+        {
+            var generation = new GenerationOptions { MaximumNewTokens = 400, Greedy = false, Seed = 5, StopToken = null };
+            string expected = Reference(_model, "it was", generation);
+            long generated = 0;
+            using var listener = new MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == LanguageModelBatcher.MeterName && instrument.Name == "mlnetlstm.generated.tokens")
+                    l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref generated, value));
+            listener.Start();
+            using var batcher = new LanguageModelBatcher(Batched());
+            var stream = batcher.GenerateAsync(_model, new TextRow { Text = "it was" }, generation);
+            for (int i = 0; i < 2000 && Interlocked.Read(ref generated) < 64; i++)
+                await Task.Delay(10);
+            Assert.AreEqual(64L, Interlocked.Read(ref generated), "64 tokens wait for the reader");
+            await Task.Delay(200);
+            Assert.AreEqual(64L, Interlocked.Read(ref generated), "no more while the reader reads nothing");
+            Assert.AreEqual(1, batcher.ActiveTexts, "the held continuation keeps its place");
+            Assert.AreEqual(expected, await ReadAsync(stream));
+            Assert.AreEqual(400, expected.Length, "a character model's 400 tokens");
+        }
+
         [TestMethod]
         public async Task StopLetsRunningTextsFinishAndThenRefusesNewOnes()
         {
