@@ -19,6 +19,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.ML;
+using MlnetLstm.LoadTest;
 using MlnetLstm.Transforms;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -190,9 +191,7 @@ static double Percentile(IEnumerable<double> values, double p)
     var sorted = values.OrderBy(v => v).ToArray();
     return sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)];
 }
-double MeanRss(double from, double to) => rss.Where(r => r.Second >= from && r.Second < to).Select(r => (double)r.Bytes).DefaultIfEmpty(double.NaN).Average();
-double secondMinute = MeanRss(60, 120), lastMinute = MeanRss(Math.Max(120, seconds - 60), seconds);
-double drift = (lastMinute - secondMinute) / secondMinute * 100;
+var drift = RssDrift.Measure(rss.ToArray(), seconds);
 string Mib(double bytes) => (bytes / 1048576).ToString("F1");
 int total = score.Count + generate.Count;
 
@@ -209,9 +208,10 @@ Row("/generate (first token)", firstToken);
 Console.WriteLine();
 Console.WriteLine($"- Requests: {total:N0} answered in {elapsed:F0} s ({total / elapsed:F1}/s), **{errors.Count} failed**; by model version: {string.Join(", ", versions.OrderBy(v => v.Key).Select(v => $"{v.Key}: {v.Value:N0}"))}.");
 Console.WriteLine($"- Swap: at {swapAt:F0} s the model file was replaced by an atomic rename; /health showed version {versionAfter} (was {versionBefore}) {swapSeen * 1000:F0} ms later.");
-Console.WriteLine($"- Server RSS: {Mib(rssStart)} MiB after warm-up, mean {Mib(secondMinute)} MiB over the second minute, {Mib(lastMinute)} MiB over the last minute (drift {drift:+0.0;-0.0}%), {Mib(rssEnd)} MiB at the end.");
+Console.WriteLine($"- Server RSS: {Mib(rssStart)} MiB after warm-up, mean {Mib(drift.Early)} MiB from {drift.EarlyFrom:F0} to {drift.EarlyFrom + drift.Width:F0} s, " +
+    $"{Mib(drift.Late)} MiB over the last {drift.Width:F0} s (drift {drift.Percent:+0.0;-0.0}%), {Mib(rssEnd)} MiB at the end.");
 foreach (var error in errors.Take(10))
     Console.WriteLine($"  - {error}");
-bool met = errors.IsEmpty && versionAfter == versionBefore + 1 && Math.Abs(drift) <= 5 && Percentile(score, 99) <= 10;
+bool met = errors.IsEmpty && versionAfter == versionBefore + 1 && Math.Abs(drift.Percent) <= 5 && Percentile(score, 99) <= 10;
 Console.WriteLine($"- Targets (0 failed, the swap served, RSS drift within 5%, /score p99 ≤ 10 ms): {(met ? "met" : "not all met")}.");
 return 0;
