@@ -132,10 +132,6 @@ namespace MlnetLstm.Benchmarks
             return outputs[0].GetTensorDataAsSpan<double>()[0];
         }
 
-        private static double P(double[] values, double p)
-        {
-            var sorted = values.OrderBy(v => v).ToArray();
-            return sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
-        }
+        private static double P(double[] values, double p) => ScoringBenchmark.Percentile(values, p);
     }
 }

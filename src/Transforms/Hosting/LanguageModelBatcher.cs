@@ -54,6 +54,7 @@ namespace MlnetLstm.Transforms
         private readonly Counter<long> _generatedTokens;
         private int _active;
         private volatile bool _abort;
+        private bool _disposed;
 
         /// <summary>Starts the workers.</summary>
         /// <param name="options">The settings; null for the defaults.</param>
@@ -364,6 +365,9 @@ namespace MlnetLstm.Transforms
         /// <summary>Stops at once: running and queued texts fail with OperationCanceledException.</summary>
         public void Dispose()
         {
+            if (_disposed)
+                return;
+            _disposed = true;
             Stop(TimeSpan.Zero);
             _meter.Dispose();
             _queue.Dispose();
