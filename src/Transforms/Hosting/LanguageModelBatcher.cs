@@ -53,6 +53,9 @@ namespace MlnetLstm.Transforms
         private readonly Counter<long> _steppedTokens;
         private readonly Counter<long> _generatedTokens;
         private int _active;
+        private long _lastArrival;
+        private long _meanInterval = long.MaxValue;
+        private readonly long _windowTicks;
         private volatile bool _abort;
         private bool _disposed;
 
@@ -64,6 +67,7 @@ namespace MlnetLstm.Transforms
             _options = options ?? new LanguageModelBatcherOptions();
             _options.Validate();
             _queue = new BlockingCollection<Text>(new ConcurrentQueue<Text>(), _options.MaximumQueuedRequests);
+            _windowTicks = (long)(_options.BatchWindow.TotalSeconds * Stopwatch.Frequency);
             _meter = new Meter(MeterName);
             _batchSizes = _meter.CreateHistogram<int>("mlnetlstm.batch.size", "{text}", "Texts advanced together in one batched step.");
             _steppedTokens = _meter.CreateCounter<long>("mlnetlstm.batch.tokens", "{token}", "Tokens stepped through the network, scored and generated texts together.");
@@ -130,6 +134,15 @@ namespace MlnetLstm.Transforms
 
         private void Submit(Text text)
         {
+            // The mean time between arrivals (a moving average over about eight, each interval counted as at most 16
+            // windows so that an idle spell is forgotten after a few quick arrivals): a lone caller's requests come far
+            // apart, and then no worker waits for company that would not come.
+            long now = Stopwatch.GetTimestamp(), previous = Interlocked.Exchange(ref _lastArrival, now);
+            if (previous != 0)
+            {
+                long interval = Math.Min(now - previous, 16 * _windowTicks), mean = Volatile.Read(ref _meanInterval);
+                Volatile.Write(ref _meanInterval, mean == long.MaxValue ? interval : mean + (interval - mean) / 8);
+            }
             Interlocked.Increment(ref _active);
             bool added;
             try
@@ -161,7 +174,7 @@ namespace MlnetLstm.Transforms
             var tokens = new int[capacity];
             var heads = new RecurrentEngineState[capacity];
             var batch = new RecurrentEngineBatch();
-            long windowTicks = (long)(_options.BatchWindow.TotalSeconds * Stopwatch.Frequency);
+            long windowTicks = _windowTicks;
             int round = 0;
             while (!_abort)
             {
@@ -173,8 +186,9 @@ namespace MlnetLstm.Transforms
                             break;
                         Admit(first, active);
                         // Wait for company a moment, spinning (a sleep lasts a millisecond or more), so that requests that
-                        // arrive together share their steps; a lone request starts after the window.
-                        long deadline = Stopwatch.GetTimestamp() + windowTicks;
+                        // arrive together share their steps; a lone request starts after the window. Not when requests
+                        // have lately come more than four windows apart (one caller alone): nobody would come.
+                        long deadline = Stopwatch.GetTimestamp() + (Volatile.Read(ref _meanInterval) <= 4 * windowTicks ? windowTicks : 0);
                         var spinner = new SpinWait();
                         while (active.Count > 0 && active.Count < capacity && Stopwatch.GetTimestamp() < deadline)
                         {

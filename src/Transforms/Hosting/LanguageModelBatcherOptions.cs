@@ -14,7 +14,8 @@ namespace MlnetLstm.Transforms
         /// <summary>
         /// How long a worker that has a single text waits for others to arrive before it starts stepping alone.
         /// Default 200 µs: well under the time of one request, so that a client alone is not slowed down noticeably,
-        /// and long enough for requests that arrive together to share their steps. Zero to 10 ms.
+        /// and long enough for requests that arrive together to share their steps. Zero to 10 ms. No worker waits while
+        /// requests have lately arrived more than four windows apart (a single caller): company would not come.
         /// </summary>
         public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMicroseconds(200);
 
