@@ -10,7 +10,9 @@
 //       trains a character LSTM 1×256 for one epoch on TinyLanguageModel's corpus and saves it (build/publish-scoring-app.sh);
 //   MlnetLstm.ModelRunner soak <epochs> <rows> <report.md>
 //       trains a language model, scores rows through one PredictionEngine while sampling the process's RSS, and
-//       writes the report (build/soak.sh).
+//       writes the report (build/soak.sh);
+//   MlnetLstm.ModelRunner memory <model.zip> <characters> <likelihood|all>
+//       scores one long text in a fresh process and prints the peak growth of its resident memory (LongTextMemory).
 using System;
 using System.IO;
 using Microsoft.ML;
@@ -36,12 +38,15 @@ if (args.Length == 2 && args[0] == "save")
 }
 if (args.Length == 4 && args[0] == "soak")
     return Soak.Run(int.Parse(args[1]), int.Parse(args[2]), args[3]);
+if (args.Length == 4 && args[0] == "memory")
+    return LongTextMemory.Run(args[1], int.Parse(args[2]), args[3]);
 if (args.Length != 3)
 {
     Console.Error.WriteLine("usage: MlnetLstm.ModelRunner <model.zip> <output kind> <inputs.txt>\n" +
         "       MlnetLstm.ModelRunner train <corpus.txt> <checkpoint> <epochs>\n" +
         "       MlnetLstm.ModelRunner save <model.zip>\n" +
-        "       MlnetLstm.ModelRunner soak <epochs> <rows> <report.md>");
+        "       MlnetLstm.ModelRunner soak <epochs> <rows> <report.md>\n" +
+        "       MlnetLstm.ModelRunner memory <model.zip> <characters> <likelihood|all>");
     return 2;
 }
 

@@ -1,9 +1,12 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using MlnetLstm.Transforms;
 
 namespace MlnetLstm.WebApi
@@ -12,9 +15,11 @@ namespace MlnetLstm.WebApi
     /// POST /generate {"prefix": "…", "maxNewTokens": 200, "greedy": false, "temperature": 0.8, …}: streams the
     /// continuation as server-sent events, one <c>token</c> event per generated token (<c>{"text": "…"}</c>) and a
     /// closing <c>done</c> event (<c>{"tokens": N, "modelVersion": V}</c>). Options left out take the model's saved
-    /// generation settings; every request is checked before the stream starts, so a bad one gets a 400 naming the field.
-    /// Generation stops when the client disconnects. Streams are stepped in a batch with the other requests
-    /// (LanguageModelService.Batcher); 503 with Retry-After when the batcher's queue is full.
+    /// generation settings; every request is checked before the stream starts, so a bad one gets a 4xx naming the field.
+    /// At most Model:MaximumConcurrentStreams streams are open at once (<see cref="StreamSlots"/>): one more gets a 503
+    /// with Retry-After. Generation stops when the client disconnects, or when a write waits on a client that reads
+    /// nothing for Model:StreamWriteTimeoutMilliseconds (the stream is then closed). Streams are stepped in a batch with
+    /// the other requests (LanguageModelService.Batcher); 503 with Retry-After when the batcher's queue is full.
     /// </summary>
     internal static class GenerateEndpoint
     {
@@ -33,7 +38,7 @@ namespace MlnetLstm.WebApi
             ["generation"] = "stopToken",
         };
 
-        public static async Task HandleAsync(HttpContext context, LanguageModelService service, ServiceMetrics metrics)
+        public static async Task HandleAsync(HttpContext context, LanguageModelService service, StreamSlots slots, ServiceMetrics metrics, ILoggerFactory logs)
         {
             var cancellation = context.RequestAborted;
             IAsyncEnumerable<string> tokens;
@@ -44,33 +49,76 @@ namespace MlnetLstm.WebApi
             }
             catch (RequestException e)
             {
-                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                context.Response.StatusCode = e.StatusCode;
                 await context.Response.WriteAsJsonAsync(new { error = e.Message, field = e.Field }, Json.Options, cancellation);
                 return;
             }
-            catch (LanguageModelBatcherFullException e)
+            catch (Exception e) when (e is OperationCanceledException or IOException && cancellation.IsCancellationRequested)
             {
-                await BusyResponse.For(context, e, metrics, "/generate").ExecuteAsync(context);
+                return; // The client went away while sending its request: nobody to answer.
+            }
+            if (!slots.TryEnter())
+            {
+                // Nothing was started: the continuation is queued when it is first enumerated.
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "1";
+                await context.Response.WriteAsJsonAsync(new
+                {
+                    error = $"The service is streaming to {slots.Maximum} clients already, its maximum (setting Model:MaximumConcurrentStreams). Retry in a moment.",
+                    field = (string?)null,
+                }, Json.Options, cancellation);
                 return;
             }
 
-            context.Response.ContentType = "text/event-stream; charset=utf-8";
-            context.Response.Headers.CacheControl = "no-cache";
-            context.Response.Headers["X-Accel-Buffering"] = "no";
             int count = 0;
+            // A client that stops reading fills its socket's buffers, and then a flush waits for it: Kestrel's minimum
+            // response rate counts every byte already written in its favour, so without this timer such a stream
+            // would hold its slot for good.
+            using var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            var writeTimeout = TimeSpan.FromMilliseconds(service.Options.StreamWriteTimeoutMilliseconds);
+            var enumerator = tokens.GetAsyncEnumerator(cancellation);
             try
             {
-                await foreach (string token in tokens.WithCancellation(cancellation))
+                bool more;
+                try
                 {
-                    await context.Response.WriteAsync($"event: token\ndata: {JsonSerializer.Serialize(new { text = token }, Json.Options)}\n\n", cancellation);
-                    await context.Response.Body.FlushAsync(cancellation);
+                    // The first token before the response starts, so that a batcher whose queue is full is a 503.
+                    more = await enumerator.MoveNextAsync();
+                }
+                catch (LanguageModelBatcherFullException e)
+                {
+                    await BusyResponse.For(context, e, metrics, "/generate").ExecuteAsync(context);
+                    return;
+                }
+                context.Response.ContentType = "text/event-stream; charset=utf-8";
+                context.Response.Headers.CacheControl = "no-cache";
+                context.Response.Headers["X-Accel-Buffering"] = "no";
+                for (; more; more = await enumerator.MoveNextAsync())
+                {
+                    stalled.CancelAfter(writeTimeout);
+                    await context.Response.WriteAsync($"event: token\ndata: {JsonSerializer.Serialize(new { text = enumerator.Current }, Json.Options)}\n\n", stalled.Token);
+                    await context.Response.Body.FlushAsync(stalled.Token);
                     count++;
                 }
-                await context.Response.WriteAsync($"event: done\ndata: {JsonSerializer.Serialize(new { tokens = count, modelVersion = version }, Json.Options)}\n\n", cancellation);
+                stalled.CancelAfter(writeTimeout);
+                await context.Response.WriteAsync($"event: done\ndata: {JsonSerializer.Serialize(new { tokens = count, modelVersion = version }, Json.Options)}\n\n", stalled.Token);
             }
-            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or IOException && cancellation.IsCancellationRequested)
             {
                 // The client went away: generation stopped between two tokens, and there is nobody to answer.
+            }
+            catch (OperationCanceledException) when (stalled.IsCancellationRequested)
+            {
+                // The client stopped reading: the stream is cut (its events so far were sent), which frees the slot.
+                logs.CreateLogger(typeof(GenerateEndpoint).FullName!).LogWarning("A /generate client read nothing for {Timeout} ms (setting Model:StreamWriteTimeoutMilliseconds): its stream was closed after {Tokens} tokens.",
+                    service.Options.StreamWriteTimeoutMilliseconds, count);
+                context.Abort();
+            }
+            finally
+            {
+                // Ends a continuation still running (its batch place is freed at its next step).
+                await enumerator.DisposeAsync();
+                slots.Exit();
             }
         }
 

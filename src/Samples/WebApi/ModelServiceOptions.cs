@@ -47,6 +47,14 @@ namespace MlnetLstm.WebApi
         /// in seconds; new connections are refused meanwhile. Default 10.
         /// </summary>
         public int ShutdownSeconds { get; set; } = 10;
+        /// <summary>The most /generate streams open at once; a stream past it gets 503 Service Unavailable. Default 64.</summary>
+        public int MaximumConcurrentStreams { get; set; } = 64;
+
+        /// <summary>How long one /generate event may wait for a client that reads nothing before its stream is closed. Default 10,000 ms.</summary>
+        public int StreamWriteTimeoutMilliseconds { get; set; } = 10_000;
+
+        /// <summary>The most connections Kestrel keeps open at once; one past it is closed unanswered. Default 1,000.</summary>
+        public int MaximumConnections { get; set; } = 1000;
 
         /// <summary>Throws, naming the setting and how to give it, when a setting is missing or out of range.</summary>
         public void Validate()
@@ -63,6 +71,9 @@ namespace MlnetLstm.WebApi
             Check(MaximumQueuedRequests, nameof(MaximumQueuedRequests), 1);
             Check(RetryAfterSeconds, nameof(RetryAfterSeconds), 1);
             Check(ShutdownSeconds, nameof(ShutdownSeconds), 0);
+            Check(MaximumConcurrentStreams, nameof(MaximumConcurrentStreams), 1);
+            Check(MaximumConnections, nameof(MaximumConnections), 1);
+            Check(StreamWriteTimeoutMilliseconds, nameof(StreamWriteTimeoutMilliseconds), 10);
         }
 
         private static void Check(int value, string name, int minimum, int maximum = int.MaxValue)

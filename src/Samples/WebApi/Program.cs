@@ -7,6 +7,7 @@
 // command line (--Model:Path=…). Replace the model file by an atomic rename to deploy a new model without a restart.
 using System;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,9 @@ builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
     .AddMeter(ServiceMetrics.MeterName, LanguageModelBatcher.MeterName)
     .AddPrometheusExporter());
 builder.Services.AddOptions<HostOptions>().Configure<IOptions<ModelServiceOptions>>((host, model) => host.ShutdownTimeout = TimeSpan.FromSeconds(model.Value.ShutdownSeconds));
+// Limits against hostile clients (docs/bad-input.md): Kestrel's, from the settings, and the open /generate streams.
+builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ModelServiceOptions>>((kestrel, model) => ServerLimits.Apply(kestrel, model.Value));
+builder.Services.AddSingleton<StreamSlots>();
 var app = builder.Build();
 // Load the model now, so that a missing or bad model fails the start rather than the first request.
 app.Services.GetRequiredService<LanguageModelService>();

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.AspNetCore.Http;
 
 namespace MlnetLstm.WebApi
 {
@@ -28,7 +29,16 @@ namespace MlnetLstm.WebApi
             }
             catch (JsonException e)
             {
+                // Also a body nested deeper than JsonDocument's 64 levels, or that is not UTF-8.
                 throw new RequestException("body", $"The request body is not valid JSON ({e.Message}). Send a JSON object such as {{\"{known.First()}\": …}}.");
+            }
+            catch (BadHttpRequestException e)
+            {
+                // Kestrel's limits (ServerLimits): a body past MaxRequestBodySize, or one arriving slower than the minimum rate.
+                string fix = e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? "Send a shorter text: the service's limits are the settings Model:MaximumPrefixCharacters and Model:MaximumTextCharacters."
+                    : "Send the whole body at once.";
+                throw new RequestException("body", $"The request body was refused: {e.Message} {fix}", e.StatusCode);
             }
             using (document)
             {
@@ -52,9 +62,22 @@ namespace MlnetLstm.WebApi
         public string? String(string name) => Get(name) switch
         {
             null => null,
-            { ValueKind: JsonValueKind.String } value => value.GetString(),
+            { ValueKind: JsonValueKind.String } value => Utf16(name, value),
             { } value => throw WrongType(name, value, "a string"),
         };
+
+        // JsonDocument checks a string's UTF-8 only when it is read: a body with invalid bytes in a string would be a 500.
+        private static string Utf16(string name, JsonElement value)
+        {
+            try
+            {
+                return value.GetString()!;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new RequestException(name, $"Field '{name}' is not valid UTF-8 ({e.Message}). Send the body as UTF-8 JSON.");
+            }
+        }
 
         /// <summary>Whether the field is present with the JSON value null (not the same as absent, for a field whose default is not null).</summary>
         public bool IsExplicitNull(string name) => _fields.TryGetValue(name, out var value) && value.ValueKind == JsonValueKind.Null;

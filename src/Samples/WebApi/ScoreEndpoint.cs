@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
@@ -29,7 +30,11 @@ namespace MlnetLstm.WebApi
             }
             catch (RequestException e)
             {
-                return Results.Json(new { error = e.Message, field = e.Field }, Json.Options, statusCode: StatusCodes.Status400BadRequest);
+                return Results.Json(new { error = e.Message, field = e.Field }, Json.Options, statusCode: e.StatusCode);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+            {
+                return Results.Empty; // The client went away while sending its request: nobody to answer.
             }
             long version;
             double logLikelihood, perplexity, bitsPerToken;

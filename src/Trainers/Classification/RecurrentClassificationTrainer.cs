@@ -67,21 +67,22 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Trains on the token and label columns of <paramref name="input"/>.</summary>
-        private protected override RecurrentClassificationTransformer FitCore(IDataView input, TrainingClock clock)
+        private protected override RecurrentClassificationTransformer FitCore(IDataView input, Options options, TrainingClock clock)
         {
-            var tokens = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
-            var classes = ClassLabels.Bind(input.Schema, TrainerOptions.LabelColumnName);
-            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentClassificationTransformer)?.Vocabulary, tokens.Tokens, tokens.Name);
+            var tokens = TokenColumn.Bind(input.Schema, options.TokenColumnName);
+            var classes = ClassLabels.Bind(input.Schema, options.LabelColumnName);
+            var ids = new NetworkVocabulary(tokens.Name, tokens.Tokens, classes.Names);
+            InitialWeights.CheckTokens(options.InitialModel, (options.InitialModel as RecurrentClassificationTransformer)?.Vocabulary, ids);
             var (sequences, labels) = Read(input, tokens, classes);
             if (sequences.Count == 0)
-                throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{TrainerOptions.TokenColumnName}' and labels in '{TrainerOptions.LabelColumnName}'.");
+                throw new InvalidOperationException($"The training data has no rows. Fit on data with tokens in '{options.TokenColumnName}' and labels in '{options.LabelColumnName}'.");
 
             List<int[]> trainSequences, validationSequences;
             List<long> trainLabels, validationLabels;
-            if (TrainerOptions.ValidationData is { } validationData)
+            if (options.ValidationData is { } validationData)
             {
-                var validationTokens = TokenColumn.Bind(validationData.Schema, TrainerOptions.TokenColumnName);
-                if (!validationTokens.Carries(tokens) || ClassLabels.Bind(validationData.Schema, TrainerOptions.LabelColumnName).Count != classes.Count)
+                var validationTokens = TokenColumn.Bind(validationData.Schema, options.TokenColumnName);
+                if (!validationTokens.Carries(tokens) || ClassLabels.Bind(validationData.Schema, options.LabelColumnName).Count != classes.Count)
                     throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's token vocabulary or label classes differ from the training data's. Transform both with the same fitted pipeline.");
                 (trainSequences, trainLabels) = (sequences, labels);
                 (validationSequences, validationLabels) = Read(validationData, validationTokens, classes);
@@ -89,7 +90,7 @@ namespace MlnetLstm.Trainers
             else
             {
                 // Row i is held out when ⌊(i+1)·f⌋ > ⌊i·f⌋: exactly ⌊n·f⌋ rows, spread evenly, whatever the row order.
-                double f = TrainerOptions.ValidationFraction;
+                double f = options.ValidationFraction;
                 var held = Enumerable.Range(0, sequences.Count).Select(i => Math.Floor((i + 1) * f) > Math.Floor(i * f)).ToArray();
                 trainSequences = sequences.Where((_, i) => !held[i]).ToList();
                 trainLabels = labels.Where((_, i) => !held[i]).ToList();
@@ -97,13 +98,13 @@ namespace MlnetLstm.Trainers
                 validationLabels = labels.Where((_, i) => held[i]).ToList();
             }
 
-            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, tokens.Tokens.Length, TrainerOptions.EmbeddingSize, TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, classes.Count, TrainerOptions.Bidirectional);
-            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainSequences.Count, TrainerOptions.OneHotProjection,
+            var architecture = new RecurrentArchitecture(options.Cell, options.NetworkInput, tokens.Tokens.Length, options.EmbeddingSize, options.EffectiveHiddenSize, options.Layers, options.Dropout, classes.Count, options.Bidirectional);
+            var trained = TrainingLoop.Train(Host, options, clock, new[] { architecture }, ids, trainSequences.Count, options.OneHotProjection,
                 network => new ClassificationObjective(network, trainSequences.ToArray(), trainLabels.ToArray(), validationSequences.ToArray(), validationLabels.ToArray(),
-                    TrainerOptions.BatchSize, TrainerOptions.Pooling),
+                    options.BatchSize, options.Pooling),
                 $"a sequence classifier on {trainSequences.Count:N0} sequences ({validationSequences.Count:N0} for validation), {classes.Count} classes");
-            return new RecurrentClassificationTransformer(Host, trained, tokens.Vocabulary, classes, TrainerOptions.TokenColumnName, TrainerOptions.Pooling,
-                TrainerOptions.ScoreColumnName, TrainerOptions.PredictedLabelColumnName);
+            return new RecurrentClassificationTransformer(Host, trained, tokens.Vocabulary, classes, options.TokenColumnName, options.Pooling,
+                options.ScoreColumnName, options.PredictedLabelColumnName);
         }
 
         private static (List<int[]> Sequences, List<long> Labels) Read(IDataView data, TokenColumn tokens, ClassLabels classes)
@@ -114,11 +115,10 @@ namespace MlnetLstm.Trainers
             using var cursor = data.GetRowCursor(new[] { tokens.Column, label });
             var readTokens = tokens.MakeReader(cursor);
             var readLabel = cursor.GetGetter<uint>(label);
-            var ids = new List<int>();
             uint key = 0;
             while (cursor.MoveNext())
             {
-                readTokens(ids);
+                var ids = readTokens();
                 readLabel(ref key);
                 if (key == 0 || key > classes.Count)
                     throw new InvalidOperationException(

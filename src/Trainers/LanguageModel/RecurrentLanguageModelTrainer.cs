@@ -126,21 +126,22 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Trains the language model on the token column of <paramref name="input"/>.</summary>
-        private protected override RecurrentLanguageModelTransformer FitCore(IDataView input, TrainingClock clock)
+        private protected override RecurrentLanguageModelTransformer FitCore(IDataView input, Options options, TrainingClock clock)
         {
-            var column = TokenColumn.Bind(input.Schema, TrainerOptions.TokenColumnName);
-            var vocabulary = LanguageModelVocabulary.From(column, TrainerOptions.EndOfTextToken);
-            if (TrainerOptions.Generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
+            var column = TokenColumn.Bind(input.Schema, options.TokenColumnName);
+            var vocabulary = LanguageModelVocabulary.From(column, options.EndOfTextToken);
+            if (options.Generation.StopToken is string stop && !vocabulary.Tokens.Contains(stop))
                 throw new ArgumentOutOfRangeException(nameof(input),
                     $"Generation.StopToken '{stop}' is not in the vocabulary of token column '{column.Name}'. Use one of its reserved tokens, or null for no stop token.");
 
-            InitialWeights.CheckTokens(TrainerOptions.InitialModel, (TrainerOptions.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, vocabulary.Tokens, column.Name);
+            var ids = new NetworkVocabulary(column.Name, vocabulary.Tokens);
+            InitialWeights.CheckTokens(options.InitialModel, (options.InitialModel as RecurrentLanguageModelTransformer)?.Vocabulary, ids);
 
             var stream = ReadStream(input, column, vocabulary.EndOfText, "training data");
             int[] train, validation;
-            if (TrainerOptions.ValidationData is { } validationData)
+            if (options.ValidationData is { } validationData)
             {
-                var validationColumn = TokenColumn.Bind(validationData.Schema, TrainerOptions.TokenColumnName);
+                var validationColumn = TokenColumn.Bind(validationData.Schema, options.TokenColumnName);
                 if (!validationColumn.Carries(vocabulary))
                     throw new ArgumentOutOfRangeException(nameof(input),
                         $"ValidationData's column '{validationColumn.Name}' has a different vocabulary than the training data's. Transform both with the same fitted tokenizer.");
@@ -149,36 +150,34 @@ namespace MlnetLstm.Trainers
             }
             else
             {
-                int split = (int)(stream.Length * (1 - TrainerOptions.ValidationFraction));
+                int split = (int)(stream.Length * (1 - options.ValidationFraction));
                 train = stream[..split];
                 validation = stream[split..];
             }
 
-            long needed = LanguageModelObjective.MinimumTokens(TrainerOptions.SequenceLength, TrainerOptions.BatchSize);
+            long needed = LanguageModelObjective.MinimumTokens(options.SequenceLength, options.BatchSize);
             if (train.Length < needed)
                 throw new InvalidOperationException(
                     $"The training text of column '{column.Name}' has {train.Length} tokens (end-of-text tokens included, validation part excluded), fewer than the " +
-                    $"{needed} one batch needs (BatchSize {TrainerOptions.BatchSize} × SequenceLength {TrainerOptions.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
+                    $"{needed} one batch needs (BatchSize {options.BatchSize} × SequenceLength {options.SequenceLength} + 1). Give more text, or lower BatchSize or SequenceLength.");
 
-            var candidates = TrainerOptions.HiddenSizes.Select(size => new RecurrentArchitecture(TrainerOptions.Cell, TrainerOptions.NetworkInput, vocabulary.Tokens.Length,
-                TrainerOptions.EmbeddingSize, size, TrainerOptions.Layers, TrainerOptions.Dropout, vocabulary.Tokens.Length)).ToList();
-            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, candidates, train.Length - 1, TrainerOptions.OneHotProjection,
-                network => new LanguageModelObjective(network, train, validation, TrainerOptions.SequenceLength, TrainerOptions.BatchSize, TrainerOptions.BatchSampling, vocabulary.EndOfText),
+            var candidates = options.HiddenSizes.Select(size => new RecurrentArchitecture(options.Cell, options.NetworkInput, vocabulary.Tokens.Length,
+                options.EmbeddingSize, size, options.Layers, options.Dropout, vocabulary.Tokens.Length)).ToList();
+            var trained = TrainingLoop.Train(Host, options, clock, candidates, ids, train.Length - 1, options.OneHotProjection,
+                network => new LanguageModelObjective(network, train, validation, options.SequenceLength, options.BatchSize, options.BatchSampling, vocabulary.EndOfText),
                 $"a language model on {train.Length:N0} tokens ({validation.Length:N0} for validation), vocabulary {vocabulary.Tokens.Length}");
-            return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, TrainerOptions.Columns, TrainerOptions.Generation);
+            return new RecurrentLanguageModelTransformer(Host, trained, vocabulary, column.Name, options.Columns, options.Generation);
         }
 
         private static int[] ReadStream(IDataView data, TokenColumn column, int endOfText, string what)
         {
             var stream = new List<int>();
-            var ids = new List<int>();
             using (var cursor = data.GetRowCursor(new[] { column.Column }))
             {
                 var read = column.MakeReader(cursor);
                 while (cursor.MoveNext())
                 {
-                    read(ids);
-                    stream.AddRange(ids);
+                    stream.AddRange(read());
                     stream.Add(endOfText);
                 }
             }

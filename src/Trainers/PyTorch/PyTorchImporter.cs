@@ -124,10 +124,10 @@ namespace MlnetLstm.Trainers
                     problems.Add($"key '{key}' holds {entry.DType} values, not floating-point weights");
                     continue;
                 }
-                int bad = Array.FindIndex(entry.Values, v => !float.IsFinite(v));
+                int bad = Array.FindIndex(entry.Values, v => !float.IsFinite(v) || Math.Abs(v) > WeightsFormat.MaximumMagnitude);
                 if (bad >= 0)
                 {
-                    problems.Add($"key '{key}' holds {entry.Values[bad].ToString(CultureInfo.InvariantCulture)} at index {bad}; weights must be finite");
+                    problems.Add($"key '{key}' holds {entry.Values[bad].ToString(CultureInfo.InvariantCulture)} at index {bad}; weights must be finite and at most {WeightsFormat.MaximumMagnitude:0e0} in magnitude (a model saved with it could not be loaded)");
                     continue;
                 }
                 tensors.Add(new WeightTensor(name, shape, entry.Values));

@@ -71,41 +71,41 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Trains on the feature and label columns of <paramref name="input"/>.</summary>
-        private protected override RecurrentRegressionTransformer FitCore(IDataView input, TrainingClock clock)
+        private protected override RecurrentRegressionTransformer FitCore(IDataView input, Options options, TrainingClock clock)
         {
-            var shape = CheckColumns(input.Schema);
-            var (features, labels) = NumericColumns.ReadAll(input, TrainerOptions.FeatureColumnName, TrainerOptions.LabelColumnName);
+            var shape = CheckColumns(input.Schema, options);
+            var (features, labels) = NumericColumns.ReadAll(input, options.FeatureColumnName, options.LabelColumnName);
             if (features.Count == 0)
-                throw new InvalidOperationException($"The training data has no rows. Fit on windows in columns '{TrainerOptions.FeatureColumnName}' and '{TrainerOptions.LabelColumnName}'.");
+                throw new InvalidOperationException($"The training data has no rows. Fit on windows in columns '{options.FeatureColumnName}' and '{options.LabelColumnName}'.");
             int trainRows = features.Count;
             System.Collections.Generic.List<float[]> validationFeatures, validationLabels;
-            if (TrainerOptions.ValidationData is { } validationData)
+            if (options.ValidationData is { } validationData)
             {
-                if (CheckColumns(validationData.Schema) != shape)
+                if (CheckColumns(validationData.Schema, options) != shape)
                     throw new ArgumentOutOfRangeException(nameof(input), "ValidationData's feature or label column has a different size than the training data's.");
-                (validationFeatures, validationLabels) = NumericColumns.ReadAll(validationData, TrainerOptions.FeatureColumnName, TrainerOptions.LabelColumnName);
+                (validationFeatures, validationLabels) = NumericColumns.ReadAll(validationData, options.FeatureColumnName, options.LabelColumnName);
             }
             else
             {
-                trainRows = Math.Max(1, (int)(features.Count * (1 - TrainerOptions.ValidationFraction)));
+                trainRows = Math.Max(1, (int)(features.Count * (1 - options.ValidationFraction)));
                 validationFeatures = features.Skip(trainRows).ToList();
                 validationLabels = labels.Skip(trainRows).ToList();
             }
 
             var scaling = new RegressionScaling(
-                Standardization.Learn(features.Take(trainRows).ToArray(), TrainerOptions.FeaturesPerStep),
+                Standardization.Learn(features.Take(trainRows).ToArray(), options.FeaturesPerStep),
                 Standardization.Learn(labels.Take(trainRows).ToArray(), shape.Horizon));
-            var architecture = new RecurrentArchitecture(TrainerOptions.Cell, NetworkInput.Features, TrainerOptions.FeaturesPerStep, 0,
-                TrainerOptions.EffectiveHiddenSize, TrainerOptions.Layers, TrainerOptions.Dropout, shape.Horizon);
-            var trained = TrainingLoop.Train(Host, TrainerOptions, clock, new[] { architecture }, trainRows, OneHotProjection.Auto, network =>
+            var architecture = new RecurrentArchitecture(options.Cell, NetworkInput.Features, options.FeaturesPerStep, 0,
+                options.EffectiveHiddenSize, options.Layers, options.Dropout, shape.Horizon);
+            var trained = TrainingLoop.Train(Host, options, clock, new[] { architecture }, vocabulary: null, trainRows, OneHotProjection.Auto, network =>
             {
                 Tensor Windows(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Features, shape.Steps, network.Device);
                 Tensor Labels(System.Collections.Generic.IEnumerable<float[]> rows) => Standardized(rows.ToList(), scaling.Targets, null, network.Device);
                 return new RegressionObjective(network, Windows(features.Take(trainRows)), Labels(labels.Take(trainRows)),
                     validationFeatures.Count > 0 ? Windows(validationFeatures) : null, validationLabels.Count > 0 ? Labels(validationLabels) : null,
-                    TrainerOptions.BatchSize, TrainerOptions.Loss, TrainerOptions.HuberDelta);
-            }, $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {TrainerOptions.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
-            return new RecurrentRegressionTransformer(Host, trained, scaling, TrainerOptions.FeatureColumnName, shape.Steps, TrainerOptions.ScoreColumnName);
+                    options.BatchSize, options.Loss, options.HuberDelta);
+            }, $"a sequence regressor on {trainRows:N0} windows of {shape.Steps} steps × {options.FeaturesPerStep} features ({validationFeatures.Count:N0} for validation)");
+            return new RecurrentRegressionTransformer(Host, trained, scaling, options.FeatureColumnName, shape.Steps, options.ScoreColumnName);
         }
 
         /// <summary>Standardized rows as a [rows, steps, features] tensor, or [rows, width] without <paramref name="steps"/>.</summary>
@@ -116,14 +116,14 @@ namespace MlnetLstm.Trainers
             return tensor(rows.SelectMany(row => standardization.Apply(row)).ToArray(), shape, device: device);
         }
 
-        private (int Steps, int Horizon) CheckColumns(DataViewSchema schema)
+        private static (int Steps, int Horizon) CheckColumns(DataViewSchema schema, Options options)
         {
-            int size = NumericColumns.Width(schema, TrainerOptions.FeatureColumnName, "Feature", allowScalar: false);
-            if (size % TrainerOptions.FeaturesPerStep != 0)
+            int size = NumericColumns.Width(schema, options.FeatureColumnName, "Feature", allowScalar: false);
+            if (size % options.FeaturesPerStep != 0)
                 throw new ArgumentOutOfRangeException(nameof(schema),
-                    $"Feature column '{TrainerOptions.FeatureColumnName}' has {size} values, not a whole number of steps of FeaturesPerStep = {TrainerOptions.FeaturesPerStep}. " +
+                    $"Feature column '{options.FeatureColumnName}' has {size} values, not a whole number of steps of FeaturesPerStep = {options.FeaturesPerStep}. " +
                     "Lay the window out step-major and set FeaturesPerStep to the number of features per step (SequenceWindows.FromSeries does both).");
-            return (size / TrainerOptions.FeaturesPerStep, NumericColumns.Width(schema, TrainerOptions.LabelColumnName, "Label", allowScalar: true));
+            return (size / options.FeaturesPerStep, NumericColumns.Width(schema, options.LabelColumnName, "Label", allowScalar: true));
         }
 
         private protected override SchemaShape OutputSchema(SchemaShape inputSchema)

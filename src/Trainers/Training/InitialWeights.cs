@@ -36,18 +36,13 @@ namespace MlnetLstm.Trainers
         }
 
         /// <summary>Throws unless a token model's initial model reads the same tokens, in the same order, as the training data's token column.</summary>
-        public static void CheckTokens(RecurrentTransformerBase? initial, IReadOnlyList<string>? initialTokens, IReadOnlyList<string> tokens, string column)
+        public static void CheckTokens(RecurrentTransformerBase? initial, IReadOnlyList<string>? initialTokens, NetworkVocabulary vocabulary)
         {
-            if (initial is null || initialTokens is null)
+            if (initial is null || initialTokens is null || vocabulary.Difference(initialTokens, null) is not string difference)
                 return;
-            int differs = 0;
-            while (differs < Math.Min(initialTokens.Count, tokens.Count) && initialTokens[differs] == tokens[differs])
-                differs++;
-            if (differs < initialTokens.Count || differs < tokens.Count)
-                throw new ArgumentException(
-                    $"Option InitialModel reads a vocabulary of {initialTokens.Count} tokens, but token column '{column}' has {tokens.Count}" +
-                    (differs < Math.Min(initialTokens.Count, tokens.Count) ? $", and they differ first at id {differs} ('{initialTokens[differs]}' against '{tokens[differs]}')" : "") +
-                    ". Tokenize the training data with the initial model's own tokenizer (the first transformer of an imported or loaded pipeline).", nameof(RecurrentTrainingOptions.InitialModel));
+            throw new ArgumentException(
+                $"Option InitialModel {difference}. Tokenize the training data with the initial model's own tokenizer (the first transformer of an imported or loaded pipeline).",
+                nameof(RecurrentTrainingOptions.InitialModel));
         }
     }
 }

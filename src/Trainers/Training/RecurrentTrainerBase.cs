@@ -8,8 +8,8 @@ namespace MlnetLstm.Trainers
 {
     /// <summary>
     /// What the recurrent trainers share around their own training: the ML.NET host (registered after the ML.NET
-    /// version check), the options checked when the estimator is made and again at <see cref="Fit"/>, and the argument
-    /// checks of <see cref="Fit"/> and <see cref="GetOutputSchema"/>.
+    /// version check), the options checked when the estimator is made and again at <see cref="Fit"/>, the copy of
+    /// them that a Fit trains on, and the argument checks of <see cref="Fit"/> and <see cref="GetOutputSchema"/>.
     /// </summary>
     /// <typeparam name="TOptions">The trainer's options.</typeparam>
     /// <typeparam name="TTransformer">The fitted model.</typeparam>
@@ -27,13 +27,18 @@ namespace MlnetLstm.Trainers
             TrainerOptions.Validate();
         }
 
-        /// <summary>Trains on <paramref name="input"/>.</summary>
+        /// <summary>
+        /// Trains on <paramref name="input"/>, with a copy of the options taken and checked when Fit starts: the
+        /// options object may have changed since the estimator was created, and whatever changes it during training
+        /// (an <see cref="RecurrentTrainingOptions.EpochCompleted"/> handler, another thread) does not reach this run.
+        /// </summary>
         public TTransformer Fit(IDataView input)
         {
             Host.CheckValue(input, nameof(input));
             var clock = new TrainingClock(TrainerOptions.TimeProvider);
-            TrainerOptions.Validate(); // Again: the options object may have changed since the estimator was created.
-            return FitCore(input, clock);
+            var options = (TOptions)TrainerOptions.Copy();
+            options.Validate();
+            return FitCore(input, options, clock);
         }
 
         /// <summary>Checks the input schema and returns the schema after the transform.</summary>
@@ -43,8 +48,11 @@ namespace MlnetLstm.Trainers
             return OutputSchema(inputSchema);
         }
 
-        /// <summary>Reads the data, builds the network and its training objective, and trains (options already checked) on <paramref name="clock"/>, started when Fit began.</summary>
-        private protected abstract TTransformer FitCore(IDataView input, TrainingClock clock);
+        /// <summary>
+        /// Reads the data, builds the network and its training objective, and trains with <paramref name="options"/>
+        /// (Fit's checked copy, which nothing else changes) on <paramref name="clock"/>, started when Fit began.
+        /// </summary>
+        private protected abstract TTransformer FitCore(IDataView input, TOptions options, TrainingClock clock);
 
         /// <summary>The schema after the transform, or an exception that names the missing or wrong input column.</summary>
         private protected abstract SchemaShape OutputSchema(SchemaShape inputSchema);

@@ -132,7 +132,11 @@ namespace MlnetLstm.Trainers
         /// </summary>
         public RecurrentTransformerBase? InitialModel { get; set; }
 
-        /// <summary>Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>.</summary>
+        /// <summary>
+        /// Called after every epoch with its metrics, besides the messages written to <c>MLContext.Log</c>. Training
+        /// runs on a copy of the options taken when Fit starts, so a handler that changes them (or this object changed
+        /// from another thread) affects the next Fit, not the one running.
+        /// </summary>
         public Action<EpochMetrics>? EpochCompleted { get; set; }
 
         /// <summary>The clock of <see cref="TimeBudget"/> and of the speed measurements: the system's, or a fake one in tests.</summary>
@@ -149,6 +153,12 @@ namespace MlnetLstm.Trainers
 
         /// <summary>The optimizer's default learning rate for this trainer.</summary>
         private protected virtual double DefaultLearningRate => Optimizer == Optimizer.Sgd ? 1.0 : 0.002;
+
+        /// <summary>
+        /// A copy for one Fit to train on. Every option is a value, a string, an immutable object
+        /// (<see cref="GenerationOptions"/>, a data view, a fitted model) or a delegate, so a shallow copy is a full one.
+        /// </summary>
+        internal RecurrentTrainingOptions Copy() => (RecurrentTrainingOptions)MemberwiseClone();
 
         /// <summary>Adds the settings of a trainer's own options to those <see cref="TrainingSettings"/> resolves for every trainer.</summary>
         internal virtual void AddSettings(IDictionary<string, string> settings)

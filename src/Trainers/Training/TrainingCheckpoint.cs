@@ -20,7 +20,7 @@ namespace MlnetLstm.Trainers
     internal static class TrainingCheckpoint
     {
         private const string Magic = "MLSTCKPT";
-        private const int FormatVersion = 5;
+        private const int FormatVersion = 6;
         private const int ChecksumSize = 32;
         private const string Option = nameof(RecurrentTrainingOptions.CheckpointPath);
 
@@ -71,14 +71,13 @@ namespace MlnetLstm.Trainers
         /// </summary>
         private static void CheckReplaceable(string path, string full, bool checkContents)
         {
-            if (Directory.Exists(full))
-                throw Refuse(path, "is a directory", "Set it to a file, such as a 'training.ckpt' inside that directory.");
-            // Renaming over a link replaces the link, not its target, so neither what the user meant nor safe.
-            if (new FileInfo(full).LinkTarget is string target)
-                throw Refuse(path, $"is a symbolic link (to '{target}'); a checkpoint is renamed over its path, which would replace the link rather than write to its target",
-                    "Set CheckpointPath to the file itself, or to a new file.");
-            if (FileType.DescribeIfNotRegular(full) is string kind)
-                throw Refuse(path, $"is {kind}, not a regular file; training would replace it with its checkpoint", "Set CheckpointPath to the path of a regular file, or of a new file.");
+            if (FileType.WhyNotReplaceable(full) is var (kind, problem))
+                throw Refuse(path, $"{problem}; a checkpoint is renamed over its path", kind switch
+                {
+                    FileType.Entry.Directory => "Set it to a file, such as a 'training.ckpt' inside that directory.",
+                    FileType.Entry.SymbolicLink => "Set CheckpointPath to the file itself, or to a new file.",
+                    _ => "Set CheckpointPath to the path of a regular file, or of a new file.",
+                });
             if (checkContents && File.Exists(full) && !StartsLikeACheckpoint(full))
                 throw Refuse(path, "is an existing file that is not an MlnetLstm training checkpoint, and training would replace it",
                     "Point CheckpointPath at a new file (or at a checkpoint you mean to start over), or move the file away first.");
@@ -110,9 +109,11 @@ namespace MlnetLstm.Trainers
         }
 
         // *** Binary format ***
-        // 8 bytes: "MLSTCKPT"; int: format version (5; 3 and 4 are read too, their history without the validation
-        // fraction, and 3's without the stream validation loss; versions 1 and 2, without best epoch and checksum, are refused)
+        // 8 bytes: "MLSTCKPT"; int: format version (6; 3 to 5 are read too, without the vocabulary, 3 and 4 with their
+        // history without the validation fraction, and 3's without the stream validation loss; versions 1 and 2, without
+        // best epoch and checksum, are refused)
         // <architecture: see RecurrentArchitecture.Save>
+        // from version 6: byte: has a vocabulary; if it has: <the ids' meanings: see NetworkVocabulary.Save>
         // <history of the completed epochs: see EpochMetrics.SaveHistory (with the stream validation loss from version 4, the validation fraction from 5)>
         // <weights: see ParameterSerializer.Save>
         // <optimizer state: TorchSharp's save_state_dict>
@@ -129,7 +130,7 @@ namespace MlnetLstm.Trainers
             {
                 using var stream = File.OpenRead(path);
                 using var reader = new BinaryReader(stream);
-                if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic || reader.ReadInt32() is not (3 or 4 or FormatVersion))
+                if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic || reader.ReadInt32() is not (>= 3 and <= FormatVersion))
                     return null;
                 return RecurrentArchitecture.Load(reader);
             }
@@ -144,7 +145,7 @@ namespace MlnetLstm.Trainers
         /// <paramref name="bestWeights"/> holds (ignored without them).
         /// </summary>
         /// <exception cref="ArgumentException">Something other than a checkpoint appeared at the path during training; it is left as it is.</exception>
-        public static void Save(string path, RecurrentNetwork network, OptimizerHelper optimizer, IReadOnlyList<EpochMetrics> history,
+        public static void Save(string path, RecurrentNetwork network, NetworkVocabulary? vocabulary, OptimizerHelper optimizer, IReadOnlyList<EpochMetrics> history,
             IReadOnlyDictionary<string, TorchSharp.torch.Tensor>? bestWeights, int bestEpoch)
         {
             string temporary = TemporaryPath(path);
@@ -157,6 +158,8 @@ namespace MlnetLstm.Trainers
                         writer.Write(Encoding.ASCII.GetBytes(Magic));
                         writer.Write(FormatVersion);
                         network.Architecture.Save(writer);
+                        writer.Write(vocabulary is null ? (byte)0 : (byte)1);
+                        vocabulary?.Save(writer);
                         EpochMetrics.SaveHistory(writer, history);
                         ParameterSerializer.Save(writer, network);
                         optimizer.save_state_dict(writer);
@@ -191,7 +194,9 @@ namespace MlnetLstm.Trainers
         /// caller disposes. The checksum is checked before any field is read.
         /// </summary>
         /// <exception cref="FormatException">The file is not a checkpoint of this network, is of another format version, or is damaged; the message names the file.</exception>
-        public static (List<EpochMetrics> History, Dictionary<string, TorchSharp.torch.Tensor>? BestWeights, int BestEpoch) Load(string path, RecurrentNetwork network, OptimizerHelper optimizer)
+        /// <exception cref="ArgumentException">The checkpoint was trained on other ids than <paramref name="vocabulary"/> (another tokenizer's tokens, other classes): its weights would be applied to other tokens.</exception>
+        public static (List<EpochMetrics> History, Dictionary<string, TorchSharp.torch.Tensor>? BestWeights, int BestEpoch) Load(string path, RecurrentNetwork network, NetworkVocabulary? vocabulary,
+            OptimizerHelper optimizer)
         {
             // *** Binary format *** (see Save)
             string source = $"Checkpoint '{path}'";
@@ -205,7 +210,7 @@ namespace MlnetLstm.Trainers
                 if (version is 1 or 2)
                     throw new FormatException($"{source} has format version {version}, written by an earlier version of MlnetLstm without a checksum; this build reads version {FormatVersion}. " +
                         "Resume it with the MlnetLstm version that wrote it, or delete it to start over.");
-                if (version is not (3 or 4 or FormatVersion))
+                if (version is not (>= 3 and <= FormatVersion))
                     throw new FormatException($"{source} has format version {version}; this build reads versions 3 to {FormatVersion}. It was written by a newer version of MlnetLstm, or is damaged: " +
                         "resume it with the version that wrote it, or delete it to start over.");
                 long end = stream.Length - ChecksumSize;
@@ -215,9 +220,18 @@ namespace MlnetLstm.Trainers
                 var architecture = RecurrentArchitecture.Load(reader);
                 if (architecture != network.Architecture)
                     throw new FormatException($"{source} was written for a different network ({architecture}) than the options describe ({network.Architecture}). Delete it or use the options it was trained with.");
+                if (version >= 6 && Transforms.ModelFormat.ReadFlag(reader, source, "vocabulary present"))
+                {
+                    var (tokens, classes) = NetworkVocabulary.Load(reader, source, end);
+                    if (vocabulary?.Difference(tokens, classes) is string difference)
+                        throw new ArgumentException($"{source} {difference}: its weights belong to other ids than the training data's. " +
+                            "Resume on data transformed by the same fitted tokenizer (and label mapping) as the run that wrote it, or set ResumeFromCheckpoint to false to start over.",
+                            nameof(RecurrentTrainingOptions.ResumeFromCheckpoint));
+                }
                 var history = EpochMetrics.LoadHistory(reader, source, new EpochMetrics.Layout(HasStreamLoss: version >= 4, HasValidationFraction: version >= 5));
                 ParameterSerializer.Load(reader, network, source, end);
                 optimizer.load_state_dict(reader);
+                CheckOptimizerState(optimizer, network, source);
                 bool hasBest = Transforms.ModelFormat.ReadFlag(reader, source, "best weights present");
                 int bestEpoch = 0;
                 List<(string name, TorchSharp.torch.Tensor)>? best = null;
@@ -246,6 +260,44 @@ namespace MlnetLstm.Trainers
             catch (EndOfStreamException e)
             {
                 throw new FormatException($"{source} is truncated. Delete it to start over.", e);
+            }
+        }
+
+        /// <summary>
+        /// Checks the optimizer state just read: every moment finite, the second moments (which are means of squares)
+        /// not negative, and the step count not negative. A checkpoint passes its checksum whenever the checksum was
+        /// recomputed after an edit, and bad state would otherwise surface only epochs later, as a divergence.
+        /// </summary>
+        /// <exception cref="FormatException">A value is implausible; the message names the parameter, the state and the value.</exception>
+        private static void CheckOptimizerState(OptimizerHelper optimizer, RecurrentNetwork network, string source)
+        {
+            // The optimizer holds one state per parameter, in the network's order (it was built from network.parameters()).
+            var names = network.named_parameters().Select(p => p.name).ToList();
+            var states = optimizer.state_dict().State;
+            for (int i = 0; i < states.Count; i++)
+            {
+                string parameter = i < names.Count ? names[i] : $"#{i}";
+                (long Step, (string Name, TorchSharp.torch.Tensor? Moment, bool Squares)[] Moments) checkedState = states[i] switch
+                {
+                    Adam.State adam => (adam.step, new (string, TorchSharp.torch.Tensor?, bool)[] { ("exp_avg", adam.exp_avg, false), ("exp_avg_sq", adam.exp_avg_sq, true), ("max_exp_avg_sq", adam.max_exp_avg_sq, true) }),
+                    AdamW.State adamW => (adamW.step, new (string, TorchSharp.torch.Tensor?, bool)[] { ("exp_avg", adamW.exp_avg, false), ("exp_avg_sq", adamW.exp_avg_sq, true), ("max_exp_avg_sq", adamW.max_exp_avg_sq, true) }),
+                    SGD.State sgd => (0L, new (string, TorchSharp.torch.Tensor?, bool)[] { ("momentum_buffer", sgd.momentum_buffer, false) }),
+                    _ => (0L, Array.Empty<(string, TorchSharp.torch.Tensor?, bool)>()),
+                };
+                var (step, moments) = checkedState;
+                if (step < 0)
+                    throw new FormatException($"{source}: the optimizer state of parameter '{parameter}' has step count {step}, which cannot be negative; the checkpoint is corrupt. Delete it to start over.");
+                foreach (var (name, moment, squares) in moments)
+                {
+                    if (moment is null)
+                        continue;
+                    using var cpu = moment.detach().cpu().to(TorchSharp.torch.ScalarType.Float32);
+                    var values = cpu.data<float>();
+                    for (long j = 0; j < values.Count; j++)
+                        if (!float.IsFinite(values[j]) || (squares && values[j] < 0))
+                            throw new FormatException($"{source}: the optimizer state '{name}' of parameter '{parameter}' holds {values[j].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {j}; " +
+                                $"it must be finite{(squares ? " and not negative (a mean of squared gradients)" : "")}, so the checkpoint is corrupt. Delete it to start over.");
+                }
             }
         }
 

@@ -34,9 +34,10 @@ namespace MlnetLstm.Trainers
         /// (one architecture, or the automatic hidden sizes smallest first, chosen by measuring), trains it on the objective
         /// <paramref name="createObjective"/> makes for it, and returns its weights with its history. An epoch trains on
         /// <paramref name="itemsPerEpoch"/> items (tokens for a language model): what an epoch limit buys.
+        /// <paramref name="vocabulary"/> (null for a model of numbers) goes into checkpoints, and a resumed one must match it.
         /// </summary>
         public static TrainedNetwork Train(IHost host, RecurrentTrainingOptions options, TrainingClock clock, IReadOnlyList<RecurrentArchitecture> candidates,
-            long itemsPerEpoch, OneHotProjection projection, Func<RecurrentNetwork, TrainingObjective> createObjective, string description)
+            NetworkVocabulary? vocabulary, long itemsPerEpoch, OneHotProjection projection, Func<RecurrentNetwork, TrainingObjective> createObjective, string description)
         {
             // Before anything is trained: a path that cannot take checkpoints would otherwise fail after the first epoch, losing it.
             if (options.CheckpointPath is string checkpointPath)
@@ -50,6 +51,9 @@ namespace MlnetLstm.Trainers
             using (var channel = host.Start("Training"))
             {
                 var device = TorchDevice.Choose(host, channel);
+                if (options.NumberOfThreads is int set && set > Environment.ProcessorCount)
+                    channel.Warning($"NumberOfThreads is {set}, more than the {Environment.ProcessorCount} logical processors of this machine: the extra threads only wait " +
+                        $"for one another (256 threads on 2 cores trained 16 times slower than 2). Set at most {Environment.ProcessorCount}, or null to let training measure the faster count.");
                 var sizing = new SizeMeasurement(options, clock, seed, device, projection, createObjective, channel);
                 var (architecture, sizeReason, startThreads) = sizing.Choose(candidates, itemsPerEpoch, tuneThreads ? defaultThreads : null);
                 if (options.InitialModel is { } initial)
@@ -69,7 +73,7 @@ namespace MlnetLstm.Trainers
                 // native memory) lives only as long as training.
                 using (network)
                 using (var objective = createObjective(network))
-                using (var run = new TrainingRun(host, network, objective, options, seed, clock, tuneThreads ? (defaultThreads, startThreads) : null))
+                using (var run = new TrainingRun(host, network, vocabulary, objective, options, seed, clock, tuneThreads ? (defaultThreads, startThreads) : null))
                 {
                     var history = run.Execute();
                     if (run.ThreadDecisions is string decisions)
@@ -222,6 +226,7 @@ namespace MlnetLstm.Trainers
         {
             private readonly IHost _host;
             private readonly RecurrentNetwork _network;
+            private readonly NetworkVocabulary? _vocabulary;
             private readonly TrainingObjective _objective;
             private readonly RecurrentTrainingOptions _options;
             private readonly int _seed;
@@ -243,11 +248,12 @@ namespace MlnetLstm.Trainers
             private TimeSpan _batchTime, _validationTime, _checkpointTime;
             private double _secondsPerItem;
 
-            public TrainingRun(IHost host, RecurrentNetwork network, TrainingObjective objective, RecurrentTrainingOptions options, int seed, TrainingClock clock,
-                (int Default, int Start)? tunedThreads)
+            public TrainingRun(IHost host, RecurrentNetwork network, NetworkVocabulary? vocabulary, TrainingObjective objective, RecurrentTrainingOptions options, int seed,
+                TrainingClock clock, (int Default, int Start)? tunedThreads)
             {
                 _host = host;
                 _network = network;
+                _vocabulary = vocabulary;
                 _objective = objective;
                 _options = options;
                 _seed = seed;
@@ -288,7 +294,7 @@ namespace MlnetLstm.Trainers
                         if (_options.CheckpointPath is not null)
                         {
                             var before = _clock.Elapsed;
-                            TrainingCheckpoint.Save(_options.CheckpointPath, _network, (OptimizerHelper)_optimizer, _history, _earlyStopping.BestWeights, _earlyStopping.BestEpoch);
+                            TrainingCheckpoint.Save(_options.CheckpointPath, _network, _vocabulary, (OptimizerHelper)_optimizer, _history, _earlyStopping.BestWeights, _earlyStopping.BestEpoch);
                             _checkpointTime = _clock.Elapsed - before;
                         }
                         _threads?.Exclude(Elapsed - endBegan);
@@ -314,7 +320,7 @@ namespace MlnetLstm.Trainers
             {
                 if (!_options.ResumeFromCheckpoint || !File.Exists(_options.CheckpointPath))
                     return;
-                var (history, bestWeights, bestEpoch) = TrainingCheckpoint.Load(_options.CheckpointPath!, _network, (OptimizerHelper)_optimizer);
+                var (history, bestWeights, bestEpoch) = TrainingCheckpoint.Load(_options.CheckpointPath!, _network, _vocabulary, (OptimizerHelper)_optimizer);
                 _history = history;
                 _channel.Info($"Resumed from checkpoint '{_options.CheckpointPath}' after epoch {history.Count}.");
                 if (_earlyStopping.Resume(history, bestWeights, bestEpoch, _network) is string note)

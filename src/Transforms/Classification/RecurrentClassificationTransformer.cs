@@ -184,7 +184,10 @@ namespace MlnetLstm.Transforms
                 var probabilities = new float[parent._classes.Count];
                 var cache = new RowCache<float[]>(input, () =>
                 {
-                    read(ids);
+                    var tokens = read();
+                    ids.Clear();
+                    for (int i = 0; i < tokens.Count; i++)
+                        ids.Add(tokens[i]);
                     parent.Engine.Encode(state, CollectionsMarshal.AsSpan(ids), parent._pooling);
                     VectorKernels.Softmax(state.Output, probabilities);
                     return probabilities;

@@ -22,7 +22,9 @@ namespace Microsoft.ML
         /// <c>mlContext.Model.Load</c> as usual.
         /// </summary>
         /// <remarks>
-        /// The rename is atomic on a local file system (the temporary file is on the same one). The new file gets the
+        /// The rename is atomic on a local file system (the temporary file is on the same one). A symbolic link at the
+        /// path is refused rather than followed: save to its target, or to a new file and re-point the link (which is
+        /// how a deployment that serves "current.zip" through a link swaps models). The new file gets the
         /// permissions new files get in that directory, not those of the file it replaces. Concurrent saves to one path
         /// do not interfere: each writes its own temporary file, and the last rename wins.
         /// </remarks>
@@ -31,7 +33,7 @@ namespace Microsoft.ML
         /// <param name="inputSchema">The schema of the model's input, saved with it (null saves none, as in <c>Save</c>).</param>
         /// <param name="path">The model file to write (or replace).</param>
         /// <exception cref="ArgumentNullException"><paramref name="catalog"/>, <paramref name="model"/> or <paramref name="path"/> is null.</exception>
-        /// <exception cref="ArgumentException"><paramref name="path"/> is empty, whitespace or an existing directory.</exception>
+        /// <exception cref="ArgumentException"><paramref name="path"/> is empty or whitespace, or names something other than a regular file: a directory, a symbolic link (a rename would replace the link, not its target), a named pipe, a device or a socket.</exception>
         /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="path"/> does not exist.</exception>
         public static void SaveAtomically(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema? inputSchema, string path)
         {
@@ -41,8 +43,7 @@ namespace Microsoft.ML
             if (string.IsNullOrWhiteSpace(path))
                 throw new ArgumentException("The model path is empty. Give the path of the model file to write.", nameof(path));
             string full = Path.GetFullPath(path);
-            if (Directory.Exists(full))
-                throw new ArgumentException($"The model path '{path}' is a directory. Give the path of a file, such as a 'model.zip' inside it.", nameof(path));
+            CheckReplaceable(path, full);
             string directory = Path.GetDirectoryName(full)!;
             if (!Directory.Exists(directory))
                 throw new DirectoryNotFoundException($"Cannot save the model to '{path}': directory '{directory}' does not exist. Create it first.");
@@ -57,6 +58,8 @@ namespace Microsoft.ML
                     catalog.Save(model, inputSchema, stream);
                     stream.Flush(flushToDisk: true);
                 }
+                // The entry at the path may have changed while the model was written: still never replace one of another kind.
+                CheckReplaceable(path, full);
                 File.Move(temporary, full, overwrite: true);
             }
             catch
@@ -71,6 +74,20 @@ namespace Microsoft.ML
                 }
                 throw;
             }
+        }
+
+        /// <summary>Refuses a path whose entry a rename must not replace: a directory, a symbolic link, a named pipe, a device or a socket.</summary>
+        private static void CheckReplaceable(string path, string full)
+        {
+            if (FileType.WhyNotReplaceable(full) is not var (kind, problem))
+                return;
+            string fix = kind switch
+            {
+                FileType.Entry.Directory => "Give the path of a file, such as a 'model.zip' inside it.",
+                FileType.Entry.SymbolicLink => "Save to the link's target itself, or save to a new file and point the link at it.",
+                _ => "Give the path of a regular file, or of a new one.",
+            };
+            throw new ArgumentException($"The model path '{path}' {problem}; SaveAtomically renames the new model over it. {fix}", nameof(path));
         }
     }
 }

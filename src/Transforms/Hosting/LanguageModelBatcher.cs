@@ -102,34 +102,42 @@ namespace MlnetLstm.Transforms
             where TInput : class
         {
             var ids = LanguageModelPipelineExtensions.ReadTokenIds(pipeline, input, out var model);
-            var text = new ScoredText(model, ids.ToArray(), cancellationToken);
+            var text = new ScoredText(model, ids, cancellationToken);
             Submit(text);
             return text.Result.Task;
         }
 
         /// <summary>
-        /// Starts the continuation of one row and streams its tokens' text as they are chosen, stepped in a batch with
-        /// the other texts. The request is checked (options, prefix) and queued before this returns, so a bad one
-        /// throws here, before any response starts; generation starts at once, and stops when the stream's reader
-        /// stops reading or <paramref name="cancellationToken"/> is cancelled.
+        /// Continues one row and streams its tokens' text as they are chosen, stepped in a batch with the other texts.
+        /// The request is checked (options, prefix) before this returns, so a bad one throws here, before any response
+        /// starts; the continuation is queued when the stream is first enumerated (its first <c>MoveNextAsync</c>, which
+        /// throws <see cref="LanguageModelBatcherFullException"/> when the queue is full), and it stops when the
+        /// enumeration is disposed or <paramref name="cancellationToken"/> is cancelled.
         /// </summary>
         /// <typeparam name="TInput">The input class, as for a PredictionEngine.</typeparam>
         /// <param name="pipeline">A fitted or loaded pipeline with a language model; the whole continuation runs on it.</param>
         /// <param name="input">The row whose text to continue.</param>
         /// <param name="generation">Generation settings for this call; null for the model's own.</param>
         /// <param name="cancellationToken">Takes the text out of its batch between two tokens (OperationCanceledException for the reader).</param>
-        /// <returns>The tokens' text, as <see cref="LanguageModelPipelineExtensions.GenerateTokens{TInput}"/> yields them. Read it once.</returns>
+        /// <returns>The tokens' text, as <see cref="LanguageModelPipelineExtensions.GenerateTokens{TInput}"/> yields them; each enumeration is a continuation of its own.</returns>
         /// <exception cref="ArgumentOutOfRangeException">A generation option is out of range, or the stop token is not in the vocabulary.</exception>
         /// <exception cref="InvalidOperationException">The prefix cannot be continued (empty, or only unknown tokens).</exception>
-        /// <exception cref="LanguageModelBatcherFullException">The queue is full or the batcher is stopping: nothing was started.</exception>
         public IAsyncEnumerable<string> GenerateAsync<TInput>(ITransformer pipeline, TInput input, GenerationOptions? generation = null,
             CancellationToken cancellationToken = default)
             where TInput : class
         {
-            var ids = LanguageModelPipelineExtensions.ReadTokenIds(pipeline, input, out var model).ToArray();
-            var text = new GeneratedText(model, ids, model.CheckGeneration(ids, generation), cancellationToken, _generatedTokens);
+            var ids = LanguageModelPipelineExtensions.ReadTokenIds(pipeline, input, out var model);
+            return StreamAsync(model, ids, model.CheckGeneration(ids, generation), cancellationToken);
+        }
+
+        /// <summary>Queues the checked continuation when it is first enumerated (one never enumerated costs nothing) and hands over its tokens.</summary>
+        private async IAsyncEnumerable<string> StreamAsync(RecurrentLanguageModelTransformer model, int[] ids, GenerationOptions options, CancellationToken cancellationToken,
+            [EnumeratorCancellation] CancellationToken enumeration = default)
+        {
+            var text = new GeneratedText(model, ids, options, cancellationToken, _generatedTokens);
             Submit(text);
-            return text.ReadAllAsync(cancellationToken);
+            await foreach (string token in text.ReadAllAsync(cancellationToken, enumeration).ConfigureAwait(false))
+                yield return token;
         }
 
         private void Submit(Text text)

@@ -55,7 +55,7 @@ namespace MlnetLstm.Transforms
         /// The token ids of one input row: the row goes through the pipeline's transforms before its language model
         /// (<paramref name="model"/>), as a PredictionEngine would send it.
         /// </summary>
-        internal static List<int> ReadTokenIds<TInput>(ITransformer pipeline, TInput input, out RecurrentLanguageModelTransformer model)
+        internal static int[] ReadTokenIds<TInput>(ITransformer pipeline, TInput input, out RecurrentLanguageModelTransformer model)
             where TInput : class
         {
             if (input is null)
@@ -67,13 +67,13 @@ namespace MlnetLstm.Transforms
             foreach (var transformer in before)
                 row = transformer.Transform(row);
             var column = TokenColumn.Bind(row.Schema, model.TokenColumnName);
-            var ids = new List<int>();
+            int[] ids;
             using (var cursor = row.GetRowCursor(new[] { column.Column }))
             {
                 var read = column.MakeReader(cursor);
                 if (!cursor.MoveNext())
                     throw new InvalidOperationException("The pipeline's transforms before the language model produced no row for the input.");
-                read(ids);
+                ids = read().ToArray();
             }
             return ids;
         }

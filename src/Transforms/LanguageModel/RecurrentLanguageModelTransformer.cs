@@ -152,9 +152,13 @@ namespace MlnetLstm.Transforms
                     $"{what} is empty, so there is no prefix to continue. Give a non-empty prefix, " +
                     "or allow generation from the start of a document with WithGeneration(model.Generation with { AllowEmptyPrefix = true }).");
             if (ids.Count > 0 && _vocabulary.Unknown is int unknown && ids.All(id => id == unknown))
+            {
+                // Tokens joined by nothing are characters; by a separator, words.
+                var (units, known) = _vocabulary.Separator.Length == 0 ? ("characters", "alphabet") : ("words", "vocabulary");
                 throw new InvalidOperationException(
-                    $"{what} holds only unknown ('{_vocabulary.Tokens[unknown]}') tokens: the model never saw these characters, " +
-                    "so a continuation would be meaningless. Give a prefix in the training text's alphabet.");
+                    $"{what} holds only unknown ('{_vocabulary.Tokens[unknown]}') tokens: the model never saw these {units}, " +
+                    $"so a continuation would be meaningless. Give a prefix in the training text's {known}.");
+            }
         }
 
         private static RecurrentLanguageModelTransformer Create(IHostEnvironment env, ModelLoadContext ctx) => Load(env, ctx, GetVersionInfo());
@@ -277,7 +281,7 @@ namespace MlnetLstm.Transforms
                 var parent = _parent;
                 var read = _column.MakeReader(input);
                 var scorer = new LanguageModelScorer(parent.Engine, parent._vocabulary);
-                var ids = new List<int>();
+                IReadOnlyList<int> ids = Array.Empty<int>();
                 var probabilities = kinds.Contains(LanguageModelColumn.NextTokenProbabilities) ? new float[parent._vocabulary.Tokens.Length] : null;
                 var continuation = new List<int>();
                 string? generated = null;
@@ -285,7 +289,7 @@ namespace MlnetLstm.Transforms
                 // The row's log-likelihood; reading it leaves the row's ids, probabilities and scorer state in place.
                 var logLikelihood = new RowCache<double>(input, () =>
                 {
-                    read(ids);
+                    ids = read();
                     generated = null;
                     double result = scorer.Read(ids, likelihood);
                     if (probabilities is not null)

@@ -14,6 +14,12 @@ namespace MlnetLstm.Transforms
     /// </summary>
     internal static class WeightsFormat
     {
+        /// <summary>
+        /// The largest weight magnitude a file may hold. Far beyond what training reaches (a float32 recurrent network
+        /// with weights this large saturates every gate), so only a damaged or edited file has more.
+        /// </summary>
+        public const float MaximumMagnitude = 1e6f;
+
         // *** Binary format ***
         // int: number of tensors P
         // P × {
@@ -67,11 +73,12 @@ namespace MlnetLstm.Transforms
                     throw new FormatException($"{source}: the weights entry is truncated inside parameter '{name}'.");
                 rest = rest[read..];
             }
-            // Training never produces these (it stops when the loss is not finite): they can only come from damage.
+            // Training never produces these (it stops when the loss is not finite, and a step of Adam moves a weight by
+            // about the learning rate): they can only come from damage or tampering, and would score every text as impossible.
             for (int i = 0; i < destination.Length; i++)
-                if (!float.IsFinite(destination[i]))
+                if (!float.IsFinite(destination[i]) || Math.Abs(destination[i]) > MaximumMagnitude)
                     throw new FormatException($"{source}: parameter '{name}' holds {destination[i].ToString(CultureInfo.InvariantCulture)} at index {i}; " +
-                        "a trained network's weights are finite, so the model file is corrupt.");
+                        $"a trained network's weights are finite and at most {MaximumMagnitude:0e0} in magnitude, so the file is corrupt.");
         }
     }
 }

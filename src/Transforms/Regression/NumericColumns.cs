@@ -48,13 +48,18 @@ namespace MlnetLstm.Transforms
             };
         }
 
-        /// <summary>Throws unless every value is finite, naming the column, the row and what to do.</summary>
-        public static void CheckFinite(float[] values, string column, long row)
+        /// <summary>
+        /// Throws unless every value is finite, naming the column, the row and what to do. The row is named by its
+        /// position when <paramref name="row"/> is a cursor over data; a row scored on its own (PredictionEngine.Predict,
+        /// whose row position counts the calls made so far) is "the row being scored".
+        /// </summary>
+        public static void CheckFinite(float[] values, string column, DataViewRow row)
         {
             foreach (var value in values)
                 if (!float.IsFinite(value))
                     throw new InvalidOperationException(
-                        $"Row {row} of column '{column}' holds {value}. Recurrent models need finite numbers: remove the row or fill missing values " +
+                        (row is DataViewRowCursor ? $"Row {row.Position} of column '{column}'" : $"Column '{column}' of the row being scored") +
+                        $" holds {value}. Recurrent models need finite numbers: remove the row or fill missing values " +
                         "(for example mlContext.Transforms.ReplaceMissingValues) before training or scoring.");
         }
 
@@ -70,8 +75,8 @@ namespace MlnetLstm.Transforms
             {
                 var x = readFeatures();
                 var y = readLabel();
-                CheckFinite(x, featureColumn, cursor.Position);
-                CheckFinite(y, labelColumn, cursor.Position);
+                CheckFinite(x, featureColumn, cursor);
+                CheckFinite(y, labelColumn, cursor);
                 features.Add(x);
                 labels.Add(y);
             }

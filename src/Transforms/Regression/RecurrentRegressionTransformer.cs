@@ -146,7 +146,7 @@ namespace MlnetLstm.Transforms
                         throw new InvalidOperationException(
                             $"Feature column '{parent._featureColumnName}' holds {values.Length} values in this row, but the model reads windows of exactly {window.Length} " +
                             $"({parent._steps} steps × {parent.Features} features). Give every row a window of that length.");
-                    NumericColumns.CheckFinite(values, parent._featureColumnName, input.Position);
+                    NumericColumns.CheckFinite(values, parent._featureColumnName, input);
                     parent._scaling.Features.Apply(values, window);
                     parent.Engine.Encode(state, window, parent._steps, SequencePooling.Last);
                     for (int i = 0; i < state.Output.Length; i++)

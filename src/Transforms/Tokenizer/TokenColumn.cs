@@ -65,34 +65,43 @@ namespace MlnetLstm.Transforms
         /// <summary>Whether two columns carry the same vocabulary.</summary>
         public bool Carries(TokenColumn other) => Carries(other.Vocabulary);
 
-        /// <summary>A reader that fills a list with the current row's token ids.</summary>
-        public Action<List<int>> MakeReader(DataViewRow row)
+        /// <summary>
+        /// A reader of the current row's token ids, checked. A key column is read in place: the ids are a view of
+        /// the key vector (id = key − 1), so a long text costs no copy of its tokens; a one-hot column is decoded into
+        /// a list. The returned ids are valid until the next call.
+        /// </summary>
+        public Func<IReadOnlyList<int>> MakeReader(DataViewRow row)
         {
             int vocabularySize = Tokens.Length;
             string name = Name;
             if (!IsOneHot)
             {
                 var getter = row.GetGetter<VBuffer<uint>>(Column);
-                VBuffer<uint> keys = default;
-                return ids =>
+                var view = new KeyIds();
+                return () =>
                 {
-                    getter(ref keys);
-                    ids.Clear();
-                    ids.EnsureCapacity(keys.Length);
-                    int t = 0;
-                    foreach (var key in keys.DenseValues())
+                    getter(ref view.Keys);
+                    var keys = view.Keys.GetValues();
+                    if (!view.Keys.IsDense)
                     {
-                        if (key == 0 || key > vocabularySize)
-                            throw new InvalidOperationException($"Token column '{name}' holds {(key == 0 ? "a missing key" : $"key {key}")} at position {t}; token keys run from 1 to {vocabularySize}.");
-                        ids.Add((int)key - 1);
-                        t++;
+                        // A sparse key vector leaves some keys implicit, and an implicit key is 0 (missing): name the first.
+                        var indices = view.Keys.GetIndices();
+                        int first = 0;
+                        while (first < indices.Length && indices[first] == first)
+                            first++;
+                        throw MissingOrOutOfRange(name, 0, first, vocabularySize);
                     }
+                    for (int t = 0; t < keys.Length; t++)
+                        if (keys[t] == 0 || keys[t] > vocabularySize)
+                            throw MissingOrOutOfRange(name, keys[t], t, vocabularySize);
+                    return view;
                 };
             }
 
             var oneHotGetter = row.GetGetter<VBuffer<float>>(Column);
             VBuffer<float> oneHot = default;
-            return ids =>
+            var ids = new List<int>();
+            return () =>
             {
                 oneHotGetter(ref oneHot);
                 ids.Clear();
@@ -109,7 +118,30 @@ namespace MlnetLstm.Transforms
                             : $"One-hot column '{name}' has {(position < ids.Count ? "two tokens" : "no token")} at position {Math.Min(position, ids.Count)}; each position up to the sequence's end must hold exactly one token.");
                     ids.Add(index % vocabularySize);
                 }
+                return ids;
             };
+        }
+
+        private static InvalidOperationException MissingOrOutOfRange(string column, uint key, int position, int vocabularySize)
+            => new($"Token column '{column}' holds {(key == 0 ? "a missing key" : $"key {key}")} at position {position}; token keys run from 1 to {vocabularySize}.");
+
+        /// <summary>A dense key vector read as 0-based token ids, without copying it.</summary>
+        private sealed class KeyIds : IReadOnlyList<int>
+        {
+            /// <summary>The row's keys; the getter fills it in place.</summary>
+            public VBuffer<uint> Keys;
+
+            public int Count => Keys.Length;
+
+            public int this[int index] => (int)Keys.GetValues()[index] - 1;
+
+            public IEnumerator<int> GetEnumerator()
+            {
+                for (int i = 0; i < Keys.Length; i++)
+                    yield return this[i];
+            }
+
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
         }
     }
 }

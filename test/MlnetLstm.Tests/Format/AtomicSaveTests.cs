@@ -111,6 +111,44 @@ namespace MlnetLstm.Tests
             Assert.IsEmpty(Directory.GetFileSystemEntries(_directory));
         }
 
+        /// <summary>
+        /// A symbolic link is refused, not replaced by a regular file (a rename replaces the link, and the model it
+        /// points to would stay the old one); the link and its target are left as they were.
+        /// </summary>
+        [TestMethod]
+        public void SymbolicLinkIsRefusedAndItsTargetLeftAlone()
+        {
+            var ml = new MLContext(seed: 1);
+            string target = Path.Combine(_directory, "v1.zip");
+            ml.Model.SaveAtomically(Tokenizer(ml, "abc"), null, target);
+            var before = File.ReadAllBytes(target);
+            string link = Path.Combine(_directory, "current.zip");
+            File.CreateSymbolicLink(link, target);
+
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Model.SaveAtomically(Tokenizer(ml, Texts), null, link));
+            Assert.AreEqual("path", e.ParamName);
+            Assert.Contains($"The model path '{link}' is a symbolic link (to '{target}')", e.Message);
+            Assert.Contains("Save to the link's target itself, or save to a new file and point the link at it.", e.Message);
+            Assert.AreEqual(target, new FileInfo(link).LinkTarget, "the link must still be the link");
+            CollectionAssert.AreEqual(before, File.ReadAllBytes(target));
+            Assert.IsEmpty(Temporaries());
+        }
+
+        /// <summary>A named pipe and a character device are refused and stay what they were (a rename would turn either into a regular file).</summary>
+        [TestMethod]
+        [DataRow("fifo", "is a named pipe (FIFO), not a regular file")]
+        [DataRow("character special file", "is a character device, not a regular file")]
+        public void SpecialFileIsRefusedAndLeftAlone(string kind, string problem)
+        {
+            var ml = new MLContext(seed: 1);
+            string path = kind == "fifo" ? SpecialFiles.NamedPipe(Path.Combine(_directory, "model.zip")) : SpecialFiles.NullDevice(_directory);
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Model.SaveAtomically(Tokenizer(ml, Texts), null, path));
+            Assert.AreEqual("path", e.ParamName);
+            Assert.Contains($"The model path '{path}' {problem}; SaveAtomically renames the new model over it.", e.Message);
+            Assert.AreEqual(kind, SpecialFiles.Kind(path), "the entry must still be what it was");
+            Assert.IsEmpty(Temporaries());
+        }
+
         [TestMethod]
         public void PathThatIsADirectoryIsRefused()
         {

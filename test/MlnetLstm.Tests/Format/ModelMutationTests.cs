@@ -375,13 +375,15 @@ namespace MlnetLstm.Tests
         [TestMethod]
         [DataRow(float.NaN, "NaN")]
         [DataRow(float.PositiveInfinity, "Infinity")]
-        public void CraftedWeightThatIsNotFinite(float value, string shown)
+        [DataRow(1e30f, "1E+30")]
+        [DataRow(-2e6f, "-2000000")]
+        public void CraftedWeightThatIsNotFiniteOrImplausiblyLarge(float value, string shown)
         {
             var weights = (byte[])Entry(_weightsEntry).Clone();
             int first = WeightsLayout(weights, null);
             BitConverter.GetBytes(value).CopyTo(weights, first + 4 * 3);
             OurFormatException(Replace(_weightsEntry, Resign(_weightsEntry, weights)), _weightsEntry,
-                $"parameter 'layer0.fused.weight_ih_l0' holds {shown} at index 3; a trained network's weights are finite");
+                $"parameter 'layer0.fused.weight_ih_l0' holds {shown} at index 3; a trained network's weights are finite and at most 1e6 in magnitude");
         }
 
         /// <summary>

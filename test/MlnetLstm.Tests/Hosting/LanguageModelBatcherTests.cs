@@ -226,8 +226,9 @@ namespace MlnetLstm.Tests
         }
 
         /// <summary>
-        /// A reader that reads nothing holds its continuation after 64 tokens (no memory or steps spent on a stalled
-        /// client); once it reads, the continuation goes on to the same text as the one-text path.
+        /// Nothing starts before the stream is enumerated; a reader that then reads nothing holds its continuation
+        /// after 64 unread tokens (no memory or steps spent on a stalled client); once it reads, the continuation goes
+        /// on to the same text as the one-text path.
         /// </summary>
         [TestMethod]
         public async Task StalledReaderHoldsItsContinuationAndThenGetsAllOfIt()
@@ -244,14 +245,20 @@ namespace MlnetLstm.Tests
             listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref generated, value));
             listener.Start();
             using var batcher = new LanguageModelBatcher(Batched());
-            var stream = batcher.GenerateAsync(_model, new TextRow { Text = "it was" }, generation);
-            for (int i = 0; i < 2000 && Interlocked.Read(ref generated) < 64; i++)
+            Assert.AreEqual(0, batcher.ActiveTexts, "nothing starts before the stream is enumerated");
+            await using var stream = batcher.GenerateAsync(_model, new TextRow { Text = "it was" }, generation).GetAsyncEnumerator();
+            Assert.IsTrue(await stream.MoveNextAsync());
+            string first = stream.Current;
+            for (int i = 0; i < 2000 && Interlocked.Read(ref generated) < 65; i++)
                 await Task.Delay(10);
-            Assert.AreEqual(64L, Interlocked.Read(ref generated), "64 tokens wait for the reader");
+            Assert.AreEqual(65L, Interlocked.Read(ref generated), "the token read and 64 waiting for the reader");
             await Task.Delay(200);
-            Assert.AreEqual(64L, Interlocked.Read(ref generated), "no more while the reader reads nothing");
+            Assert.AreEqual(65L, Interlocked.Read(ref generated), "no more while the reader reads nothing");
             Assert.AreEqual(1, batcher.ActiveTexts, "the held continuation keeps its place");
-            Assert.AreEqual(expected, await ReadAsync(stream));
+            var rest = new System.Text.StringBuilder(first);
+            while (await stream.MoveNextAsync())
+                rest.Append(stream.Current);
+            Assert.AreEqual(expected, rest.ToString());
             Assert.AreEqual(400, expected.Length, "a character model's 400 tokens");
         }
 

@@ -108,7 +108,8 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public async Task FullQueueGets503WithRetryAfterAndTheQueuedRequestIsServed()
         {
-            using var app = new App(("MaximumBatchSize", "2"), ("MaximumQueuedRequests", "1"), ("RetryAfterSeconds", "2"), ("MaximumNewTokens", "1000000"));
+            using var app = new App(("MaximumBatchSize", "2"), ("MaximumQueuedRequests", "1"), ("RetryAfterSeconds", "2"), ("MaximumNewTokens", "1000000"),
+                ("StreamWriteTimeoutMilliseconds", "600000"));
             var client = app.CreateClient();
             var streams = new List<(HttpResponseMessage Response, StreamReader Reader)>();
             for (int i = 0; i < 2 * Environment.ProcessorCount; i++)

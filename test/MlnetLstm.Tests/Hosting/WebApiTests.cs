@@ -10,8 +10,6 @@ using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
@@ -25,7 +23,8 @@ namespace MlnetLstm.Tests
     /// <summary>
     /// The web API (src/Samples/WebApi) in-process through WebApplicationFactory: /generate streams the library's
     /// continuation as server-sent events, /score gives the library's scores, bad requests get a 400 naming the field,
-    /// a replaced model file is served without a failed request, and a corrupt one is rejected, logged and ignored.
+    /// a replaced model file is served without a failed request, and a corrupt one is rejected, logged and ignored
+    /// (the app: <see cref="WebApiApp"/>; hostile clients: <see cref="WebApiHostileClientTests"/>).
     /// </summary>
     [TestClass]
     public sealed class WebApiTests
@@ -42,51 +41,6 @@ namespace MlnetLstm.Tests
             var data = TinyLanguageModel.Data(_ml, TinyLanguageModel.Corpus(600));
             _a = TinyLanguageModel.Pipeline(_ml, TinyLanguageModel.Options(epochs: 1)).Fit(data);
             _b = TinyLanguageModel.Pipeline(_ml, TinyLanguageModel.Options(epochs: 4)).Fit(data);
-        }
-
-        /// <summary>The app over one model file, with fast polling and captured logs.</summary>
-        private sealed class App : WebApplicationFactory<LanguageModelService>
-        {
-            public App(ITransformer model, string name)
-            {
-                Path = System.IO.Path.Combine(TestData.TempDirectory(name), "model.zip");
-                Save(model);
-            }
-
-            public string Path { get; }
-
-            public ConcurrentQueue<(LogLevel Level, string Message)> Logs { get; } = new();
-
-            public void Save(ITransformer model) => _ml.Model.SaveAtomically(model, TestData.Texts(_ml, "a").Schema, Path);
-
-            protected override void ConfigureWebHost(IWebHostBuilder builder)
-            {
-                builder.UseSetting("Model:Path", Path);
-                builder.UseSetting("Model:PollingIntervalMilliseconds", "100");
-                builder.UseSetting("Model:MaximumNewTokens", "500");
-                builder.ConfigureLogging(logging => logging.AddProvider(new CapturingLoggerProvider(Logs)));
-            }
-        }
-
-        private sealed class CapturingLoggerProvider : ILoggerProvider, ILogger
-        {
-            private readonly ConcurrentQueue<(LogLevel, string)> _logs;
-
-            public CapturingLoggerProvider(ConcurrentQueue<(LogLevel, string)> logs) => _logs = logs;
-
-            public ILogger CreateLogger(string categoryName) => this;
-
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => _logs.Enqueue((logLevel, formatter(state, exception)));
-
-            public void Dispose()
-            {
-            }
         }
 
         private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
@@ -155,7 +109,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public async Task GenerateStreamsTheLibrarysContinuationAsServerSentEvents()
         {
-            using var app = new App(_a, "web-generate");
+            using var app = new WebApiApp(_ml, _a, "web-generate");
             using var client = app.CreateClient();
             var greedy = await GenerateAsync(client, """{"prefix": "the whale ", "maxNewTokens": 30}""");
             Assert.AreEqual(Expected(_a, "the whale ", g => g with { MaximumNewTokens = 30 }), greedy.Text);
@@ -177,7 +131,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public async Task ScoreGivesTheLibrarysLikelihoodPerplexityAndBitsPerCharacter()
         {
-            using var app = new App(_a, "web-score");
+            using var app = new WebApiApp(_ml, _a, "web-score");
             using var client = app.CreateClient();
             const string text = "the old ship and the cold sea. 🌊";
             var scored = await ScoreAsync(client, text);
@@ -220,7 +174,7 @@ namespace MlnetLstm.Tests
         [DataRow("/score", "", "body", DisplayName = "no body")]
         public async Task BadRequestGets400NamingTheField(string endpoint, string json, string field)
         {
-            using var app = new App(_a, "web-bad");
+            using var app = new WebApiApp(_ml, _a, "web-bad");
             using var client = app.CreateClient();
             using var response = await client.PostAsync(endpoint, Body(json));
             string body = await response.Content.ReadAsStringAsync();
@@ -234,7 +188,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public async Task ScoreOfATextAboveTheLimitGets400()
         {
-            using var app = new App(_a, "web-long");
+            using var app = new WebApiApp(_ml, _a, "web-long");
             using var client = app.CreateClient();
             using var response = await client.PostAsync("/score", Body(JsonSerializer.Serialize(new { text = new string('a', 20_001) })));
             Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode);
@@ -244,7 +198,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public async Task ReplacedModelFileIsServedWithoutAFailedRequest()
         {
-            using var app = new App(_a, "web-reload");
+            using var app = new WebApiApp(_ml, _a, "web-reload");
             using var client = app.CreateClient();
             const string text = "the swift boat";
             var perplexity = new Dictionary<long, double> { [1] = Library(_a, text).Perplexity, [2] = Library(_b, text).Perplexity };
@@ -303,7 +257,7 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public async Task CorruptModelFileIsRejectedLoggedAndTheOldModelServes()
         {
-            using var app = new App(_a, "web-corrupt");
+            using var app = new WebApiApp(_ml, _a, "web-corrupt");
             using var client = app.CreateClient();
             const string text = "the dark night";
             double before = (await ScoreAsync(client, text)).GetProperty("perplexity").GetDouble();
@@ -313,6 +267,8 @@ namespace MlnetLstm.Tests
             File.WriteAllBytes(app.Path + ".upload", zip[..(zip.Length / 2)]);
             File.Move(app.Path + ".upload", app.Path, overwrite: true);
             await WaitForAsync(async () => (await HealthAsync(client)).GetProperty("lastReloadFailure").ValueKind != JsonValueKind.Null, "/health reports the rejected file");
+            // The pool records the failure before it raises ReloadFailed, whose handler logs it: wait for the log too.
+            await WaitForAsync(() => Task.FromResult(app.Logs.Any(l => l.Level == LogLevel.Error)), "the rejection is logged");
 
             var health = await HealthAsync(client);
             Assert.AreEqual(1, health.GetProperty("model").GetProperty("version").GetInt64());

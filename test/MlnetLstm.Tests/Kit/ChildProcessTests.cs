@@ -24,12 +24,7 @@ namespace MlnetLstm.Tests
         public void HangingChildIsKilledAtTheTimeout()
         {
             // A named pipe that nobody writes to: the child blocks opening it as its model file.
-            string fifo = Path.Combine(TestData.TempDirectory(nameof(HangingChildIsKilledAtTheTimeout)), "model.zip");
-            using (var mkfifo = Process.Start("mkfifo", new[] { fifo }))
-            {
-                mkfifo.WaitForExit();
-                Assert.AreEqual(0, mkfifo.ExitCode, "mkfifo");
-            }
+            string fifo = SpecialFiles.NamedPipe(Path.Combine(TestData.TempDirectory(nameof(HangingChildIsKilledAtTheTimeout)), "model.zip"));
 
             var clock = Stopwatch.StartNew();
             var failure = Assert.ThrowsExactly<AssertFailedException>(() => ChildProcess.Run(TimeSpan.FromSeconds(3), ChildProcess.ModelRunnerDll, fifo, "lm", fifo));

@@ -179,6 +179,18 @@ namespace MlnetLstm.Tests
             AssertMentions(exception, "'Tokens'", "unknown ('<unk>')", "training text's alphabet");
         }
 
+        /// <summary>A word model says words, not characters, when a prefix holds none it knows.</summary>
+        [TestMethod]
+        public void PrefixOfOnlyUnseenWordsCannotBeContinued()
+        {
+            var ml = new MLContext(seed: 1);
+            var model = ml.Transforms.Text.TokenizeWithWordVocabulary("Tokens", "Text")
+                .Append(ml.Transforms.Text.RecurrentLanguageModel(SmallOptions(epochs: 1)))
+                .Fit(TestData.Texts(ml, Enumerable.Repeat("the whale and the sea and the ship", 20)));
+            var exception = Assert.ThrowsExactly<InvalidOperationException>(() => Predict(ml, model, "harpoon lantern"));
+            AssertMentions(exception, "'Tokens'", "unknown ('<unk>') tokens: the model never saw these words", "Give a prefix in the training text's vocabulary.");
+        }
+
         [TestMethod]
         public void EmptyPrefixCannotBeContinuedUnlessAllowed()
         {

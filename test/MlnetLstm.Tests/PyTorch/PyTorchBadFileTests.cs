@@ -79,10 +79,12 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        public void NonFiniteWeightsAreRefused()
+        [DataRow(float.NaN, "NaN")]
+        [DataRow(1e30f, "1E+30")]
+        public void NonFiniteOrImplausiblyLargeWeightsAreRefused(float value, string shown)
         {
-            var e = Import(Modified(entries => entries.Select(t => t.Key == "rnn.weight_hh_l0" ? t with { Values = t.Values!.Select((v, i) => i == 7 ? float.NaN : v).ToArray() } : t).ToList()));
-            StringAssert.Contains(e.Message, "key 'rnn.weight_hh_l0' holds NaN at index 7; weights must be finite");
+            var e = Import(Modified(entries => entries.Select(t => t.Key == "rnn.weight_hh_l0" ? t with { Values = t.Values!.Select((v, i) => i == 7 ? value : v).ToArray() } : t).ToList()));
+            StringAssert.Contains(e.Message, $"key 'rnn.weight_hh_l0' holds {shown} at index 7; weights must be finite and at most 1e6 in magnitude");
         }
 
         [TestMethod]

@@ -161,6 +161,23 @@ namespace MlnetLstm.Tests
             Assert.Contains("Give every row a window of that length", e.Message);
         }
 
+        /// <summary>
+        /// A NaN window given to PredictionEngine.Predict after three good ones: the message names the row being
+        /// scored, not "Row 3" (the engine's row position counts its calls, which no data of the user's has).
+        /// </summary>
+        [TestMethod]
+        public void RegressionNaNFeatureThroughAPredictionEngineNamesTheRowOfThatCall()
+        {
+            var (ml, model) = Regressor.Value;
+            using var engine = ml.Model.CreatePredictionEngine<WindowRow, RegressionOutput>(model, inputSchemaDefinition: WindowDefinition(10));
+            for (int call = 0; call < 3; call++)
+                Assert.IsTrue(float.IsFinite(engine.Predict(new WindowRow { Features = Window(10, call) }).Score));
+            var bad = Window(10, 0);
+            bad[4] = float.NaN;
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => engine.Predict(new WindowRow { Features = bad }));
+            Assert.StartsWith("Column 'Features' of the row being scored holds NaN. Recurrent models need finite numbers", e.Message);
+        }
+
         private static SchemaDefinition WindowDefinition(int size)
         {
             var definition = SchemaDefinition.Create(typeof(WindowRow));

@@ -69,14 +69,6 @@ namespace MlnetLstm.Tests
 
         private string[] TemporaryFiles() => Directory.GetFiles(_directory, "*.tmp", SearchOption.AllDirectories);
 
-        private static string FileKind(string path)
-        {
-            var stat = Process.Start(new ProcessStartInfo("stat", new[] { "-c", "%F", path }) { RedirectStandardOutput = true })!;
-            string kind = stat.StandardOutput.ReadToEnd().Trim();
-            stat.WaitForExit();
-            return kind;
-        }
-
         // *** Never replace what is not a checkpoint ***
 
         [TestMethod]
@@ -150,20 +142,13 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void CharacterDeviceIsRefusedAndLeftAlone()
         {
-            string path = "/dev/null";
-            if (Environment.IsPrivilegedProcess)
-            {
-                path = Path.Combine(_directory, "null");
-                var mknod = Process.Start("mknod", new[] { path, "c", "1", "3" });
-                mknod.WaitForExit();
-                Assert.AreEqual(0, mknod.ExitCode, "mknod failed");
-            }
-            Assert.AreEqual("character special file", FileKind(path));
+            string path = SpecialFiles.NullDevice(_directory);
+            Assert.AreEqual("character special file", SpecialFiles.Kind(path));
             foreach (bool resume in new[] { false, true })
             {
                 var e = RefusedBeforeTraining(path, resume);
                 Assert.Contains("is a character device, not a regular file", e.Message);
-                Assert.AreEqual("character special file", FileKind(path), "the device must still be a device");
+                Assert.AreEqual("character special file", SpecialFiles.Kind(path), "the device must still be a device");
             }
             Assert.IsEmpty(TemporaryFiles());
         }
@@ -172,16 +157,13 @@ namespace MlnetLstm.Tests
         [TestMethod]
         public void NamedPipeIsRefusedWithoutBlocking()
         {
-            string path = Path.Combine(_directory, "pipe");
-            var mkfifo = Process.Start("mkfifo", new[] { path });
-            mkfifo.WaitForExit();
-            Assert.AreEqual(0, mkfifo.ExitCode, "mkfifo failed");
+            string path = SpecialFiles.NamedPipe(Path.Combine(_directory, "pipe"));
             foreach (bool resume in new[] { false, true })
             {
                 var refusal = Task.Run(() => RefusedBeforeTraining(path, resume));
                 Assert.IsTrue(refusal.Wait(TimeSpan.FromSeconds(60)), "Fit blocked on the named pipe");
                 Assert.Contains("is a named pipe (FIFO), not a regular file", refusal.Result.Message);
-                Assert.AreEqual("fifo", FileKind(path));
+                Assert.AreEqual("fifo", SpecialFiles.Kind(path));
             }
         }
 
@@ -378,9 +360,9 @@ namespace MlnetLstm.Tests
         }
 
         [TestMethod]
-        [DataRow(1, "written by an earlier version of MlnetLstm without a checksum; this build reads version 5. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
-        [DataRow(2, "written by an earlier version of MlnetLstm without a checksum; this build reads version 5. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
-        [DataRow(6, "this build reads versions 3 to 5. It was written by a newer version of MlnetLstm, or is damaged: resume it with the version that wrote it, or delete it to start over.")]
+        [DataRow(1, "written by an earlier version of MlnetLstm without a checksum; this build reads version 6. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(2, "written by an earlier version of MlnetLstm without a checksum; this build reads version 6. Resume it with the MlnetLstm version that wrote it, or delete it to start over.")]
+        [DataRow(7, "this build reads versions 3 to 6. It was written by a newer version of MlnetLstm, or is damaged: resume it with the version that wrote it, or delete it to start over.")]
         public void CheckpointOfAnotherFormatVersionIsRefused(int version, string message)
         {
             var (path, _) = TwoEpochCheckpoint();
@@ -390,6 +372,112 @@ namespace MlnetLstm.Tests
             var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true), Text));
             Assert.Contains($"Checkpoint '{path}' has format version {version}", e.Message);
             Assert.Contains(message, e.Message);
+        }
+
+        // *** Plausible values in a checkpoint whose checksum was recomputed after an edit ***
+
+        /// <summary>Rewrites the SHA-256 at the end of a checkpoint, as a tool that edits one would.</summary>
+        private static void RecomputeChecksum(string path)
+        {
+            var bytes = File.ReadAllBytes(path);
+            System.Security.Cryptography.SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32)).CopyTo(bytes, bytes.Length - 32);
+            File.WriteAllBytes(path, bytes);
+        }
+
+        /// <summary>
+        /// head.bias set to 1e30 with the checksum recomputed: refused on resume, naming the parameter (it loaded before,
+        /// and scored every text at a log-likelihood of about −9e30).
+        /// </summary>
+        [TestMethod]
+        public void ImplausibleWeightWithARecomputedChecksumIsRefused()
+        {
+            var (path, _) = TwoEpochCheckpoint();
+            var bytes = File.ReadAllBytes(path);
+            var name = Encoding.UTF8.GetBytes("head.bias");
+            int at = bytes.AsSpan().IndexOf(name);
+            Assert.AreEqual(1, BitConverter.ToInt32(bytes, at + name.Length), "head.bias is a vector");
+            BitConverter.GetBytes(1e30f).CopyTo(bytes, at + name.Length + sizeof(int) + sizeof(long));
+            File.WriteAllBytes(path, bytes);
+            RecomputeChecksum(path);
+
+            var trained = new List<int>();
+            var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 4, trained: trained), Text));
+            Assert.Contains($"Checkpoint '{path}': parameter 'head.bias' holds 1E+30 at index 0; a trained network's weights are finite and at most 1e6 in magnitude", e.Message);
+            Assert.IsEmpty(trained);
+        }
+
+        /// <summary>
+        /// Optimizer state that no training writes (NaN or a negative mean of squares in Adam's second moment, a
+        /// negative step count), in a checkpoint with a valid checksum: refused on resume, naming the parameter and the
+        /// state, instead of "Training diverged in epoch 3".
+        /// </summary>
+        [TestMethod]
+        [DataRow("exp_avg NaN", "the optimizer state 'exp_avg' of parameter 'layer0.fused.weight_ih_l0' holds NaN at index 0; it must be finite, so")]
+        [DataRow("exp_avg_sq negative", "the optimizer state 'exp_avg_sq' of parameter 'layer0.fused.weight_ih_l0' holds -1 at index 0; it must be finite and not negative (a mean of squared gradients)")]
+        [DataRow("step negative", "the optimizer state of parameter 'layer0.fused.weight_ih_l0' has step count -5, which cannot be negative")]
+        public void ImplausibleOptimizerStateIsRefused(string damage, string message)
+        {
+            var (path, _) = TwoEpochCheckpoint();
+            // Read the checkpoint into a network and optimizer of its own, spoil one value, and write it back with its checksum.
+            var architecture = TrainingCheckpoint.PeekArchitecture(path)!;
+            using (var network = new RecurrentNetwork(architecture, seed: 1, TorchSharp.torch.CPU))
+            using (var optimizer = TorchSharp.torch.optim.Adam(network.parameters(), 0.01))
+            {
+                var (history, best, bestEpoch) = TrainingCheckpoint.Load(path, network, vocabulary: null, optimizer);
+                var state = (TorchSharp.Modules.Adam.State)optimizer.state_dict().State[0];
+                using (TorchSharp.torch.no_grad())
+                {
+                    switch (damage)
+                    {
+                        case "exp_avg NaN":
+                            state.exp_avg.view(-1)[0].fill_(float.NaN);
+                            break;
+                        case "exp_avg_sq negative":
+                            state.exp_avg_sq.view(-1)[0].fill_(-1f);
+                            break;
+                        default:
+                            state.step = -5;
+                            break;
+                    }
+                }
+                TrainingCheckpoint.Save(path, network, vocabulary: null, optimizer, history, best, bestEpoch);
+            }
+
+            var trained = new List<int>();
+            var e = Assert.ThrowsExactly<FormatException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 4, trained: trained), Text));
+            Assert.Contains($"Checkpoint '{path}': {message}", e.Message);
+            Assert.Contains("Delete it to start over.", e.Message);
+            Assert.IsEmpty(trained);
+        }
+
+        // *** A resume on data with other token ids ***
+
+        /// <summary>
+        /// A checkpoint of a run on "abcdefg…" resumed on "hijklmn…": the vocabulary has the same size, so the network
+        /// fits, but every id means another character. Refused before any batch, naming the first id that differs.
+        /// </summary>
+        [TestMethod]
+        public void ResumeOnDataWithAnotherVocabularyIsRefused()
+        {
+            string path = Path.Combine(_directory, "training.ckpt");
+            Fit(new MLContext(seed: 1), Checkpointed(path, epochs: 1), Text);
+            string other = new(Text.Select(c => (char)(c + Period.Length)).ToArray());
+            IReadOnlyList<string> Tokens(string text)
+            {
+                var ml = new MLContext(seed: 1);
+                return ml.Transforms.Text.TokenizeWithCharacterVocabulary("Tokens", "Text").Fit(TestData.Texts(ml, text)).Vocabulary.Tokens;
+            }
+            var (trainedTokens, otherTokens) = (Tokens(Text), Tokens(other));
+            Assert.HasCount(trainedTokens.Count, otherTokens, "the two vocabularies have one size: the network alone cannot tell them apart");
+            int differs = Enumerable.Range(0, trainedTokens.Count).First(i => trainedTokens[i] != otherTokens[i]);
+
+            var trained = new List<int>();
+            var e = Assert.ThrowsExactly<ArgumentException>(() => Fit(new MLContext(seed: 1), Checkpointed(path, resume: true, epochs: 2, trained: trained), other));
+            Assert.AreEqual("ResumeFromCheckpoint", e.ParamName);
+            Assert.Contains($"Checkpoint '{path}' reads a vocabulary of {trainedTokens.Count} tokens, but token column 'Tokens' has {otherTokens.Count}, " +
+                $"and they differ first at id {differs} ('{trainedTokens[differs]}' against '{otherTokens[differs]}')", e.Message);
+            Assert.Contains("Resume on data transformed by the same fitted tokenizer", e.Message);
+            Assert.IsEmpty(trained);
         }
 
         // *** Early stopping resumed from a checkpoint without best weights ***

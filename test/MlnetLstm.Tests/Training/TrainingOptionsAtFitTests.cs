@@ -66,6 +66,47 @@ namespace MlnetLstm.Tests
             Assert.IsEmpty(trained);
         }
 
+        // *** Options changed while Fit runs ***
+
+        /// <summary>
+        /// An EpochCompleted handler that changes the options after the first epoch: the run goes on with the options
+        /// Fit started with. Before, Generation = null threw a NullReferenceException at the end of Fit (losing the
+        /// trained model), LearningRate = NaN gave "Training diverged", Epochs = 0 stopped silently and BatchSize = 0
+        /// was ignored. The losses are those of the same run without the handler, bit for bit, and the options object
+        /// keeps the handler's change for the next Fit.
+        /// </summary>
+        [TestMethod]
+        [DataRow("Generation")]
+        [DataRow("LearningRate")]
+        [DataRow("Epochs")]
+        [DataRow("BatchSize")]
+        [DataRow("SequenceLength")]
+        public void OptionChangedByTheEpochHandlerDoesNotReachTheRunningFit(string option)
+        {
+            var undisturbed = Fit(new MLContext(seed: 1), SmallOptions(epochs: 3), Text).LastTransformer;
+
+            var options = SmallOptions(epochs: 3);
+            options.EpochCompleted = _ =>
+            {
+                switch (option)
+                {
+                    case "Generation": options.Generation = null!; break;
+                    case "LearningRate": options.LearningRate = double.NaN; break;
+                    case "Epochs": options.Epochs = 0; break;
+                    case "BatchSize": options.BatchSize = 0; break;
+                    default: options.SequenceLength = 0; break;
+                }
+            };
+            var model = Fit(new MLContext(seed: 1), options, Text).LastTransformer;
+
+            CollectionAssert.AreEqual(undisturbed.TrainingHistory.Select(m => m.TrainingLoss).ToArray(), model.TrainingHistory.Select(m => m.TrainingLoss).ToArray(),
+                "all three epochs trained, as without the handler");
+            Assert.AreEqual(undisturbed.Generation, model.Generation, "the model keeps the generation options Fit started with");
+            Assert.AreEqual(undisturbed.TrainingSettings["LearningRate"], model.TrainingSettings["LearningRate"]);
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Fit(new MLContext(seed: 1), options, Text), "the next Fit reads the changed options");
+            Assert.AreEqual(option, e.ParamName);
+        }
+
         [TestMethod]
         [DataRow("Epochs")]
         [DataRow("BatchSize")]
@@ -132,6 +173,44 @@ namespace MlnetLstm.Tests
 
             options.NumberOfThreads = maximum;
             Assert.IsNotNull(ml.Transforms.Text.RecurrentLanguageModel(options), "the maximum itself is allowed");
+        }
+
+        /// <summary>
+        /// More threads than the machine has logical processors are allowed (within the range) but warned about, once
+        /// per Fit, naming the count and the processors; as many as it has are not.
+        /// </summary>
+        [TestMethod]
+        public void NumberOfThreadsAboveTheProcessorCountIsWarnedAboutOnce()
+        {
+            int original = TorchSharp.torch.get_num_threads();
+            try
+            {
+                foreach (int threads in new[] { Environment.ProcessorCount + 1, Environment.ProcessorCount })
+                {
+                    var ml = new MLContext(seed: 1);
+                    var warnings = new ConcurrentQueue<string>();
+                    ml.Log += (_, e) =>
+                    {
+                        if (e.Kind == ChannelMessageKind.Warning && e.Message.Contains("NumberOfThreads", StringComparison.Ordinal))
+                            warnings.Enqueue(e.Message);
+                    };
+                    var options = SmallOptions(epochs: 2);
+                    options.NumberOfThreads = threads;
+                    Fit(ml, options, Text);
+                    if (threads > Environment.ProcessorCount)
+                    {
+                        Assert.HasCount(1, warnings, string.Join("\n", warnings));
+                        Assert.Contains($"NumberOfThreads is {threads}, more than the {Environment.ProcessorCount} logical processors of this machine", warnings.Single());
+                        Assert.Contains($"Set at most {Environment.ProcessorCount}, or null to let training measure the faster count.", warnings.Single());
+                    }
+                    else
+                        Assert.IsEmpty(warnings, "as many threads as processors is no mistake");
+                }
+            }
+            finally
+            {
+                TorchSharp.torch.set_num_threads(original);
+            }
         }
 
         /// <summary>

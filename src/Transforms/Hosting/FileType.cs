@@ -1,12 +1,14 @@
 using System;
+using System.IO;
 using System.Runtime.InteropServices;
 
-namespace MlnetLstm.Trainers
+namespace MlnetLstm.Transforms
 {
     /// <summary>
     /// The type of a directory entry (regular file, device, named pipe, …), which .NET does not expose: on Unix
     /// <c>FileInfo</c> reports a character device or a named pipe as an ordinary empty file, and opening a named pipe
-    /// to read it blocks until someone writes to it. Training checks <c>CheckpointPath</c> with this before it opens it.
+    /// to read it blocks until someone writes to it. A file that is replaced by renaming a new one over it (a saved model,
+    /// a checkpoint) is checked with <see cref="WhyNotReplaceable"/> first.
     /// </summary>
     internal static class FileType
     {
@@ -18,6 +20,29 @@ namespace MlnetLstm.Trainers
 
         [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
         private static extern int Statx(int directory, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
+
+        /// <summary>
+        /// Why the entry at <paramref name="fullPath"/> must not be replaced by renaming a new file over it ("is a
+        /// directory", "is a symbolic link (to '…')", "is a named pipe (FIFO)", …), or null when it is a regular file or
+        /// missing. A rename replaces a link rather than writing to its target, turns a pipe or a device into a regular
+        /// file, and fails on a directory: none is what the caller meant.
+        /// </summary>
+        public static (Entry Kind, string Problem)? WhyNotReplaceable(string fullPath)
+        {
+            if (new FileInfo(fullPath).LinkTarget is string target)
+                return (Entry.SymbolicLink, $"is a symbolic link (to '{target}'), which a rename would replace rather than write to its target");
+            if (Directory.Exists(fullPath))
+                return (Entry.Directory, "is a directory");
+            return DescribeIfNotRegular(fullPath) is string kind ? (Entry.Other, $"is {kind}, not a regular file") : null;
+        }
+
+        /// <summary>The kinds of entry <see cref="WhyNotReplaceable"/> tells apart, for the fix a message suggests.</summary>
+        public enum Entry
+        {
+            Directory,
+            SymbolicLink,
+            Other,
+        }
 
         /// <summary>
         /// What the entry at <paramref name="path"/> is when it is neither a regular file nor missing ("a character
