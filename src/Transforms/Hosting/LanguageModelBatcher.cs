@@ -208,8 +208,13 @@ namespace MlnetLstm.Transforms
                     }
                     else
                     {
-                        while (active.Count < capacity && _queue.TryTake(out var next))
+                        // Texts held for their readers keep no batch place: a stalled client cannot keep others waiting.
+                        int running = active.Count - Held(active);
+                        while (running < capacity && _queue.TryTake(out var next))
+                        {
                             Admit(next, active);
+                            running = active.Count - Held(active);
+                        }
                     }
                     if (active.Count == 0)
                         continue;
@@ -243,7 +248,7 @@ namespace MlnetLstm.Transforms
                     // Every text waits for its reader: wait for a new request, or a millisecond for a reader to catch up.
                     if (stepped == 0 && active.Count > 0)
                     {
-                        if (active.Count < capacity && !_queue.IsCompleted)
+                        if (active.Count - Held(active) < capacity && !_queue.IsCompleted)
                         {
                             if (_queue.TryTake(out var arrived, 1))
                                 Admit(arrived, active);
@@ -269,6 +274,16 @@ namespace MlnetLstm.Transforms
                 text.Fail(new OperationCanceledException("The language model batcher stopped before this text was finished."));
                 Interlocked.Decrement(ref _active);
             }
+        }
+
+        /// <summary>How many of the texts are held for their readers.</summary>
+        private static int Held(List<Text> active)
+        {
+            int held = 0;
+            foreach (var text in active)
+                if (text.Held)
+                    held++;
+            return held;
         }
 
         private void Admit(Text text, List<Text> active)
@@ -304,8 +319,9 @@ namespace MlnetLstm.Transforms
         }
 
         /// <summary>
-        /// Steps every active text that is not held once: the texts of one model together (a reload may leave texts of
-        /// two models in one worker), then the head for those that need logits. Stepped texts get the round's number.
+        /// Steps every active text that is not held once: the texts of one model together, at most a batch at a time
+        /// (a reload may leave texts of two models in one worker, and texts released by their readers may make more
+        /// than a batch), then the head for those that need logits. Stepped texts get the round's number.
         /// </summary>
         /// <returns>How many texts were stepped.</returns>
         private int StepAll(List<Text> active, int round, Text[] members, RecurrentEngineState[] states, int[] tokens, RecurrentEngineState[] heads,
@@ -321,6 +337,8 @@ namespace MlnetLstm.Transforms
                 for (int j = i; j < active.Count; j++)
                 {
                     var text = active[j];
+                    if (count == members.Length)
+                        break;
                     if (text.Round != round && !text.Held && !text.Finished && ReferenceEquals(text.Engine, engine))
                     {
                         text.Round = round;

@@ -197,21 +197,39 @@ namespace MlnetLstm.Tests
                 Assert.AreEqual(expected[i], actual[i].LogLikelihood, Tolerance, $"text {i}");
         }
 
+        /// <summary>The batcher's queue length now, read through its <c>mlnetlstm.batch.queued</c> gauge.</summary>
+        private static int Queued()
+        {
+            int queued = -1;
+            using var listener = new MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == LanguageModelBatcher.MeterName && instrument.Name == "mlnetlstm.batch.queued")
+                    l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<int>((_, value, _, _) => queued = value);
+            listener.Start();
+            listener.RecordObservableInstruments();
+            return queued;
+        }
+
         /// <summary>
-        /// One worker busy with one text at a time and a queue of two: the next request is refused at once, with the
-        /// wait to allow, and nothing of it starts.
+        /// One worker busy with one text (the likelihood of a million characters, taken from the queue) and a queue of
+        /// two: the next request is refused at once, with the wait to allow, and nothing of it starts.
         /// </summary>
         [TestMethod]
         public async Task FullQueueRefusesWithRetryAfter()
         {
-            var endless = new GenerationOptions { MaximumNewTokens = 1_000_000, StopToken = null };
             using var batcher = new LanguageModelBatcher(new LanguageModelBatcherOptions
             {
                 MaximumBatchSize = 1, Workers = 1, MaximumQueuedRequests = 2, RetryAfter = TimeSpan.FromSeconds(3),
             });
             using var stop = new CancellationTokenSource();
-            var running = batcher.GenerateAsync(_model, new TextRow { Text = "it was" }, endless, stop.Token).GetAsyncEnumerator();
-            Assert.IsTrue(await running.MoveNextAsync(), "the first continuation runs");
+            var running = batcher.ScoreAsync(_model, new TextRow { Text = string.Concat(Enumerable.Repeat(Corpus, 1_000_000 / Corpus.Length)) }, stop.Token);
+            for (int i = 0; i < 6000 && Queued() != 0; i++)
+                await Task.Delay(10);
+            Assert.AreEqual(0, Queued(), "the long text was taken by the worker");
+            Assert.IsFalse(running.IsCompleted, "a million steps take far longer than this test's next lines");
             var queued = new[] { "the", "age" }.Select(p => batcher.ScoreAsync(_model, new TextRow { Text = p }, stop.Token)).ToArray();
             var e = Assert.ThrowsExactly<LanguageModelBatcherFullException>(() => batcher.ScoreAsync(_model, new TextRow { Text = "of" }));
             Assert.AreEqual(TimeSpan.FromSeconds(3), e.RetryAfter);
@@ -219,10 +237,23 @@ namespace MlnetLstm.Tests
             Assert.AreEqual(3, batcher.ActiveTexts, "the refused request must not be counted");
 
             stop.Cancel();
-            foreach (var task in queued)
+            foreach (var task in queued.Append(running))
                 await Assert.ThrowsAsync<OperationCanceledException>(() => task);
-            await Assert.ThrowsAsync<OperationCanceledException>(async () => { while (await running.MoveNextAsync()) { } });
-            await running.DisposeAsync();
+        }
+
+        /// <summary>A continuation held for a reader that reads nothing keeps no batch place: a worker of one place goes on scoring.</summary>
+        [TestMethod]
+        public async Task HeldContinuationKeepsNoBatchPlace()
+        {
+            var texts = Texts(6);
+            var expected = texts.Select(t => Reference(_model, t)).ToArray();
+            using var batcher = new LanguageModelBatcher(new LanguageModelBatcherOptions { MaximumBatchSize = 1, Workers = 1 });
+            await using var stalled = batcher.GenerateAsync(_model, new TextRow { Text = "it was" }, new GenerationOptions { MaximumNewTokens = 1_000_000, StopToken = null })
+                .GetAsyncEnumerator();
+            Assert.IsTrue(await stalled.MoveNextAsync());
+            foreach (var (text, i) in texts.Select((t, i) => (t, i)))
+                Assert.AreEqual(expected[i], (await batcher.ScoreAsync(_model, new TextRow { Text = text }).WaitAsync(TimeSpan.FromSeconds(60))).LogLikelihood, Tolerance);
+            Assert.AreEqual(1, batcher.ActiveTexts, "the stalled continuation is still there, held");
         }
 
         /// <summary>

@@ -6,13 +6,11 @@ using System.Net;
 using System.Net.Http;
 using System.Text;
 using System.Text.Json;
+using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.ML;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using MlnetLstm.ModelRunner;
-using MlnetLstm.WebApi;
 
 namespace MlnetLstm.Tests
 {
@@ -25,31 +23,19 @@ namespace MlnetLstm.Tests
     public sealed class WebApiBatchingTests
     {
         private static MLContext _ml = null!;
-        private static string _modelPath = null!;
+        private static ITransformer _model = null!;
 
         [ClassInitialize]
         public static void Train(TestContext _)
         {
             _ml = new MLContext(seed: 1);
             var data = TinyLanguageModel.Data(_ml, TinyLanguageModel.Corpus(600));
-            var model = TinyLanguageModel.Pipeline(_ml, TinyLanguageModel.Options(epochs: 2)).Fit(data);
-            _modelPath = Path.Combine(TestData.TempDirectory("web-batching"), "model.zip");
-            _ml.Model.Save(model, TestData.Texts(_ml, "a").Schema, _modelPath);
+            _model = TinyLanguageModel.Pipeline(_ml, TinyLanguageModel.Options(epochs: 2)).Fit(data);
         }
 
-        private sealed class App : WebApplicationFactory<LanguageModelService>
-        {
-            private readonly Dictionary<string, string> _settings;
-
-            public App(params (string Name, string Value)[] settings) => _settings = settings.ToDictionary(s => s.Name, s => s.Value);
-
-            protected override void ConfigureWebHost(IWebHostBuilder builder)
-            {
-                builder.UseSetting("Model:Path", _modelPath);
-                foreach (var (name, value) in _settings)
-                    builder.UseSetting("Model:" + name, value);
-            }
-        }
+        /// <summary>The app with the given Model settings (names without the section).</summary>
+        private static WebApiApp App(params (string Name, string Value)[] settings)
+            => new(_ml, _model, "web-batching", settings.ToDictionary(s => "Model:" + s.Name, s => s.Value));
 
         private static StringContent Body(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 
@@ -72,8 +58,8 @@ namespace MlnetLstm.Tests
         public async Task ConcurrentScoresInBatchesEqualTheServiceWithoutBatching()
         {
             var texts = Texts();
-            using var unbatched = new App(("MaximumBatchSize", "1"));
-            using var batched = new App(("MaximumBatchSize", "16"), ("BatchWindowMicroseconds", "5000"));
+            using var unbatched = App(("MaximumBatchSize", "1"));
+            using var batched = App(("MaximumBatchSize", "16"), ("BatchWindowMicroseconds", "5000"));
             var plain = unbatched.CreateClient();
             var expected = new double[texts.Length];
             for (int i = 0; i < texts.Length; i++)
@@ -101,26 +87,31 @@ namespace MlnetLstm.Tests
         private static double Value(string line) => double.Parse(line.Split(' ')[^1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
         /// <summary>
-        /// Every batch place taken by a stream whose client reads nothing more, a queue of one: of five concurrent
-        /// /score requests one waits in the queue and four get 503 with Retry-After and a body that says why; once the
-        /// streams' clients go away, the queued one is answered.
+        /// Every batch place taken by the likelihood of a million characters, a queue of one: of five concurrent /score
+        /// requests one waits in the queue and four get 503 with Retry-After and a body that says why; once the long
+        /// texts' clients go away, the queued one is answered.
         /// </summary>
         [TestMethod]
         public async Task FullQueueGets503WithRetryAfterAndTheQueuedRequestIsServed()
         {
-            using var app = new App(("MaximumBatchSize", "2"), ("MaximumQueuedRequests", "1"), ("RetryAfterSeconds", "2"), ("MaximumNewTokens", "1000000"),
-                ("StreamWriteTimeoutMilliseconds", "600000"));
+            using var app = App(("MaximumBatchSize", "2"), ("MaximumQueuedRequests", "1"), ("RetryAfterSeconds", "2"), ("MaximumTextCharacters", "1000000"));
             var client = app.CreateClient();
-            var streams = new List<(HttpResponseMessage Response, StreamReader Reader)>();
-            for (int i = 0; i < 2 * Environment.ProcessorCount; i++)
+            using var gone = new CancellationTokenSource();
+            string corpus = string.Join(" ", TinyLanguageModel.Corpus(600));
+            string million = string.Concat(Enumerable.Repeat(corpus, 1_000_000 / corpus.Length));
+            int places = 2 * Environment.ProcessorCount;
+            var longTexts = Enumerable.Range(0, places).Select(_ => client.PostAsync("/score", Body(new { text = million }), gone.Token)).ToArray();
+            // Every long text taken by a worker: none queued, all of them active.
+            string metrics = "";
+            for (int i = 0; i < 600; i++)
             {
-                var request = new HttpRequestMessage(HttpMethod.Post, "/generate") { Content = Body(new { prefix = "the", maxNewTokens = 1_000_000, stopToken = (string?)null }) };
-                var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-                Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
-                var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-                Assert.AreEqual("event: token", await reader.ReadLineAsync(), "the stream has started");
-                streams.Add((response, reader));
+                metrics = await client.GetStringAsync("/metrics");
+                if (Value(Line(metrics, "mlnetlstm_batch_queued")) == 0 && Value(Line(metrics, "mlnetlstm_batch_active")) == places)
+                    break;
+                await Task.Delay(100);
             }
+            Assert.AreEqual((double)places, Value(Line(metrics, "mlnetlstm_batch_active")), metrics);
+            Assert.AreEqual(0.0, Value(Line(metrics, "mlnetlstm_batch_queued")), metrics);
 
             var attempts = Enumerable.Range(0, 5).Select(_ => client.PostAsync("/score", Body(new { text = "the cat" }))).ToArray();
             var pending = attempts.ToList();
@@ -143,11 +134,9 @@ namespace MlnetLstm.Tests
             var queued = pending.Single();
             Assert.IsFalse(queued.IsCompleted, "the queued request waits for a place");
 
-            foreach (var (response, reader) in streams)
-            {
-                reader.Dispose();
-                response.Dispose();
-            }
+            gone.Cancel();
+            foreach (var text in longTexts)
+                await Assert.ThrowsAsync<OperationCanceledException>(() => text);
             using var answer = await queued.WaitAsync(TimeSpan.FromSeconds(60));
             Assert.AreEqual(HttpStatusCode.OK, answer.StatusCode, await answer.Content.ReadAsStringAsync());
         }
@@ -158,7 +147,7 @@ namespace MlnetLstm.Tests
         [DataRow("MaximumQueuedRequests", "0", "must be at least 1")]
         public void BatchingSettingOutOfRangeFailsTheStartNamingIt(string setting, string value, string expected)
         {
-            using var app = new App((setting, value));
+            using var app = App((setting, value));
             var e = Assert.ThrowsExactly<InvalidOperationException>(() => app.CreateClient());
             StringAssert.Contains(e.Message, $"The setting Model:{setting} is {value}; it {expected}");
         }
