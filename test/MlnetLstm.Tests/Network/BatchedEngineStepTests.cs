@@ -104,6 +104,37 @@ namespace MlnetLstm.Tests
             Assert.IsLessThanOrEqualTo(Tolerance, worst, "max |Δ| of a stream's log-probabilities, batched against alone");
         }
 
+        /// <summary>
+        /// The matrix times several vectors (two at a time, then one): each product is, to the last bit, the one of
+        /// that vector alone, and within float rounding of a double-precision product; odd rows, columns that are not a
+        /// multiple of the vector width, an odd number of vectors.
+        /// </summary>
+        [TestMethod]
+        [DataRow(7, 37, 5)]
+        [DataRow(1024, 256, 16)]
+        [DataRow(12, 8, 2)]
+        public void MatrixTimesVectorsIsEachVectorsProduct(int rows, int columns, int count)
+        {
+            var random = new Random(rows + columns);
+            var matrix = Enumerable.Range(0, rows * columns).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var x = Enumerable.Range(0, count * columns).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var start = Enumerable.Range(0, count * rows).Select(_ => (float)random.NextDouble()).ToArray();
+            var together = (float[])start.Clone();
+            VectorKernels.MultiplyAdd(matrix, rows, columns, x, count, together);
+            var alone = (float[])start.Clone();
+            for (int t = 0; t < count; t++)
+                VectorKernels.MultiplyAdd(matrix, rows, columns, x.AsSpan(t * columns, columns), alone.AsSpan(t * rows, rows));
+            CollectionAssert.AreEqual(alone, together, "each vector's product, batched and alone");
+            for (int t = 0; t < count; t++)
+                for (int r = 0; r < rows; r++)
+                {
+                    double exact = start[t * rows + r];
+                    for (int j = 0; j < columns; j++)
+                        exact += (double)matrix[r * columns + j] * x[t * columns + j];
+                    Assert.AreEqual(exact, together[t * rows + r], 1e-4, $"vector {t}, row {r}");
+                }
+        }
+
         [TestMethod]
         public void BidirectionalNetworkIsRefusedWithTheReason()
         {
