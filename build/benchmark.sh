@@ -7,7 +7,8 @@
 #   --install-pytorch   first install Debian's python3-torch (from the pinned trixie source of build/setup.sh on Debian 12)
 #   --only TEXT         only the throughput configurations whose name contains TEXT, printed, no report
 #   --scoring           only the scoring latency (managed engine vs raw TorchSharp), quiet and beside a CPU-bound
-#                       process, and scoring memory: docs/scoring-benchmarks.md, about 3 minutes
+#                       process, scoring memory, ONNX Runtime as a contender and concurrent callers with and without
+#                       batching: docs/scoring-benchmarks.md, about 8 minutes (--quick about 3)
 #   --shared-cpu        only training on a shared CPU (quiet, beside one and two busy processes, beside a second
 #                       training; automatic, default and one thread): docs/shared-cpu.md, about 13 minutes
 #   --streaming         only the streamed token source: the language model on a generated 1 GB text under a 300 s

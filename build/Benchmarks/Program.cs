@@ -1,7 +1,8 @@
 // MlnetLstm benchmarks (build/benchmark.sh) and the seeds' d2l reproduction (build/reproduce-d2l.sh).
 //   benchmarks [--quick] [--output docs/benchmarks.md]     throughput, scoring latency, quality, memory, GFLOP/s, data path
 //   benchmarks --only TEXT                                 only the throughput configurations whose name contains TEXT, no report
-//   scoring [--quick] [--output docs/scoring-benchmarks.md] scoring latency on a quiet machine and beside a CPU-bound process
+//   scoring [--quick] [--output docs/scoring-benchmarks.md] scoring latency on a quiet machine and beside a CPU-bound process,
+//                                                           against ONNX Runtime, and under concurrency with and without batching
 //   shared-cpu [--seconds 60] [--output docs/shared-cpu.md] training beside other CPU-bound processes, by thread setting
 //   compete                                                the second training of shared-cpu (a child process, until killed)
 //   d2l [--epochs 500] [--output docs/d2l-reproduction.md]  the d2l experiment for every seed variant
@@ -180,6 +181,12 @@ switch (command)
             loadedLoadAfter = Machine.LoadAverage();
         }
         var memory = ScoringBenchmark.Memory(quick ? 10_000 : 100_000);
+        var batched = ScoringBenchmark.Configurations.Take(quick ? 1 : 2).Select(c =>
+        {
+            Console.WriteLine($"ONNX Runtime and batching, {c}…");
+            return BatchedScoringBenchmark.Measure(c, calls, TimeSpan.FromSeconds(quick ? 1 : 3), quick ? 3 : 5);
+        }).ToList();
+        string batchedLoad = Machine.LoadAverage();
         var report = new StringBuilder();
         report.AppendLine("# Scoring benchmarks").AppendLine()
             .AppendLine($"Produced by `{commandLine}` on {DateTime.UtcNow:yyyy-MM-dd}. Machine: {Machine.Describe()}.").AppendLine()
@@ -193,6 +200,7 @@ switch (command)
         report.AppendLine().AppendLine($"## Memory").AppendLine()
             .AppendLine($"Resident set after 1,000 next-token predictions {memory.RssAfter1k:F0} MiB, after {(quick ? 10_000 : 100_000):N0} predictions {memory.RssAfterAll:F0} MiB " +
                 $"({100 * (memory.RssAfterAll - memory.RssAfter1k) / memory.RssAfter1k:+0.00;-0.00}%; this process also holds TorchSharp, for the baseline and for training the model).");
+        BatchedTables(report, batched, calls, quick, batchedLoad);
         Write(output, report.ToString());
         break;
     }
@@ -298,6 +306,27 @@ static string ReplaceSection(string document, string heading, string section)
         return document.TrimEnd() + "\n\n" + section;
     int end = document.IndexOf("\n## ", start + heading.Length, StringComparison.Ordinal);
     return document[..start] + section + (end < 0 ? "" : document[(end + 1)..].Insert(0, "\n"));
+}
+
+static void BatchedTables(StringBuilder report, List<(BatchedScoringBenchmark.SingleCall Single, List<BatchedScoringBenchmark.Concurrent> Concurrent)> results, int calls, bool quick,
+    string loadAfter)
+{
+    report.AppendLine().AppendLine($"## Log-likelihood of 100 characters: one call, against ONNX Runtime (load average after {loadAfter})").AppendLine()
+        .AppendLine("ONNX Runtime runs ML.NET's ConvertToOnnx export of the same pipeline (its string input tokenized in the graph), with one intra-op thread and with its " +
+            $"default (one per core); the three alternate call by call, p50 and p99 over {calls:N0} calls after 10 warm-up calls.").AppendLine()
+        .AppendLine("| model | MlnetLstm p50 | p99 | ONNX Runtime 1 thread p50 | p99 | ONNX Runtime default p50 | p99 | MlnetLstm / ONNX Runtime default (p50) |")
+        .AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var (s, _) in results)
+        report.AppendLine($"| {s.Config} | {s.ManagedP50:F3} | {s.ManagedP99:F3} | {s.OnnxOneP50:F3} | {s.OnnxOneP99:F3} | {s.OnnxDefaultP50:F3} | {s.OnnxDefaultP99:F3} | {s.ManagedP50 / s.OnnxDefaultP50:F2} |");
+    report.AppendLine().AppendLine("## Log-likelihood of 100 characters: concurrent callers, each call alone and calls stepped together").AppendLine()
+        .AppendLine("N threads call back to back: *alone* is ScoringEnginePool.Predict (a PredictionEngine per call, as a service without batching), *batched* is " +
+            "LanguageModelBatcher.ScoreAsync (default options: batches of up to 16, a 200 µs wait for company, one worker per core). The two alternate window by window; " +
+            $"median of {(quick ? 3 : 5)} windows of {(quick ? 1 : 3)} s after a 1 s warm-up each, latencies of that window.").AppendLine()
+        .AppendLine("| model | callers | alone texts/s | p50 ms | p99 ms | batched texts/s | p50 ms | p99 ms | batched / alone (texts/s) |")
+        .AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var (_, rows) in results)
+        foreach (var r in rows)
+            report.AppendLine($"| {r.Config} | {r.Callers} | {r.PoolPerSecond:F0} | {r.PoolP50:F2} | {r.PoolP99:F2} | {r.BatchedPerSecond:F0} | {r.BatchedP50:F2} | {r.BatchedP99:F2} | {r.BatchedPerSecond / r.PoolPerSecond:F2} |");
 }
 
 static void Write(string path, string text)

@@ -161,7 +161,8 @@ namespace MlnetLstm.Benchmarks
             }
         }
 
-        private static double Percentile(double[] values, double p)
+        /// <summary>The <paramref name="p"/> quantile (0 to 1) of <paramref name="values"/>, by the nearest-rank rule.</summary>
+        internal static double Percentile(double[] values, double p)
         {
             var sorted = values.OrderBy(v => v).ToArray();
             return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

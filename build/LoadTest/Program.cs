@@ -2,10 +2,11 @@
 //   derive <model.zip> <out.zip>
 //       writes a second model for the swap: the same network with other generation settings (another file, another
 //       SHA-256, other continuations), saved atomically.
-//   run <url> <server pid> <model path> <replacement.zip> <corpus.txt> <clients> <seconds> <rate per client>
+//   run <url> <server pid> <model path> <replacement.zip> <corpus.txt> <clients> <seconds> <rate per client> <label> <summary.md>
 //       N clients for M seconds, each sending /score (100 characters, 4 of 5 requests) or /generate (20-character
 //       prefix, 50 tokens streamed) at the given rate (0: as fast as answers come); halfway it renames the replacement
-//       over the model path and waits for /health to show the new version. Prints the report as Markdown.
+//       over the model path and waits for /health to show the new version. Prints the run's report as Markdown and
+//       appends one row, headed by the label (the server's mode), to the summary table.
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -19,6 +20,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.ML;
+using MlnetLstm.LoadTest;
 using MlnetLstm.Transforms;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -30,9 +32,9 @@ if (args.Length == 3 && args[0] == "derive")
     Console.WriteLine($"wrote {args[2]}");
     return 0;
 }
-if (args.Length != 9 || args[0] != "run")
+if (args.Length != 11 || args[0] != "run")
 {
-    Console.Error.WriteLine("usage: MlnetLstm.LoadTest derive <model.zip> <out.zip> | run <url> <server pid> <model path> <replacement.zip> <corpus.txt> <clients> <seconds> <rate per client>");
+    Console.Error.WriteLine("usage: MlnetLstm.LoadTest derive <model.zip> <out.zip> | run <url> <server pid> <model path> <replacement.zip> <corpus.txt> <clients> <seconds> <rate per client> <label> <summary.md>");
     return 2;
 }
 var url = new Uri(args[1]);
@@ -47,6 +49,7 @@ string corpus = File.ReadAllText(args[5]).Replace("\r\n", "\n");
 int clients = int.Parse(args[6]);
 int seconds = int.Parse(args[7]);
 double rate = double.Parse(args[8]);
+string label = args[9], summary = args[10];
 if (clients is < 1 or > 64 || seconds is < 10 or > 900 || rate < 0)
 {
     Console.Error.WriteLine("clients must be 1 to 64, seconds 10 to 900, rate 0 or more.");
@@ -190,9 +193,7 @@ static double Percentile(IEnumerable<double> values, double p)
     var sorted = values.OrderBy(v => v).ToArray();
     return sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)];
 }
-double MeanRss(double from, double to) => rss.Where(r => r.Second >= from && r.Second < to).Select(r => (double)r.Bytes).DefaultIfEmpty(double.NaN).Average();
-double secondMinute = MeanRss(60, 120), lastMinute = MeanRss(Math.Max(120, seconds - 60), seconds);
-double drift = (lastMinute - secondMinute) / secondMinute * 100;
+var drift = RssDrift.Measure(rss.ToArray(), seconds);
 string Mib(double bytes) => (bytes / 1048576).ToString("F1");
 int total = score.Count + generate.Count;
 
@@ -209,9 +210,13 @@ Row("/generate (first token)", firstToken);
 Console.WriteLine();
 Console.WriteLine($"- Requests: {total:N0} answered in {elapsed:F0} s ({total / elapsed:F1}/s), **{errors.Count} failed**; by model version: {string.Join(", ", versions.OrderBy(v => v.Key).Select(v => $"{v.Key}: {v.Value:N0}"))}.");
 Console.WriteLine($"- Swap: at {swapAt:F0} s the model file was replaced by an atomic rename; /health showed version {versionAfter} (was {versionBefore}) {swapSeen * 1000:F0} ms later.");
-Console.WriteLine($"- Server RSS: {Mib(rssStart)} MiB after warm-up, mean {Mib(secondMinute)} MiB over the second minute, {Mib(lastMinute)} MiB over the last minute (drift {drift:+0.0;-0.0}%), {Mib(rssEnd)} MiB at the end.");
+Console.WriteLine($"- Server RSS: {Mib(rssStart)} MiB after warm-up, mean {Mib(drift.Early)} MiB from {drift.EarlyFrom:F0} to {drift.EarlyFrom + drift.Width:F0} s, " +
+    $"{Mib(drift.Late)} MiB over the last {drift.Width:F0} s (drift {drift.Percent:+0.0;-0.0}%), {Mib(rssEnd)} MiB at the end.");
 foreach (var error in errors.Take(10))
     Console.WriteLine($"  - {error}");
-bool met = errors.IsEmpty && versionAfter == versionBefore + 1 && Math.Abs(drift) <= 5 && Percentile(score, 99) <= 10;
+File.AppendAllText(summary, $"| {label} | {clients} | {total / elapsed:F1} | {errors.Count} | {Percentile(score, 50):F2} / {Percentile(score, 95):F2} / {Percentile(score, 99):F2} | " +
+    $"{Percentile(generate, 50):F1} / {Percentile(generate, 95):F1} / {Percentile(generate, 99):F1} | {Percentile(firstToken, 50):F2} | " +
+    $"{score.Count * 100 / elapsed:F0} | {generate.Count * 50 / elapsed:F0} | {drift.Percent:+0.0;-0.0}% | {(versionAfter == versionBefore + 1 ? $"{swapSeen * 1000:F0} ms" : "not seen")} |\n");
+bool met = errors.IsEmpty && versionAfter == versionBefore + 1 && Math.Abs(drift.Percent) <= 5 && Percentile(score, 99) <= 10;
 Console.WriteLine($"- Targets (0 failed, the swap served, RSS drift within 5%, /score p99 ≤ 10 ms): {(met ? "met" : "not all met")}.");
 return 0;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -17,7 +18,8 @@ namespace MlnetLstm.WebApi
     /// generation settings; every request is checked before the stream starts, so a bad one gets a 4xx naming the field.
     /// At most Model:MaximumConcurrentStreams streams are open at once (<see cref="StreamSlots"/>): one more gets a 503
     /// with Retry-After. Generation stops when the client disconnects, or when a write waits on a client that reads
-    /// nothing for Model:StreamWriteTimeoutMilliseconds (the stream is then closed).
+    /// nothing for Model:StreamWriteTimeoutMilliseconds (the stream is then closed). Streams are stepped in a batch with
+    /// the other requests (LanguageModelService.Batcher); 503 with Retry-After when the batcher's queue is full.
     /// </summary>
     internal static class GenerateEndpoint
     {
@@ -36,10 +38,10 @@ namespace MlnetLstm.WebApi
             ["generation"] = "stopToken",
         };
 
-        public static async Task HandleAsync(HttpContext context, LanguageModelService service, StreamSlots slots, ILoggerFactory logs)
+        public static async Task HandleAsync(HttpContext context, LanguageModelService service, StreamSlots slots, ServiceMetrics metrics, ILoggerFactory logs)
         {
             var cancellation = context.RequestAborted;
-            IEnumerator<string> tokens;
+            IAsyncEnumerable<string> tokens;
             long version;
             try
             {
@@ -57,7 +59,7 @@ namespace MlnetLstm.WebApi
             }
             if (!slots.TryEnter())
             {
-                tokens.Dispose();
+                // Nothing was started: the continuation is queued when it is first enumerated.
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 context.Response.Headers.RetryAfter = "1";
                 await context.Response.WriteAsJsonAsync(new
@@ -68,26 +70,35 @@ namespace MlnetLstm.WebApi
                 return;
             }
 
-            context.Response.ContentType = "text/event-stream; charset=utf-8";
-            context.Response.Headers.CacheControl = "no-cache";
-            context.Response.Headers["X-Accel-Buffering"] = "no";
             int count = 0;
             // A client that stops reading fills its socket's buffers, and then a flush waits for it: Kestrel's minimum
             // response rate counts every byte already written in its favour, so without this timer such a stream
             // would hold its slot for good.
             using var stalled = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             var writeTimeout = TimeSpan.FromMilliseconds(service.Options.StreamWriteTimeoutMilliseconds);
+            var enumerator = tokens.GetAsyncEnumerator(cancellation);
             try
             {
-                using (tokens)
+                bool more;
+                try
                 {
-                    while (tokens.MoveNext())
-                    {
-                        stalled.CancelAfter(writeTimeout);
-                        await context.Response.WriteAsync($"event: token\ndata: {JsonSerializer.Serialize(new { text = tokens.Current }, Json.Options)}\n\n", stalled.Token);
-                        await context.Response.Body.FlushAsync(stalled.Token);
-                        count++;
-                    }
+                    // The first token before the response starts, so that a batcher whose queue is full is a 503.
+                    more = await enumerator.MoveNextAsync();
+                }
+                catch (LanguageModelBatcherFullException e)
+                {
+                    await BusyResponse.For(context, e, metrics, "/generate").ExecuteAsync(context);
+                    return;
+                }
+                context.Response.ContentType = "text/event-stream; charset=utf-8";
+                context.Response.Headers.CacheControl = "no-cache";
+                context.Response.Headers["X-Accel-Buffering"] = "no";
+                for (; more; more = await enumerator.MoveNextAsync())
+                {
+                    stalled.CancelAfter(writeTimeout);
+                    await context.Response.WriteAsync($"event: token\ndata: {JsonSerializer.Serialize(new { text = enumerator.Current }, Json.Options)}\n\n", stalled.Token);
+                    await context.Response.Body.FlushAsync(stalled.Token);
+                    count++;
                 }
                 stalled.CancelAfter(writeTimeout);
                 await context.Response.WriteAsync($"event: done\ndata: {JsonSerializer.Serialize(new { tokens = count, modelVersion = version }, Json.Options)}\n\n", stalled.Token);
@@ -105,12 +116,14 @@ namespace MlnetLstm.WebApi
             }
             finally
             {
+                // Ends a continuation still running (its batch place is freed at its next step).
+                await enumerator.DisposeAsync();
                 slots.Exit();
             }
         }
 
         /// <summary>Reads and checks the request, and starts the generation on the model being served now.</summary>
-        private static async Task<(IEnumerator<string> Tokens, long Version)> StartAsync(HttpContext context, LanguageModelService service)
+        private static async Task<(IAsyncEnumerable<string> Tokens, long Version)> StartAsync(HttpContext context, LanguageModelService service)
         {
             var fields = await RequestFields.ReadAsync(context.Request.Body, Fields, context.RequestAborted);
             string prefix = fields.String("prefix") ?? throw new RequestException("prefix", "Field 'prefix' is required: the text to continue.");
@@ -139,8 +152,12 @@ namespace MlnetLstm.WebApi
             };
             try
             {
-                // Checks the options and the prefix now, before the response starts; the tokens come as they are enumerated.
-                return (model.GenerateTokens(new TextInput { Text = prefix }, generation, context.RequestAborted).GetEnumerator(), version);
+                // Checks the options and the prefix now, before the response starts; the tokens come as they are chosen,
+                // in a batch with the other requests, or without batching on this request's thread as they are enumerated.
+                var input = new TextInput { Text = prefix };
+                return (service.Batcher is LanguageModelBatcher batcher
+                    ? batcher.GenerateAsync(model, input, generation, context.RequestAborted)
+                    : model.GenerateTokens(input, generation, context.RequestAborted).ToAsyncEnumerable(), version);
             }
             catch (ArgumentOutOfRangeException e) when (e.ParamName is string option && FieldOfOption.TryGetValue(option, out var field))
             {

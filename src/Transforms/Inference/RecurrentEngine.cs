@@ -90,6 +90,66 @@ namespace MlnetLstm.Transforms
         /// <summary>One time step of a unidirectional network on a feature vector.</summary>
         public void Step(RecurrentEngineState state, ReadOnlySpan<float> features) => Step(state, -1, features);
 
+        /// <summary>
+        /// One time step of a unidirectional token network for several independent streams at once: stream s reads
+        /// <paramref name="tokens"/>[s] and advances <paramref name="states"/>[s]. Each layer's recurrent product is one
+        /// matrix-matrix product over the streams, so W_hh is read from memory once per step for all of them instead
+        /// of once per stream; every stream's result is the one <see cref="Step(RecurrentEngineState, int)"/> gives
+        /// (the same sums in the same order). Allocates nothing once <paramref name="batch"/> has grown to the size.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">The network is bidirectional or reads features: only a token language model steps.</exception>
+        public void Step(RecurrentEngineBatch batch, ReadOnlySpan<RecurrentEngineState> states, ReadOnlySpan<int> tokens)
+        {
+            var a = Architecture;
+            if (a.Directions != 1 || a.Input == NetworkInput.Features)
+                throw new InvalidOperationException("Only a unidirectional network on tokens steps in batches; a bidirectional or feature network encodes whole sequences (Encode).");
+            if (tokens.Length != states.Length)
+                throw new ArgumentException($"{states.Length} states but {tokens.Length} tokens: one token per stream.", nameof(tokens));
+            int count = states.Length, h = _hidden;
+            int productWidth = a.Cell is RecurrentCell.Lstm or RecurrentCell.Gru ? _gateWidth : h;
+            batch.Ensure(count, h, productWidth, a.OutputWidth, a.OutputSize);
+            var hidden = batch.Hidden.AsSpan(0, count * h);
+            var products = batch.Products.AsSpan(0, count * productWidth);
+            for (int layer = 0; layer < a.Layers; layer++)
+            {
+                var unit = _units[layer];
+                for (int s = 0; s < count; s++)
+                {
+                    var state = states[s];
+                    if (layer == 0)
+                        ProjectFirstLayer(unit, state.Gates, tokens[s], default);
+                    else
+                        Project(unit, state.Gates, state.Hidden[layer - 1]);
+                    state.Hidden[layer].CopyTo(hidden.Slice(s * h, h));
+                    BeginRecurrentProduct(unit, state).CopyTo(products.Slice(s * productWidth, productWidth));
+                }
+                VectorKernels.MultiplyAdd(unit.RecurrentWeights, productWidth, h, hidden, count, products);
+                for (int s = 0; s < count; s++)
+                {
+                    var state = states[s];
+                    products.Slice(s * productWidth, productWidth).CopyTo(a.Cell == RecurrentCell.Gru ? state.Recurrent : state.Gates);
+                    Activate(unit, state, layer);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The head on the top layer of several streams at once, into each one's <see cref="RecurrentEngineState.Output"/>:
+        /// W_head is read once for all of them. The same values as <see cref="Head(ReadOnlySpan{float}, Span{float})"/> per stream.
+        /// </summary>
+        public void Head(RecurrentEngineBatch batch, ReadOnlySpan<RecurrentEngineState> states)
+        {
+            int count = states.Length, width = Architecture.OutputWidth, size = _headBias.Length;
+            batch.Ensure(count, _hidden, _gateWidth, width, size);
+            var tops = batch.Tops.AsSpan(0, count * width);
+            var outputs = batch.Outputs.AsSpan(0, count * size);
+            for (int s = 0; s < count; s++)
+                Top(states[s]).CopyTo(tops.Slice(s * width, width));
+            Head(tops, count, outputs);
+            for (int s = 0; s < count; s++)
+                outputs.Slice(s * size, size).CopyTo(states[s].Output);
+        }
+
         private void Step(RecurrentEngineState state, int token, ReadOnlySpan<float> features)
         {
             for (int layer = 0; layer < Architecture.Layers; layer++)
@@ -223,9 +283,39 @@ namespace MlnetLstm.Transforms
 
         /// <summary>
         /// Advances unit <paramref name="index"/>'s state by one step, given its input projection in
-        /// <see cref="RecurrentEngineState.Gates"/>. The equations are PyTorch's (see GateLevelCells in the trainers).
+        /// <see cref="RecurrentEngineState.Gates"/>: the recurrent product, then the cell's equations.
         /// </summary>
         private void Advance(Unit unit, RecurrentEngineState state, int index)
+        {
+            var product = BeginRecurrentProduct(unit, state);
+            VectorKernels.MultiplyAdd(unit.RecurrentWeights, product.Length, _hidden, state.Hidden[index], product);
+            Activate(unit, state, index);
+        }
+
+        /// <summary>
+        /// Where W_hh·h is added for this cell, prepared: the gate pre-activations for LSTM ([4H]) and RNN ([H]); for
+        /// GRU a buffer of its own ([3H], set to b_hh), since its reset gate multiplies the recurrent term alone.
+        /// </summary>
+        private Span<float> BeginRecurrentProduct(Unit unit, RecurrentEngineState state)
+        {
+            switch (Architecture.Cell)
+            {
+                case RecurrentCell.Lstm:
+                    return state.Gates;
+                case RecurrentCell.Gru:
+                    unit.RecurrentBias.CopyTo(state.Recurrent);
+                    return state.Recurrent;
+                default:
+                    return state.Gates.AsSpan(0, _hidden);
+            }
+        }
+
+        /// <summary>
+        /// The cell's equations on the input projection in <see cref="RecurrentEngineState.Gates"/> and the recurrent
+        /// product added by <see cref="BeginRecurrentProduct"/>: unit <paramref name="index"/>'s h (and c) become the
+        /// next step's. The equations are PyTorch's (see GateLevelCells in the trainers).
+        /// </summary>
+        private void Activate(Unit unit, RecurrentEngineState state, int index)
         {
             int h = _hidden;
             var hidden = state.Hidden[index].AsSpan();
@@ -235,7 +325,6 @@ namespace MlnetLstm.Transforms
                 case RecurrentCell.Lstm:
                 {
                     // gates = [i f g o] pre-activations; c' = σ(f)⊙c + σ(i)⊙tanh(g); h' = σ(o)⊙tanh(c').
-                    VectorKernels.MultiplyAdd(unit.RecurrentWeights, _gateWidth, h, hidden, gates);
                     var cell = state.Cell![index].AsSpan();
                     var input = gates[..h];
                     var forget = gates.Slice(h, h);
@@ -255,8 +344,6 @@ namespace MlnetLstm.Transforms
                     // [xr xz xn] = gates; [hr hz hn] = W_hh·h + b_hh; r = σ(xr + hr), z = σ(xz + hz),
                     // n = tanh(xn + r⊙hn); h' = n + z⊙(h − n).
                     var recurrent = state.Recurrent.AsSpan();
-                    unit.RecurrentBias.CopyTo(recurrent);
-                    VectorKernels.MultiplyAdd(unit.RecurrentWeights, _gateWidth, h, hidden, recurrent);
                     var resetUpdate = gates[..(2 * h)];
                     TensorPrimitives.Add(resetUpdate, recurrent[..(2 * h)], resetUpdate);
                     TensorPrimitives.Sigmoid(resetUpdate, resetUpdate);
@@ -271,7 +358,6 @@ namespace MlnetLstm.Transforms
                 default:
                 {
                     var preActivation = gates[..h];
-                    VectorKernels.MultiplyAdd(unit.RecurrentWeights, h, h, hidden, preActivation);
                     if (Architecture.Cell == RecurrentCell.RnnRelu)
                         TensorPrimitives.Max(preActivation, 0f, hidden);
                     else

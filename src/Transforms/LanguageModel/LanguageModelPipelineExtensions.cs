@@ -47,10 +47,22 @@ namespace MlnetLstm.Transforms
             CancellationToken cancellationToken = default)
             where TInput : class
         {
+            var ids = ReadTokenIds(pipeline, input, out var model);
+            return model.GenerateTokens(ids, generation, cancellationToken);
+        }
+
+        /// <summary>
+        /// The token ids of one input row: the row goes through the pipeline's transforms before its language model
+        /// (<paramref name="model"/>), as a PredictionEngine would send it.
+        /// </summary>
+        internal static int[] ReadTokenIds<TInput>(ITransformer pipeline, TInput input, out RecurrentLanguageModelTransformer model)
+            where TInput : class
+        {
             if (input is null)
                 throw new ArgumentNullException(nameof(input));
-            var model = pipeline.GetLanguageModel();
-            var before = TransformerChains.Flatten(pipeline).TakeWhile(t => !ReferenceEquals(t, model)).ToArray();
+            model = pipeline.GetLanguageModel();
+            var language = model;
+            var before = TransformerChains.Flatten(pipeline).TakeWhile(t => !ReferenceEquals(t, language)).ToArray();
             IDataView row = DataViewConstructionUtils.CreateFromEnumerable(model.Environment, new[] { input });
             foreach (var transformer in before)
                 row = transformer.Transform(row);
@@ -63,7 +75,7 @@ namespace MlnetLstm.Transforms
                     throw new InvalidOperationException("The pipeline's transforms before the language model produced no row for the input.");
                 ids = read().ToArray();
             }
-            return model.GenerateTokens(ids, generation, cancellationToken);
+            return ids;
         }
     }
 }

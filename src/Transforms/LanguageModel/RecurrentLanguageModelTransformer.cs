@@ -100,14 +100,29 @@ namespace MlnetLstm.Transforms
         {
             if (prefix is null)
                 throw new ArgumentNullException(nameof(prefix));
-            var options = CheckStopToken((generation ?? Generation).Validated());
             var ids = prefix.ToArray();
+            return Stream(ids, CheckGeneration(ids, generation), cancellationToken);
+        }
+
+        /// <summary>
+        /// The settings of a continuation of <paramref name="ids"/>, checked (options, stop token, ids, prefix) before
+        /// it starts, so that a bad request fails at once and never inside a running generation.
+        /// </summary>
+        internal GenerationOptions CheckGeneration(int[] ids, GenerationOptions? generation)
+        {
+            var options = CheckStopToken((generation ?? Generation).Validated());
             for (int i = 0; i < ids.Length; i++)
                 if (ids[i] < 0 || ids[i] >= _vocabulary.Tokens.Length)
-                    throw new ArgumentOutOfRangeException(nameof(prefix), $"Prefix token {i} is id {ids[i]}; ids run from 0 to {_vocabulary.Tokens.Length - 1} (the model's vocabulary).");
+                    throw new ArgumentOutOfRangeException("prefix", $"Prefix token {i} is id {ids[i]}; ids run from 0 to {_vocabulary.Tokens.Length - 1} (the model's vocabulary).");
             CheckPrefix(ids, options, $"The prefix");
-            return Stream(ids, options, cancellationToken);
+            return options;
         }
+
+        /// <summary>The shared engine, for callers that step many texts together (<see cref="LanguageModelBatcher"/>).</summary>
+        internal RecurrentEngine SharedEngine => Engine;
+
+        /// <summary>Throws when the model's ML.NET host was cancelled, as every scoring step checks.</summary>
+        internal void CheckAlive() => Host.CheckAlive();
 
         private IEnumerable<string> Stream(int[] ids, GenerationOptions options, CancellationToken cancellationToken)
         {
