@@ -79,7 +79,7 @@ namespace MlnetLstm.Transforms
         public BpeTokenizingTransformer Fit(IDataView input)
         {
             _host.CheckValue(input, nameof(input));
-            var column = input.Schema[VocabularyTokenizingTransformer.FindTextColumn(input.Schema, InputColumn)];
+            var column = input.Schema[TextTokenizingTransformerBase.FindTextColumn(input.Schema, InputColumn)];
             var pieces = new Dictionary<string, long>(StringComparer.Ordinal);
             var lookup = pieces.GetAlternateLookup<ReadOnlySpan<char>>();
             using (var cursor = input.GetRowCursor(new[] { column }))

@@ -19,7 +19,7 @@ namespace MlnetLstm.Transforms
     /// token; nothing is dropped. Its model entry holds the whole vocabulary and merges, so a scoring app needs no other
     /// file. The transformer is immutable and safe to share between threads.
     /// </summary>
-    public sealed class BpeTokenizingTransformer : OneToOneTransformerBase
+    public sealed class BpeTokenizingTransformer : TextTokenizingTransformerBase
     {
         internal const string LoaderSignature = "MlnetLstmBpeTokenizer";
         internal const string UserName = "MlnetLstm BPE Tokenizer";
@@ -27,7 +27,7 @@ namespace MlnetLstm.Transforms
         private static VersionInfo GetVersionInfo() => ModelFormat.Version("BPETOKEN", LoaderSignature, typeof(BpeTokenizingTransformer));
 
         internal BpeTokenizingTransformer(IHost host, BpeVocabulary vocabulary, string outputColumnName, string inputColumnName)
-            : base(host, (outputColumnName, inputColumnName))
+            : base(host, outputColumnName, inputColumnName)
         {
             Vocabulary = vocabulary;
         }
@@ -45,12 +45,6 @@ namespace MlnetLstm.Transforms
         /// <summary>The learned vocabulary, with its Microsoft.ML.Tokenizers tokenizer.</summary>
         public BpeVocabulary Vocabulary { get; }
 
-        /// <summary>The output column name.</summary>
-        public string OutputColumnName => ColumnPairs[0].outputColumnName;
-
-        /// <summary>The input text column name.</summary>
-        public string InputColumnName => ColumnPairs[0].inputColumnName;
-
         private static BpeTokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(BpeTokenizingTransformer));
@@ -66,53 +60,17 @@ namespace MlnetLstm.Transforms
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
             => Create(env, ctx).MakeRowMapper(inputSchema);
 
-        /// <inheritdoc/>
-        protected override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
-            => VocabularyTokenizingTransformer.FindTextColumn(inputSchema, inputSchema[srcCol].Name);
+        private protected override ITextTokenizer Tokenizer => Vocabulary;
 
-        /// <inheritdoc/>
-        protected override void SaveModel(ModelSaveContext ctx)
-        {
-            Host.CheckValue(ctx, nameof(ctx));
-            ctx.CheckAtModel();
-            ctx.SetVersionInfo(GetVersionInfo());
-            SaveColumns(ctx);
-            Vocabulary.Save(ctx.Writer);
-            ModelFormat.WriteChecksum(ctx);
-        }
+        private protected override VersionInfo EntryVersion => GetVersionInfo();
 
-        /// <inheritdoc/>
-        protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+        private protected override void SaveVocabulary(System.IO.BinaryWriter writer) => Vocabulary.Save(writer);
 
-        private sealed class Mapper : OneToOneMapperBase, ISaveAsOnnx
-        {
-            private readonly BpeTokenizingTransformer _parent;
-
-            public Mapper(BpeTokenizingTransformer parent, DataViewSchema inputSchema)
-                : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
-            {
-                _parent = parent;
-            }
-
-            // True so that SaveAsOnnx can refuse with the way out: ML.NET would otherwise drop the step without saying why.
-            public bool CanSaveOnnx(OnnxContext ctx) => true;
-
-            public void SaveAsOnnx(OnnxContext ctx)
-                => throw new NotSupportedException(
-                    $"{LoaderSignature} on column '{_parent.InputColumnName}' splits text into learned subwords, which no ONNX operator does (ONNX Runtime's " +
-                    "com.microsoft Tokenizer splits characters or separators only). Feed the graph token ids instead: export the language model with " +
-                    "ExportOnnxGenerator and tokenize in the app with the transformer's Vocabulary.Tokenizer (a Microsoft.ML.Tokenizers BpeTokenizer), " +
-                    "or train on TokenizeWithCharacterVocabulary, which exports whole.");
-
-            /// <inheritdoc/>
-            protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => new[] { TokenKeys.Column(_parent.OutputColumnName, _parent.Vocabulary) };
-
-            /// <inheritdoc/>
-            protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
-            {
-                disposer = null;
-                return TokenKeys.MakeGetter(input, input.Schema[ColMapNewToOld[iinfo]], _parent.Vocabulary);
-            }
-        }
+        private protected override void SaveAsOnnx(OnnxContext ctx, DataViewSchema.DetachedColumn output)
+            => throw new NotSupportedException(
+                $"{LoaderSignature} on column '{InputColumnName}' splits text into learned subwords, which no ONNX operator does (ONNX Runtime's " +
+                "com.microsoft Tokenizer splits characters or separators only). Feed the graph token ids instead: export the language model with " +
+                "ExportOnnxGenerator and tokenize in the app with the transformer's Vocabulary.Tokenizer (a Microsoft.ML.Tokenizers BpeTokenizer), " +
+                "or train on TokenizeWithCharacterVocabulary, which exports whole.");
     }
 }

@@ -132,7 +132,7 @@ namespace MlnetLstm.Transforms
         public VocabularyTokenizingTransformer Fit(IDataView input)
         {
             _host.CheckValue(input, nameof(input));
-            var column = input.Schema[VocabularyTokenizingTransformer.FindTextColumn(input.Schema, InputColumn)];
+            var column = input.Schema[TextTokenizingTransformerBase.FindTextColumn(input.Schema, InputColumn)];
             var counts = new Dictionary<string, long>(StringComparer.Ordinal);
             var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
             var scratch = new char[16];

@@ -20,7 +20,7 @@ namespace MlnetLstm.Transforms
     /// nothing is dropped (<see cref="Vocabulary.Encode(string, out int)"/> counts the unknown tokens of a text).
     /// Empty text gives an empty vector. The transformer is immutable and safe to share between threads.
     /// </summary>
-    public sealed class VocabularyTokenizingTransformer : OneToOneTransformerBase
+    public sealed class VocabularyTokenizingTransformer : TextTokenizingTransformerBase
     {
         internal const string LoaderSignature = "MlnetLstmVocabTokenizer";
         internal const string UserName = "MlnetLstm Vocabulary Tokenizer";
@@ -28,7 +28,7 @@ namespace MlnetLstm.Transforms
         private static VersionInfo GetVersionInfo() => ModelFormat.Version("VOCBTOKN", LoaderSignature, typeof(VocabularyTokenizingTransformer));
 
         internal VocabularyTokenizingTransformer(IHost host, Vocabulary vocabulary, string outputColumnName, string inputColumnName)
-            : base(host, (outputColumnName, inputColumnName))
+            : base(host, outputColumnName, inputColumnName)
         {
             Vocabulary = vocabulary;
         }
@@ -46,12 +46,6 @@ namespace MlnetLstm.Transforms
         /// <summary>The learned vocabulary.</summary>
         public Vocabulary Vocabulary { get; }
 
-        /// <summary>The output column name.</summary>
-        public string OutputColumnName => ColumnPairs[0].outputColumnName;
-
-        /// <summary>The input text column name.</summary>
-        public string InputColumnName => ColumnPairs[0].inputColumnName;
-
         private static VocabularyTokenizingTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         {
             var host = MlNetVersion.Register(env, nameof(VocabularyTokenizingTransformer));
@@ -65,62 +59,13 @@ namespace MlnetLstm.Transforms
         private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
             => Create(env, ctx).MakeRowMapper(inputSchema);
 
-        /// <summary>Finds a text column by name, or throws an exception that names it and says what it must be.</summary>
-        internal static int FindTextColumn(DataViewSchema schema, string name)
-        {
-            var column = schema.GetColumnOrNull(name)
-                ?? throw new ArgumentOutOfRangeException(nameof(schema), $"Input column '{name}' is not in the data. Name the text column to tokenize.");
-            if (column.Type is not TextDataViewType)
-                throw new ArgumentOutOfRangeException(nameof(schema), $"Input column '{name}' must be a text (string) column; it is {column.Type}.");
-            return column.Index;
-        }
+        private protected override ITextTokenizer Tokenizer => Vocabulary;
 
-        /// <inheritdoc/>
-        protected override void CheckInputColumn(DataViewSchema inputSchema, int col, int srcCol)
-            => FindTextColumn(inputSchema, inputSchema[srcCol].Name);
+        private protected override VersionInfo EntryVersion => GetVersionInfo();
 
-        /// <inheritdoc/>
-        protected override void SaveModel(ModelSaveContext ctx)
-        {
-            Host.CheckValue(ctx, nameof(ctx));
-            ctx.CheckAtModel();
-            ctx.SetVersionInfo(GetVersionInfo());
-            SaveColumns(ctx);
-            Vocabulary.Save(ctx.Writer);
-            ModelFormat.WriteChecksum(ctx);
-        }
+        private protected override void SaveVocabulary(System.IO.BinaryWriter writer) => Vocabulary.Save(writer);
 
-        /// <inheritdoc/>
-        protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
-
-        private sealed class Mapper : OneToOneMapperBase, ISaveAsOnnx
-        {
-            private readonly VocabularyTokenizingTransformer _parent;
-
-            // True even for what SaveAsOnnx refuses (folded words): ML.NET would otherwise drop the step without saying why.
-            public bool CanSaveOnnx(OnnxContext ctx) => true;
-
-            public void SaveAsOnnx(OnnxContext ctx)
-            {
-                var output = GetOutputColumnsCore()[0];
-                TokenizerOnnx.Save(new MlNetOnnxGraph(ctx), _parent.Vocabulary, _parent.InputColumnName, output.Name, output.Type, LoaderSignature);
-            }
-
-            public Mapper(VocabularyTokenizingTransformer parent, DataViewSchema inputSchema)
-                : base(parent.Host.Register(nameof(Mapper)), parent, inputSchema)
-            {
-                _parent = parent;
-            }
-
-            /// <inheritdoc/>
-            protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore() => new[] { TokenKeys.Column(_parent.OutputColumnName, _parent.Vocabulary) };
-
-            /// <inheritdoc/>
-            protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
-            {
-                disposer = null;
-                return TokenKeys.MakeGetter(input, input.Schema[ColMapNewToOld[iinfo]], _parent.Vocabulary);
-            }
-        }
+        private protected override void SaveAsOnnx(OnnxContext ctx, DataViewSchema.DetachedColumn output)
+            => TokenizerOnnx.Save(new MlNetOnnxGraph(ctx), Vocabulary, InputColumnName, output.Name, output.Type, LoaderSignature);
     }
 }
